@@ -1,0 +1,136 @@
+// followgate_server: parses flags into ServerOptions and runs the server until
+// SIGTERM or SIGINT.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/log.h"
+#include "server/secrets.h"
+#include "server/server.h"
+
+ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on.");
+ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port (logged).");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound port is written to this file once serving.");
+ABSL_FLAG(std::string, linkedin_base_url, "https://api.linkedin.com",
+          "LinkedIn API base URL.");
+ABSL_FLAG(std::string, linkedin_token_file, "",
+          "File holding the LinkedIn member access token (default: env "
+          "LINKEDIN_ACCESS_TOKEN).");
+ABSL_FLAG(std::string, linkedin_version, "202510",
+          "LinkedIn-Version header (YYYYMM).");
+ABSL_FLAG(absl::Duration, linkedin_min_interval, absl::Seconds(60),
+          "No two LinkedIn requests start closer than this.");
+ABSL_FLAG(absl::Duration, linkedin_request_timeout, absl::Seconds(30),
+          "Timeout of one LinkedIn request.");
+ABSL_FLAG(absl::Duration, linkedin_timeout_backoff, absl::Seconds(60),
+          "Wait after a timeout, connection failure, truncated body or 5xx.");
+ABSL_FLAG(int, linkedin_max_retries, 5,
+          "Retries of one page after transient failures or 429.");
+ABSL_FLAG(absl::Duration, drain_grace, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long open streams may go on.");
+ABSL_FLAG(bool, sandbox, false,
+          "Serve from the built-in LinkedIn sandbox on loopback (no "
+          "credentials needed). Unless given explicitly, the interval becomes "
+          "0.35s and the backoff 1s.");
+
+namespace {
+
+// Sandbox mode paces for the sandbox, unless the operator said otherwise.
+void ApplySandboxDefaults(int argc, char** argv, followgate::ServerOptions* options) {
+  bool interval_given = false, backoff_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    interval_given |= arg.find("linkedin_min_interval") != std::string::npos;
+    backoff_given |= arg.find("linkedin_timeout_backoff") != std::string::npos;
+  }
+  if (!interval_given) options->linkedin_min_interval = absl::Milliseconds(350);
+  if (!backoff_given) options->fetcher.timeout_backoff = absl::Seconds(1);
+}
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << port << "\n";
+    if (!out) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "followgate gRPC server. Example: followgate_server --sandbox --port=50051");
+  absl::ParseCommandLine(argc, argv);
+
+  // Signals are taken synchronously by sigwait below; block them before any
+  // thread starts so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  followgate::ServerOptions options;
+  options.host = absl::GetFlag(FLAGS_host);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.linkedin.base_url = absl::GetFlag(FLAGS_linkedin_base_url);
+  options.linkedin.version = absl::GetFlag(FLAGS_linkedin_version);
+  options.linkedin.request_timeout = absl::GetFlag(FLAGS_linkedin_request_timeout);
+  options.linkedin_min_interval = absl::GetFlag(FLAGS_linkedin_min_interval);
+  options.fetcher.timeout_backoff = absl::GetFlag(FLAGS_linkedin_timeout_backoff);
+  options.fetcher.max_retries = absl::GetFlag(FLAGS_linkedin_max_retries);
+  options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
+  options.sandbox = absl::GetFlag(FLAGS_sandbox);
+  if (options.sandbox) {
+    ApplySandboxDefaults(argc, argv, &options);
+  } else {
+    auto token = followgate::ReadSecret(absl::GetFlag(FLAGS_linkedin_token_file),
+                                        "LINKEDIN_ACCESS_TOKEN");
+    if (!token.ok() && !absl::IsNotFound(token.status())) {
+      followgate::LogError(absl::StrCat("startup failed: ", token.status().message()));
+      return 2;
+    }
+    if (token.ok()) options.linkedin.access_token = *token;
+  }
+
+  auto server = followgate::FollowgateServer::BuildAndStart(options);
+  if (!server.ok()) {
+    followgate::LogError(absl::StrCat("startup failed: ", server.status().message()));
+    return 2;
+  }
+  const std::string address = absl::StrCat(options.host, ":", (*server)->port());
+  const std::string port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty() && !WritePortFile(port_file, (*server)->port())) {
+    followgate::LogError(absl::StrCat("cannot write --port_file ", port_file));
+    return 2;
+  }
+  followgate::LogInfo(absl::StrCat(
+      "followgate serving on ", address, ", upstream ",
+      options.sandbox ? absl::StrCat("sandbox at ", (*server)->sandbox_url())
+                      : options.linkedin.base_url,
+      ", LinkedIn interval ", absl::FormatDuration(options.linkedin_min_interval)));
+  if (options.sandbox) {
+    followgate::LogInfo(absl::StrCat(
+        "try: bazel-bin/client/followgate --server=127.0.0.1:", (*server)->port(),
+        " followers urn:li:organizationalPage:1000"));
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  followgate::LogInfo(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                                   ", draining for up to ",
+                                   absl::FormatDuration(options.drain_grace)));
+  (*server)->Shutdown();
+  followgate::LogInfo("followgate stopped");
+  return 0;
+}

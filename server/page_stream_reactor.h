@@ -1,0 +1,127 @@
+// A server-streaming reactor fed by a blocking producer on its own thread.
+#ifndef FOLLOWGATE_SERVER_PAGE_STREAM_REACTOR_H_
+#define FOLLOWGATE_SERVER_PAGE_STREAM_REACTOR_H_
+
+#include <functional>
+#include <thread>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "server/cancellation.h"
+#include "server/grpc_status.h"
+
+namespace followgate {
+
+// Counts live streams so that their owner can wait for all to end before
+// destroying what they use. Thread-safe.
+class StreamTracker {
+ public:
+  void Add() {
+    absl::MutexLock lock(&mu_);
+    ++live_;
+  }
+  void Remove() {
+    absl::MutexLock lock(&mu_);
+    --live_;
+  }
+  void WaitUntilNoneLive() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(+[](int* live) { return *live == 0; }, &live_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  int live_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Runs `producer` on a thread of its own. The producer blocks on upstream
+// work and hands each message to `write`, which returns once the previous
+// message has left (one write in flight: the caller's flow control holds the
+// producer back) or CANCELLED once the call is gone. When the producer
+// returns, its status finishes the call. The caller's cancellation or
+// deadline fires the producer's CancellationToken. Deletes itself in OnDone.
+template <typename Message>
+class PageStreamReactor final : public grpc::ServerWriteReactor<Message> {
+ public:
+  using Write = std::function<absl::Status(Message)>;
+  using Producer =
+      std::function<absl::Status(const CancellationToken& cancel, const Write& write)>;
+
+  // `tracker` is not owned and must outlive every stream it tracks.
+  PageStreamReactor(StreamTracker* tracker, Producer producer)
+      : tracker_(tracker), producer_(std::move(producer)) {
+    tracker_->Add();
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) cancel_.Cancel();  // The call broke: stop the upstream work.
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+  }
+
+  void OnCancel() override {
+    cancel_.Cancel();
+    absl::MutexLock lock(&mu_);  // Wakes a producer waiting in WriteOne.
+  }
+
+  void OnDone() override {
+    thread_.join();  // The producer has already called Finish: it is ending.
+    StreamTracker* tracker = tracker_;
+    delete this;
+    tracker->Remove();
+  }
+
+ private:
+  void Run() {
+    const absl::Status status =
+        producer_(cancel_, [this](Message message) { return WriteOne(std::move(message)); });
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(+[](bool* writing) { return !*writing; }, &writing_));
+    }
+    this->Finish(ToGrpcStatus(status));
+  }
+
+  absl::Status WriteOne(Message message) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !writing_ || cancel_.IsCancelled();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (cancel_.IsCancelled()) {
+        return absl::CancelledError("the caller went away");
+      }
+      writing_ = true;
+    }
+    // Only this thread touches current_, and only while no write is in flight.
+    current_ = std::move(message);
+    this->StartWrite(&current_);
+    return absl::OkStatus();
+  }
+
+  StreamTracker* const tracker_;
+  const Producer producer_;
+  CancellationToken cancel_;
+  absl::Mutex mu_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  Message current_;
+  std::thread thread_;
+};
+
+// A stream that fails before producing anything (e.g. a malformed request).
+template <typename Message>
+class FailedStreamReactor final : public grpc::ServerWriteReactor<Message> {
+ public:
+  explicit FailedStreamReactor(const absl::Status& status) {
+    this->Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_PAGE_STREAM_REACTOR_H_

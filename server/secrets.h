@@ -1,0 +1,22 @@
+// Reading credentials without ever echoing them.
+#ifndef FOLLOWGATE_SERVER_SECRETS_H_
+#define FOLLOWGATE_SERVER_SECRETS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace followgate {
+
+// The secret in `file_path` if it is not empty, else in environment variable
+// `env_var`; surrounding whitespace is trimmed. NOT_FOUND when neither holds
+// one; INVALID_ARGUMENT when the file cannot be read or the secret holds
+// control characters (it goes into an HTTP header). Messages name the file or
+// variable, never the secret.
+absl::StatusOr<std::string> ReadSecret(absl::string_view file_path,
+                                       const char* env_var);
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_SECRETS_H_

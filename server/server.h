@@ -1,0 +1,57 @@
+// Assembles followgate: upstream adapters, core and gRPC services.
+#ifndef FOLLOWGATE_SERVER_SERVER_H_
+#define FOLLOWGATE_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/follows_fetcher.h"
+#include "server/linkedin_client.h"
+
+namespace followgate {
+
+struct ServerOptions {
+  // Address to listen on; port 0 picks a free port (see FollowgateServer::port).
+  std::string host = "0.0.0.0";
+  int port = 50051;
+  LinkedInClientOptions linkedin;
+  // No two LinkedIn requests of the process start closer than this.
+  absl::Duration linkedin_min_interval = absl::Seconds(60);
+  FollowsFetcherOptions fetcher;
+  // On Shutdown, how long open streams may go on before they end with
+  // UNAVAILABLE.
+  absl::Duration drain_grace = absl::Seconds(10);
+  // Start the built-in LinkedIn sandbox on loopback and use it as the
+  // upstream: `linkedin.base_url` and `linkedin.access_token` are replaced.
+  bool sandbox = false;
+};
+
+// Owns everything the server runs on. Thread-safe.
+class FollowgateServer {
+ public:
+  // Starts serving, or returns why it cannot (INVALID_ARGUMENT for a bad
+  // option, UNAVAILABLE when the port cannot be bound).
+  static absl::StatusOr<std::unique_ptr<FollowgateServer>> BuildAndStart(
+      ServerOptions options);
+  ~FollowgateServer();
+
+  // The bound port.
+  int port() const;
+  // The sandbox upstream's base URL; "" without --sandbox.
+  std::string sandbox_url() const;
+
+  // Refuses new calls, lets open streams run for drain_grace, then ends them
+  // and waits for their upstream work to stop. Idempotent.
+  void Shutdown();
+
+ private:
+  struct Parts;
+  explicit FollowgateServer(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_SERVER_H_

@@ -1,0 +1,120 @@
+#include "server/upstream_errors.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace followgate {
+namespace {
+
+constexpr absl::string_view kRetryPayload = "followgate.dev/retry-advice";
+
+// One row per upstream outcome, chosen by what the caller should do.
+struct HttpRule {
+  int first_status;
+  int last_status;
+  absl::StatusCode code;
+  RetryAdvice retry;
+  const char* hint;  // What the operator or caller can do about it.
+};
+
+// LinkedIn's documented errors (seed table, UPSTREAM.md). First match wins.
+constexpr HttpRule kLinkedInHttpRules[] = {
+    {400, 400, absl::StatusCode::kInvalidArgument, RetryAdvice::kDoNotRetry,
+     "LinkedIn rejected the request's parameters"},
+    {401, 401, absl::StatusCode::kUnauthenticated, RetryAdvice::kDoNotRetry,
+     "the LinkedIn access token is missing, invalid or expired; renew it"},
+    {403, 403, absl::StatusCode::kPermissionDenied, RetryAdvice::kDoNotRetry,
+     "the token's member is not an admin of this page or the application lacks "
+     "r_dma_admin_pages_content"},
+    {404, 404, absl::StatusCode::kNotFound, RetryAdvice::kDoNotRetry,
+     "LinkedIn knows no such entity"},
+    {426, 426, absl::StatusCode::kFailedPrecondition, RetryAdvice::kDoNotRetry,
+     "the LinkedIn-Version sent is retired; raise --linkedin_version"},
+    {429, 429, absl::StatusCode::kResourceExhausted,
+     RetryAdvice::kRetryAfterInterval,
+     "LinkedIn's rate limit (one request per interval) was hit"},
+    {500, 599, absl::StatusCode::kUnavailable, RetryAdvice::kRetryAfterBackoff,
+     "LinkedIn failed; retried after the backoff"},
+    // Any other answer means LinkedIn changed its contract: not retryable.
+    {300, 499, absl::StatusCode::kFailedPrecondition, RetryAdvice::kDoNotRetry,
+     "unexpected LinkedIn answer"},
+};
+
+absl::Status WithAdvice(absl::Status status, RetryAdvice advice) {
+  if (advice != RetryAdvice::kDoNotRetry) {
+    status.SetPayload(kRetryPayload,
+                      absl::Cord(advice == RetryAdvice::kRetryAfterInterval
+                                     ? "interval"
+                                     : "backoff"));
+  }
+  return status;
+}
+
+// "CODE: message" from a LinkedIn JSON error body, or "" when it has neither.
+std::string DescribeErrorBody(absl::string_view body) {
+  const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (!json.is_object()) return "";
+  std::string code, message;
+  if (auto it = json.find("code"); it != json.end() && it->is_string()) {
+    code = it->get<std::string>();
+  }
+  if (auto it = json.find("message"); it != json.end() && it->is_string()) {
+    message = it->get<std::string>().substr(0, 300);
+  }
+  if (code.empty()) return message;
+  if (message.empty()) return code;
+  return absl::StrCat(code, ": ", message);
+}
+
+}  // namespace
+
+absl::Status LinkedInHttpError(int http_status, absl::string_view body) {
+  const std::string described = DescribeErrorBody(body);
+  for (const HttpRule& rule : kLinkedInHttpRules) {
+    if (http_status < rule.first_status || http_status > rule.last_status) {
+      continue;
+    }
+    return WithAdvice(
+        absl::Status(rule.code,
+                     absl::StrCat("LinkedIn answered HTTP ", http_status,
+                                  described.empty() ? "" : " (", described,
+                                  described.empty() ? "" : ")", ": ", rule.hint)),
+        rule.retry);
+  }
+  return absl::InternalError(
+      absl::StrCat("LinkedIn answered unexpected HTTP ", http_status));
+}
+
+absl::Status LinkedInTransportError(const absl::Status& transport) {
+  switch (transport.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDataLoss:
+      return WithAdvice(
+          absl::UnavailableError(absl::StrCat("LinkedIn request failed: ",
+                                              transport.message())),
+          RetryAdvice::kRetryAfterBackoff);
+    case absl::StatusCode::kCancelled:
+      return transport;
+    default:
+      return absl::InternalError(
+          absl::StrCat("LinkedIn request failed: ", transport.message()));
+  }
+}
+
+absl::Status LinkedInMalformedBody(absl::string_view why) {
+  return WithAdvice(
+      absl::UnavailableError(absl::StrCat("LinkedIn sent a malformed body: ", why)),
+      RetryAdvice::kRetryAfterBackoff);
+}
+
+RetryAdvice RetryAdviceOf(const absl::Status& status) {
+  const auto payload = status.GetPayload(kRetryPayload);
+  if (!payload.has_value()) return RetryAdvice::kDoNotRetry;
+  return *payload == "interval" ? RetryAdvice::kRetryAfterInterval
+                                : RetryAdvice::kRetryAfterBackoff;
+}
+
+}  // namespace followgate

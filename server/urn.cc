@@ -1,0 +1,95 @@
+#include "server/urn.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace followgate {
+namespace {
+
+bool AllDigits(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool IsPersonIdChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+         absl::string_view("-_.~+/=").find(c) != absl::string_view::npos;
+}
+
+bool IsPersonId(absl::string_view id) {
+  if (id.empty()) return false;
+  for (char c : id) {
+    if (!IsPersonIdChar(c)) return false;
+  }
+  return true;
+}
+
+bool IsOrganizationalPageUrn(absl::string_view urn) {
+  return absl::StartsWith(urn, kOrganizationalPageUrnPrefix) &&
+         AllDigits(urn.substr(kOrganizationalPageUrnPrefix.size()));
+}
+
+// Quotes a caller's value for an error message, bounded in length.
+std::string Quoted(absl::string_view value) {
+  if (value.size() > 80) return absl::StrCat("\"", value.substr(0, 80), "...\"");
+  return absl::StrCat("\"", value, "\"");
+}
+
+}  // namespace
+
+absl::Status ValidateFolloweeUrn(absl::string_view field, absl::string_view urn) {
+  if (urn.size() <= kMaxUrnLength && IsOrganizationalPageUrn(urn)) {
+    return absl::OkStatus();
+  }
+  if (urn.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is required: urn:li:organizationalPage:{digits}"));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " must be urn:li:organizationalPage:{digits} (at most ",
+                   kMaxUrnLength, " characters), got ", Quoted(urn)));
+}
+
+absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn) {
+  if (urn.size() <= kMaxUrnLength &&
+      (IsOrganizationalPageUrn(urn) ||
+       (absl::StartsWith(urn, kPersonUrnPrefix) &&
+        IsPersonId(urn.substr(kPersonUrnPrefix.size()))))) {
+    return absl::OkStatus();
+  }
+  if (urn.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field,
+        " is required: urn:li:person:{id} or urn:li:organizationalPage:{digits}"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      field,
+      " must be urn:li:person:{id} or urn:li:organizationalPage:{digits} (at "
+      "most ",
+      kMaxUrnLength, " characters), got ", Quoted(urn)));
+}
+
+v1::FollowerKind ClassifyFollower(absl::string_view urn) {
+  if (absl::StartsWith(urn, kOrganizationalPageUrnPrefix)) {
+    return v1::FOLLOWER_KIND_ORGANIZATIONAL_PAGE;
+  }
+  if (!absl::StartsWith(urn, kPersonUrnPrefix)) {
+    return v1::FOLLOWER_KIND_UNSPECIFIED;
+  }
+  const absl::string_view id = urn.substr(kPersonUrnPrefix.size());
+  bool consented_shape = id.size() == 10;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+        c != '_') {
+      consented_shape = false;
+    }
+  }
+  return consented_shape ? v1::FOLLOWER_KIND_MEMBER
+                         : v1::FOLLOWER_KIND_OBFUSCATED_MEMBER;
+}
+
+}  // namespace followgate

@@ -1,0 +1,281 @@
+#include "server/follows_fetcher.h"
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
+#include "server/testing/fake_http_client.h"
+#include "tests/testing/status_matchers.h"
+
+namespace followgate {
+namespace {
+
+using ::followgate::testing::IsOk;
+using ::followgate::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kInterval = absl::Seconds(60);
+constexpr absl::Duration kBackoff = absl::Seconds(90);
+constexpr char kPage[] = "urn:li:organizationalPage:42";
+
+// A page body with `n` member followers numbered from `first`, and `cursor`
+// as next cursor ("" for none).
+std::string PageBody(int first, int n, const std::string& cursor) {
+  std::string elements;
+  for (int i = first; i < first + n; ++i) {
+    absl::StrAppend(&elements, i == first ? "" : ",",
+                    R"({"follower":"urn:li:person:m)", i, R"(","followee":")", kPage,
+                    R"(","edgeType":"MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE","lastModifiedAt":1})");
+  }
+  const std::string metadata =
+      cursor.empty() ? "{}" : absl::StrCat(R"({"nextPaginationCursor":")", cursor, R"("})");
+  return absl::StrCat(R"({"paging":{"start":0,"count":1000,"links":[],"total":5000},)",
+                      R"("metadata":)", metadata, R"(,"elements":[)", elements, "]}");
+}
+
+FollowsQuery Members() {
+  FollowsQuery query;
+  query.urn = kPage;
+  query.edge_type = v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE;
+  return query;
+}
+
+FollowsQuery Pages() {
+  FollowsQuery query = Members();
+  query.edge_type = v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE;
+  return query;
+}
+
+// The fetcher under test on a fake HTTP client and a self-advancing clock
+// with one participant: the test thread.
+class FetcherTest : public ::testing::Test {
+ protected:
+  FetcherTest()
+      : http_(&clock_),
+        client_(&http_, &clock_, ClientOptions()),
+        pacer_(&clock_, kInterval),
+        fetcher_(&client_, &pacer_, &clock_, {/*max_retries=*/2, kBackoff}) {
+    clock_.EnableAutoAdvance(1);
+    t0_ = clock_.Now();
+  }
+
+  static LinkedInClientOptions ClientOptions() {
+    LinkedInClientOptions options;
+    options.base_url = "http://li";
+    options.access_token = "token";
+    return options;
+  }
+
+  std::string Url(const FollowsQuery& query, const std::string& cursor) {
+    return client_.RequestUrl(query, cursor);
+  }
+
+  // Streams `sequences`, collecting pages.
+  absl::Status Stream(const std::vector<FollowsQuery>& sequences,
+                      const CancellationToken& cancel = CancellationToken()) {
+    return fetcher_.StreamSequences(sequences, cancel, [this](StreamedPage page) {
+      pages_.push_back(std::move(page));
+      return absl::OkStatus();
+    });
+  }
+
+  std::vector<absl::Duration> RequestOffsets() {
+    std::vector<absl::Duration> offsets;
+    for (const auto& sent : http_.sent()) offsets.push_back(sent.at - t0_);
+    return offsets;
+  }
+
+  FakeClock clock_;
+  FakeHttpClient http_;
+  LinkedInClient client_;
+  RequestPacer pacer_;
+  FollowsFetcher fetcher_;
+  absl::Time t0_;
+  std::vector<StreamedPage> pages_;
+};
+
+TEST_F(FetcherTest, EndsOnlyWhenCursorIsAbsent) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "c+1/="));
+  http_.Expect(Url(Members(), "c+1/="), 200, PageBody(1000, 3, "c2"));  // short page
+  http_.Expect(Url(Members(), "c2"), 200, PageBody(1003, 0, "c3"));      // empty page
+  http_.Expect(Url(Members(), "c3"), 200, PageBody(1003, 7, ""));
+  ASSERT_THAT(Stream({Members()}), IsOk());
+  ASSERT_EQ(pages_.size(), 4u);
+  std::vector<int> sizes;
+  for (const auto& page : pages_) sizes.push_back(page.page.edges.size());
+  EXPECT_THAT(sizes, ElementsAre(1000, 3, 0, 7));
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    EXPECT_EQ(pages_[i].sequence_number, static_cast<int64_t>(i));
+    EXPECT_EQ(pages_[i].last_page, i == 3);
+    EXPECT_EQ(pages_[i].page.total, 5000);
+  }
+}
+
+TEST_F(FetcherTest, RequestsStartOneIntervalApart) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "a"));
+  http_.Expect(Url(Members(), "a"), 200, PageBody(1000, 1000, "b"));
+  http_.Expect(Url(Members(), "b"), 200, PageBody(2000, 10, ""));
+  ASSERT_THAT(Stream({Members()}), IsOk());
+  EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kInterval, 2 * kInterval));
+  EXPECT_EQ(pages_[1].upstream_wait, kInterval);
+}
+
+TEST_F(FetcherTest, AllFollowersReadsMembersThenPagesAsOneStream) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "m"));
+  http_.Expect(Url(Members(), "m"), 200, PageBody(1000, 5, ""));
+  http_.Expect(Url(Pages(), ""), 200, PageBody(0, 2, ""));
+  ASSERT_THAT(Stream({Members(), Pages()}), IsOk());
+  ASSERT_EQ(pages_.size(), 3u);
+  EXPECT_EQ(pages_[0].edge_type, v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE);
+  EXPECT_FALSE(pages_[1].last_page);  // End of the members sequence only.
+  EXPECT_EQ(pages_[2].edge_type,
+            v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE);
+  EXPECT_EQ(pages_[2].sequence_number, 2);
+  EXPECT_TRUE(pages_[2].last_page);
+}
+
+TEST_F(FetcherTest, ServerErrorIsRetriedOnTheSameCursorAfterTheBackoff) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "x"));
+  http_.Expect(Url(Members(), "x"), 500, R"({"message":"boom"})");
+  http_.Expect(Url(Members(), "x"), 200, PageBody(1000, 1, ""));
+  ASSERT_THAT(Stream({Members()}), IsOk());
+  EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kInterval, kInterval + kBackoff));
+  ASSERT_EQ(pages_.size(), 2u);  // Nothing repeated, nothing lost.
+  EXPECT_EQ(pages_[1].attempts, 2);
+  EXPECT_EQ(pages_[1].page.edges[0].follower().urn(), "urn:li:person:m1000");
+}
+
+TEST_F(FetcherTest, TimeoutTruncationAndResetAreRetriedAfterTheBackoff) {
+  http_.Expect(Url(Members(), ""), absl::DeadlineExceededError("timed out"));
+  http_.Expect(Url(Members(), ""), absl::DataLossError("truncated"));
+  http_.Expect(Url(Members(), ""), absl::UnavailableError("reset"));
+  ASSERT_THAT(Stream({Members()}), StatusIs(absl::StatusCode::kUnavailable,
+                                            HasSubstr("gave up after 3 attempts")));
+  EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kBackoff, 2 * kBackoff));
+  EXPECT_TRUE(pages_.empty());
+}
+
+TEST_F(FetcherTest, MalformedBodyIsRetriedNotTakenAsAnEmptyPage) {
+  http_.Expect(Url(Members(), ""), 200, R"({"elements":[{"follower":"urn:li:pe)");
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 2, ""));
+  ASSERT_THAT(Stream({Members()}), IsOk());
+  ASSERT_EQ(pages_.size(), 1u);
+  EXPECT_EQ(pages_[0].page.edges.size(), 2);
+}
+
+TEST_F(FetcherTest, ThrottledRequestWaitsAWholeIntervalThenGivesUpAsResourceExhausted) {
+  const std::string throttled =
+      R"({"status":429,"serviceErrorCode":101,"code":"TOO_MANY_REQUESTS","message":"limit"})";
+  http_.Expect(Url(Members(), ""), 429, throttled);
+  http_.Expect(Url(Members(), ""), 429, throttled);
+  http_.Expect(Url(Members(), ""), 429, throttled);
+  ASSERT_THAT(Stream({Members()}), StatusIs(absl::StatusCode::kResourceExhausted,
+                                            HasSubstr("TOO_MANY_REQUESTS")));
+  EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kInterval, 2 * kInterval));
+}
+
+TEST_F(FetcherTest, ThrottledThenSuccessContinues) {
+  http_.Expect(Url(Members(), ""), 429, "{}");
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1, ""));
+  ASSERT_THAT(Stream({Members()}), IsOk());
+  EXPECT_EQ(pages_.size(), 1u);
+}
+
+TEST_F(FetcherTest, ClientErrorsAreNotRetried) {
+  const std::pair<int, absl::StatusCode> cases[] = {
+      {400, absl::StatusCode::kInvalidArgument},
+      {401, absl::StatusCode::kUnauthenticated},
+      {403, absl::StatusCode::kPermissionDenied},
+      {404, absl::StatusCode::kNotFound},
+      {426, absl::StatusCode::kFailedPrecondition},
+  };
+  for (const auto& [http_status, code] : cases) {
+    http_.Expect(Url(Members(), ""), http_status, R"({"message":"no"})");
+    EXPECT_THAT(Stream({Members()}), StatusIs(code, HasSubstr("no"))) << http_status;
+  }
+  EXPECT_EQ(http_.sent().size(), 5u);
+}
+
+TEST_F(FetcherTest, PageCallbackErrorStopsTheStream) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "more"));
+  CancellationToken never;
+  const absl::Status status = fetcher_.StreamSequences(
+      {Members()}, never,
+      [](StreamedPage) { return absl::CancelledError("caller went away"); });
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(http_.sent().size(), 1u);
+}
+
+TEST(FollowsFetcher, CancellationWhileWaitingStopsWithoutAnotherRequest) {
+  FakeClock clock;
+  FakeHttpClient http(&clock);
+  LinkedInClientOptions options;
+  options.base_url = "http://li";
+  LinkedInClient client(&http, &clock, options);
+  RequestPacer pacer(&clock, kInterval);
+  FollowsFetcher fetcher(&client, &pacer, &clock, {});
+  http.Expect(client.RequestUrl(Members(), ""), 200, PageBody(0, 1000, "next"));
+  CancellationToken cancel;
+  absl::Status status;
+  std::thread streaming([&] {
+    status = fetcher.StreamSequences({Members()}, cancel,
+                                     [](StreamedPage) { return absl::OkStatus(); });
+  });
+  clock.BlockUntilWaiters(1);  // Waiting for the second request's slot.
+  cancel.Cancel();
+  streaming.join();
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(http.sent().size(), 1u);
+}
+
+TEST(FollowsFetcher, ConcurrentStreamsShareOneRateLimit) {
+  FakeClock clock;
+  FakeHttpClient http(&clock);
+  LinkedInClientOptions options;
+  options.base_url = "http://li";
+  LinkedInClient client(&http, &clock, options);
+  RequestPacer pacer(&clock, kInterval);
+  FollowsFetcher fetcher(&client, &pacer, &clock, {});
+  // Every page has a cursor "<page id>-<n>" until the third.
+  http.SetHandler([](const HttpRequest& request) -> absl::StatusOr<HttpResponse> {
+    const size_t at = request.url.find("paginationCursor=");
+    const int n = at == std::string::npos ? 0 : request.url[request.url.size() - 1] - '0';
+    HttpResponse response;
+    response.status_code = 200;
+    response.body = PageBody(n * 1000, 1000, n == 2 ? "" : absl::StrCat("p-", n + 1));
+    return response;
+  });
+  constexpr int kStreams = 3;
+  clock.EnableAutoAdvance(kStreams);
+  std::vector<std::thread> streams;
+  std::vector<int> pages(kStreams, 0);
+  for (int i = 0; i < kStreams; ++i) {
+    streams.emplace_back([&, i] {
+      FollowsQuery query = Members();
+      query.urn = absl::StrCat("urn:li:organizationalPage:", i + 1);
+      CancellationToken never;
+      EXPECT_THAT(fetcher.StreamSequences({query}, never,
+                                          [&](StreamedPage) {
+                                            ++pages[i];
+                                            return absl::OkStatus();
+                                          }),
+                  IsOk());
+      clock.ParticipantDone();
+    });
+  }
+  for (auto& t : streams) t.join();
+  const auto sent = http.sent();
+  ASSERT_EQ(sent.size(), 9u);
+  for (size_t i = 1; i < sent.size(); ++i) {
+    EXPECT_GE(sent[i].at - sent[i - 1].at, kInterval) << "request " << i;
+  }
+  EXPECT_THAT(pages, ElementsAre(3, 3, 3));
+}
+
+}  // namespace
+}  // namespace followgate

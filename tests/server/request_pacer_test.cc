@@ -1,0 +1,156 @@
+#include "server/request_pacer.h"
+
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
+#include "tests/testing/status_matchers.h"
+
+namespace followgate {
+namespace {
+
+using ::followgate::testing::IsOk;
+using ::followgate::testing::StatusIs;
+
+constexpr absl::Duration kInterval = absl::Seconds(60);
+
+TEST(RequestPacer, FirstRequestStartsAtOnceAndTheNextAfterAnInterval) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  const absl::Time t0 = clock.Now();
+  ASSERT_THAT(pacer.Acquire(t0, never), IsOk());
+  EXPECT_EQ(pacer.next_grant_time(), t0 + kInterval);
+
+  std::thread second([&] { EXPECT_THAT(pacer.Acquire(t0, never), IsOk()); });
+  clock.BlockUntilWaiters(1);
+  clock.Advance(kInterval - absl::Seconds(1));
+  EXPECT_EQ(pacer.waiting(), 1);  // Still too early.
+  clock.Advance(absl::Seconds(1));
+  second.join();
+  EXPECT_EQ(pacer.next_grant_time(), t0 + 2 * kInterval);
+}
+
+TEST(RequestPacer, ConcurrentCallersNeverStartCloserThanTheInterval) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  constexpr int kThreads = 4;
+  constexpr int kRequestsEach = 5;
+  absl::Mutex mu;
+  std::vector<absl::Time> grants;
+  clock.EnableAutoAdvance(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      for (int r = 0; r < kRequestsEach; ++r) {
+        ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+        absl::MutexLock lock(&mu);
+        grants.push_back(clock.Now());
+      }
+      clock.ParticipantDone();
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(grants.size(), kThreads * kRequestsEach);
+  for (size_t i = 1; i < grants.size(); ++i) {
+    EXPECT_EQ(grants[i] - grants[i - 1], kInterval) << "grant " << i;
+  }
+}
+
+TEST(RequestPacer, WaiterInBackoffDoesNotHoldUpOthers) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  const absl::Time t0 = clock.Now();
+  ASSERT_THAT(pacer.Acquire(t0, never), IsOk());  // next grant at t0+60s
+
+  absl::Mutex mu;
+  std::vector<int> order;
+  // Arrives first but may not start before t0+300s.
+  std::thread backing_off([&] {
+    ASSERT_THAT(pacer.Acquire(t0 + absl::Seconds(300), never), IsOk());
+    absl::MutexLock lock(&mu);
+    order.push_back(1);
+  });
+  clock.BlockUntilWaiters(1);
+  std::thread ready([&] {
+    ASSERT_THAT(pacer.Acquire(t0, never), IsOk());
+    absl::MutexLock lock(&mu);
+    order.push_back(2);
+  });
+  clock.BlockUntilWaiters(2);
+  clock.Advance(kInterval);
+  ready.join();
+  EXPECT_EQ(clock.Now(), t0 + kInterval);
+  clock.Advance(absl::Seconds(240));
+  backing_off.join();
+  EXPECT_THAT(order, ::testing::ElementsAre(2, 1));
+}
+
+TEST(RequestPacer, EarlierArrivalGoesFirstAmongReadyWaiters) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+  absl::Mutex mu;
+  std::vector<int> order;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+      absl::MutexLock lock(&mu);
+      order.push_back(i);
+    });
+    clock.BlockUntilWaiters(i + 1);  // Arrivals in order 0, 1, 2.
+  }
+  for (int i = 0; i < 3; ++i) {
+    clock.Advance(kInterval);
+    absl::MutexLock lock(&mu);
+    auto granted = [&order, i] { return static_cast<int>(order.size()) > i; };
+    mu.Await(absl::Condition(&granted));
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(order, ::testing::ElementsAre(0, 1, 2));
+}
+
+TEST(RequestPacer, CancelledWaiterReturnsCancelledAndSpendsNothing) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never, cancel;
+  const absl::Time t0 = clock.Now();
+  ASSERT_THAT(pacer.Acquire(t0, never), IsOk());
+  std::thread waiter([&] {
+    EXPECT_THAT(pacer.Acquire(t0, cancel), StatusIs(absl::StatusCode::kCancelled));
+  });
+  clock.BlockUntilWaiters(1);
+  cancel.Cancel();
+  waiter.join();
+  EXPECT_EQ(pacer.waiting(), 0);
+  EXPECT_EQ(pacer.next_grant_time(), t0 + kInterval);
+}
+
+TEST(RequestPacer, AlreadyCancelledTokenFailsAtOnce) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken cancel;
+  cancel.Cancel();
+  EXPECT_THAT(pacer.Acquire(clock.Now(), cancel),
+              StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST(RequestPacer, ThrottledPushesTheNextGrantAWholeIntervalOut) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+  clock.Advance(absl::Seconds(50));
+  pacer.OnThrottled();
+  EXPECT_EQ(pacer.next_grant_time(), clock.Now() + kInterval);
+}
+
+}  // namespace
+}  // namespace followgate
