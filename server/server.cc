@@ -16,7 +16,7 @@ namespace followgate {
 
 struct FollowgateServer::Parts {
   ServerOptions options;
-  std::unique_ptr<LinkedInSandbox> sandbox;
+  std::unique_ptr<sandbox::LinkedInSandbox> sandbox;
   CurlHttpClient http;
   std::unique_ptr<LinkedInClient> linkedin;
   std::unique_ptr<RequestPacer> pacer;
@@ -68,10 +68,13 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   if (absl::Status valid = Validate(options); !valid.ok()) return valid;
   auto parts = std::make_unique<Parts>();
   if (options.sandbox) {
-    LinkedInSandboxOptions sandbox_options;
-    auto sandbox = LinkedInSandbox::Start(sandbox_options);
-    if (!sandbox.ok()) return sandbox.status();
-    parts->sandbox = *std::move(sandbox);
+    sandbox::LinkedInSandboxOptions sandbox_options;
+    // The sandbox enforces its own limit, as LinkedIn does, a little below
+    // the pace the server keeps.
+    sandbox_options.min_interval = options.linkedin_min_interval * 0.7;
+    auto started = sandbox::LinkedInSandbox::Start(sandbox_options);
+    if (!started.ok()) return started.status();
+    parts->sandbox = *std::move(started);
     options.linkedin.base_url = parts->sandbox->base_url();
     options.linkedin.access_token = sandbox_options.access_token;
   }
