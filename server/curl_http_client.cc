@@ -106,31 +106,8 @@ CurlHttpClient::CurlHttpClient(CurlHttpClientOptions options)
   InitCurlOnce();
 }
 
-CurlHttpClient::~CurlHttpClient() {
-  absl::MutexLock lock(&mu_);
-  for (void* handle : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(handle));
-}
-
-void* CurlHttpClient::TakeHandle() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!idle_handles_.empty()) {
-      void* handle = idle_handles_.back();
-      idle_handles_.pop_back();
-      curl_easy_reset(static_cast<CURL*>(handle));  // Keeps live connections.
-      return handle;
-    }
-  }
-  return curl_easy_init();
-}
-
-void CurlHttpClient::ReturnHandle(void* handle) {
-  absl::MutexLock lock(&mu_);
-  idle_handles_.push_back(handle);
-}
-
 absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
-  CURL* curl = static_cast<CURL*>(TakeHandle());
+  CURL* curl = curl_easy_init();
   if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
 
   HttpResponse response;
@@ -147,6 +124,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_detail);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
@@ -177,7 +156,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status_code);
   curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_bytes);
   curl_slist_free_all(headers);
-  ReturnHandle(curl);
+  curl_easy_cleanup(curl);
 
   if (code != CURLE_OK) {
     return TransportError(code, error_detail, request_bytes == 0, exchange);

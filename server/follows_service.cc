@@ -31,6 +31,14 @@ FollowsServiceImpl::FollowsServiceImpl(const FollowsFetcher* fetcher)
 
 FollowsServiceImpl::~FollowsServiceImpl() { streams_.WaitUntilNoneLive(); }
 
+bool FollowsServiceImpl::WaitForStreams(absl::Duration timeout) {
+  return streams_.WaitUntilNoneLive(timeout);
+}
+
+void FollowsServiceImpl::AbortStreams(const absl::Status& status) {
+  streams_.AbortAll(status);
+}
+
 grpc::ServerWriteReactor<v1::FollowerPage>* FollowsServiceImpl::StreamFollowers(
     grpc::CallbackServerContext* /*context*/,
     const v1::StreamFollowersRequest* request) {

@@ -23,6 +23,11 @@ class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::StreamFollowingRequest* request) override;
 
+  // Waits up to `timeout` for open streams to end; returns whether all did.
+  bool WaitForStreams(absl::Duration timeout);
+  // Ends every open stream with `status`, stopping its upstream work.
+  void AbortStreams(const absl::Status& status);
+
  private:
   const FollowsFetcher* const fetcher_;
   StreamTracker streams_;

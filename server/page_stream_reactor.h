@@ -3,6 +3,7 @@
 #define FOLLOWGATE_SERVER_PAGE_STREAM_REACTOR_H_
 
 #include <functional>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -14,26 +15,42 @@
 
 namespace followgate {
 
-// Counts live streams so that their owner can wait for all to end before
-// destroying what they use. Thread-safe.
+// A stream that can be ended from outside, e.g. when the server stops.
+class AbortableStream {
+ public:
+  virtual ~AbortableStream() = default;
+  // Stops the stream's work and ends it with `status` (not OK).
+  virtual void Abort(const absl::Status& status) = 0;
+};
+
+// Tracks live streams so that their owner can end them and wait for all to
+// finish before destroying what they use. Thread-safe.
 class StreamTracker {
  public:
-  void Add() {
+  void Add(AbortableStream* stream) {
     absl::MutexLock lock(&mu_);
-    ++live_;
+    live_.insert(stream);
   }
-  void Remove() {
+  void Remove(AbortableStream* stream) {
     absl::MutexLock lock(&mu_);
-    --live_;
+    live_.erase(stream);
   }
-  void WaitUntilNoneLive() {
+  // Waits until no stream is live or `timeout` passes; returns whether none is.
+  bool WaitUntilNoneLive(absl::Duration timeout = absl::InfiniteDuration()) {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(+[](int* live) { return *live == 0; }, &live_));
+    auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_.empty(); };
+    return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
+  }
+  // Aborts every live stream with `status`.
+  void AbortAll(const absl::Status& status) {
+    absl::MutexLock lock(&mu_);
+    // Abort() only flags the stream; it never removes it under this lock.
+    for (AbortableStream* stream : live_) stream->Abort(status);
   }
 
  private:
   absl::Mutex mu_;
-  int live_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<AbortableStream*> live_ ABSL_GUARDED_BY(mu_);
 };
 
 // Runs `producer` on a thread of its own. The producer blocks on upstream
@@ -43,7 +60,8 @@ class StreamTracker {
 // returns, its status finishes the call. The caller's cancellation or
 // deadline fires the producer's CancellationToken. Deletes itself in OnDone.
 template <typename Message>
-class PageStreamReactor final : public grpc::ServerWriteReactor<Message> {
+class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
+                                public AbortableStream {
  public:
   using Write = std::function<absl::Status(Message)>;
   using Producer =
@@ -52,7 +70,7 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message> {
   // `tracker` is not owned and must outlive every stream it tracks.
   PageStreamReactor(StreamTracker* tracker, Producer producer)
       : tracker_(tracker), producer_(std::move(producer)) {
-    tracker_->Add();
+    tracker_->Add(this);
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -67,20 +85,28 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message> {
     absl::MutexLock lock(&mu_);  // Wakes a producer waiting in WriteOne.
   }
 
+  void Abort(const absl::Status& status) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (abort_status_.ok()) abort_status_ = status;
+    }
+    cancel_.Cancel();
+  }
+
   void OnDone() override {
     thread_.join();  // The producer has already called Finish: it is ending.
-    StreamTracker* tracker = tracker_;
+    tracker_->Remove(this);
     delete this;
-    tracker->Remove();
   }
 
  private:
   void Run() {
-    const absl::Status status =
+    absl::Status status =
         producer_(cancel_, [this](Message message) { return WriteOne(std::move(message)); });
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(+[](bool* writing) { return !*writing; }, &writing_));
+      if (!abort_status_.ok()) status = abort_status_;
     }
     this->Finish(ToGrpcStatus(status));
   }
@@ -108,6 +134,7 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message> {
   CancellationToken cancel_;
   absl::Mutex mu_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status abort_status_ ABSL_GUARDED_BY(mu_);
   Message current_;
   std::thread thread_;
 };

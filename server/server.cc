@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -115,8 +116,17 @@ void FollowgateServer::Shutdown() {
   absl::MutexLock lock(&parts_->shutdown_mu);
   if (parts_->shut_down) return;
   parts_->shut_down = true;
-  parts_->grpc_server->Shutdown(
-      absl::ToChronoTime(absl::Now() + parts_->options.drain_grace));
+  // New calls are refused from now on; open streams get drain_grace, then
+  // end with UNAVAILABLE so that callers retry elsewhere.
+  const absl::Duration grace = parts_->options.drain_grace;
+  std::thread refuse_new_calls([this, grace] {
+    parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + grace + absl::Seconds(5)));
+  });
+  if (!parts_->follows_service->WaitForStreams(grace)) {
+    parts_->follows_service->AbortStreams(absl::UnavailableError(
+        "followgate is shutting down; retry the stream (another replica or later)"));
+  }
+  refuse_new_calls.join();
   parts_->grpc_server->Wait();
   parts_->follows_service.reset();  // Waits for the streams' producers.
 }

@@ -1,0 +1,107 @@
+#include "server/sandbox/sandbox_fault.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace followgate {
+namespace sandbox {
+namespace {
+
+constexpr int64_t kMaxDelayMs = 600000;
+
+// The integer at `key` if it is present, integral and within [low, high].
+absl::StatusOr<int64_t> IntegerField(const nlohmann::json& object,
+                                     const char* key, int64_t low,
+                                     int64_t high) {
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number_integer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", key, "' must be an integer"));
+  }
+  const int64_t value = it->get<int64_t>();
+  if (value < low || value > high) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", key, "' must be in ", low, "..", high));
+  }
+  return value;
+}
+
+absl::StatusOr<SandboxFault> ParseFault(const nlohmann::json& object) {
+  if (!object.is_object()) {
+    return absl::InvalidArgumentError("a fault must be a JSON object");
+  }
+  const auto kind = object.find("kind");
+  if (kind == object.end() || !kind->is_string()) {
+    return absl::InvalidArgumentError("'kind' must be a string");
+  }
+  const std::string name = kind->get<std::string>();
+  if (name == "truncate") return SandboxFault::Truncate();
+  if (name == "reset") return SandboxFault::Reset();
+  if (name == "status") {
+    absl::StatusOr<int64_t> status = IntegerField(object, "status", 400, 599);
+    if (!status.ok()) return status.status();
+    return SandboxFault::Status(static_cast<int>(*status));
+  }
+  if (name == "slow") {
+    absl::StatusOr<int64_t> delay_ms =
+        IntegerField(object, "delay_ms", 0, kMaxDelayMs);
+    if (!delay_ms.ok()) return delay_ms.status();
+    return SandboxFault::Slow(absl::Milliseconds(*delay_ms));
+  }
+  return absl::InvalidArgumentError(
+      "'kind' must be one of status, truncate, reset, slow");
+}
+
+}  // namespace
+
+SandboxFault SandboxFault::Status(int status) {
+  SandboxFault fault;
+  fault.kind = Kind::kStatus;
+  fault.status = status;
+  return fault;
+}
+
+SandboxFault SandboxFault::Truncate() {
+  SandboxFault fault;
+  fault.kind = Kind::kTruncate;
+  return fault;
+}
+
+SandboxFault SandboxFault::Reset() {
+  SandboxFault fault;
+  fault.kind = Kind::kReset;
+  return fault;
+}
+
+SandboxFault SandboxFault::Slow(absl::Duration delay) {
+  SandboxFault fault;
+  fault.kind = Kind::kSlow;
+  fault.delay = delay;
+  return fault;
+}
+
+absl::StatusOr<std::vector<SandboxFault>> ParseSandboxFaults(
+    absl::string_view json) {
+  const nlohmann::json parsed = nlohmann::json::parse(
+      json.begin(), json.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) {
+    return absl::InvalidArgumentError("faults must be a JSON array");
+  }
+  std::vector<SandboxFault> faults;
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    absl::StatusOr<SandboxFault> fault = ParseFault(parsed[i]);
+    if (!fault.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("fault ", i, ": ", fault.status().message()));
+    }
+    faults.push_back(*fault);
+  }
+  return faults;
+}
+
+}  // namespace sandbox
+}  // namespace followgate

@@ -1,0 +1,46 @@
+// Scripted faults for sandbox upstreams: a test queues them and each of the
+// next API requests consumes one. Independent of any particular upstream;
+// each emulation decides what a status fault's body looks like.
+//
+// JSON form (the admin endpoint's body is an array of these):
+//   {"kind":"status","status":500}   answer this status (400..599)
+//   {"kind":"truncate"}              cut the real response in half
+//   {"kind":"reset"}                 reset the connection, answer nothing
+//   {"kind":"slow","delay_ms":N}     wait N ms (0..600000), then answer
+//
+// Values and pure functions; thread-safe.
+
+#ifndef FOLLOWGATE_SERVER_SANDBOX_SANDBOX_FAULT_H_
+#define FOLLOWGATE_SERVER_SANDBOX_SANDBOX_FAULT_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace followgate {
+namespace sandbox {
+
+struct SandboxFault {
+  enum class Kind { kStatus, kTruncate, kReset, kSlow };
+
+  Kind kind = Kind::kStatus;
+  int status = 500;                             // For kStatus.
+  absl::Duration delay = absl::ZeroDuration();  // For kSlow.
+
+  static SandboxFault Status(int status);
+  static SandboxFault Truncate();
+  static SandboxFault Reset();
+  static SandboxFault Slow(absl::Duration delay);
+};
+
+// Parses a JSON array of faults. InvalidArgument (saying which element and
+// why) for anything else, including out-of-range statuses and delays.
+absl::StatusOr<std::vector<SandboxFault>> ParseSandboxFaults(
+    absl::string_view json);
+
+}  // namespace sandbox
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_SANDBOX_SANDBOX_FAULT_H_

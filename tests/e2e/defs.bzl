@@ -1,0 +1,24 @@
+"""py_unittest: a Python unittest module run against the real binaries."""
+
+_BINARIES = [
+    "//client:followgate",
+    "//server:followgate_server",
+    "//server/sandbox:followgate_sandbox",
+]
+
+_PYTHON_LIBS = [
+    "//client/python",
+    "//protos:follows_py_grpc",
+    "//tests/e2e:harness.py",
+    "//tests/e2e:junit.py",
+]
+
+def py_unittest(name, src, data = [], size = "medium", **kwargs):
+    native.sh_test(
+        name = name,
+        srcs = ["//tests/e2e:py_unittest.sh"],
+        args = ["$(location %s)" % src],
+        data = [src] + _BINARIES + _PYTHON_LIBS + data,
+        size = size,
+        **kwargs
+    )

@@ -1,0 +1,124 @@
+"""Starts the real binaries (sandbox upstream, server, CLI) for end-to-end tests.
+
+Everything listens on 127.0.0.1 port 0 and reports its port through a port
+file in the test's temp dir. Readiness is the port file appearing (checked
+while the process is alive), never a fixed sleep.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+_WORKSPACE = "followgate"
+
+
+def runfile(path):
+    return os.path.join(os.environ["TEST_SRCDIR"], _WORKSPACE, path)
+
+
+SERVER = runfile("server/followgate_server")
+CLI = runfile("client/followgate")
+SANDBOX = runfile("server/sandbox/followgate_sandbox")
+
+sys.path.insert(0, runfile("protos/py"))
+sys.path.insert(0, runfile("client/python"))
+
+SANDBOX_TOKEN = "e2e-secret-token-5f3a"
+
+
+def temp_dir():
+    return tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+
+
+class Process:
+    """A child process that writes its bound port to a port file."""
+
+    def __init__(self, argv, name, startup_timeout=60.0, env=None):
+        self.dir = temp_dir()
+        self.port_file = os.path.join(self.dir, "port")
+        self.log_path = os.path.join(self.dir, name + ".log")
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(argv + ["--port_file=" + self.port_file],
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=env)
+        self.port = self._await_port(startup_timeout)
+
+    def _await_port(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(self.port_file):
+                with open(self.port_file) as f:
+                    text = f.read().strip()
+                if text:
+                    return int(text)
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %d before serving:\n%s"
+                                   % (self.proc.args[0], self.proc.returncode, self.log()))
+            time.sleep(0.01)
+        self.proc.kill()
+        raise RuntimeError("%s did not serve within %ss" % (self.proc.args[0], timeout))
+
+    def log(self):
+        if not self._log.closed:
+            self._log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        """Signals the process and returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self._log.close()
+
+
+class Sandbox(Process):
+    """The standalone LinkedIn sandbox (server/sandbox)."""
+
+    def __init__(self, pages="42:12345:0", min_interval="0.1s", extra=()):
+        super().__init__([SANDBOX, "--port=0", "--token=" + SANDBOX_TOKEN,
+                          "--pages=" + pages, "--min_interval=" + min_interval]
+                         + list(extra), "sandbox")
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def _admin(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"{}")
+
+    def stats(self):
+        return self._admin("GET", "/_sandbox/stats")
+
+    def add_faults(self, faults):
+        self._admin("POST", "/_sandbox/faults", faults)
+
+
+class Server(Process):
+    """followgate_server pointed at a sandbox through a token file."""
+
+    def __init__(self, sandbox=None, interval="0.15s", extra=(), env=None, token=SANDBOX_TOKEN):
+        argv = [SERVER, "--host=127.0.0.1", "--port=0",
+                "--linkedin_min_interval=" + interval,
+                "--linkedin_timeout_backoff=0.2s"]
+        if sandbox is not None:
+            token_file = os.path.join(temp_dir(), "linkedin_token")
+            with open(token_file, "w") as f:
+                f.write(token + "\n")
+            argv += ["--linkedin_base_url=" + sandbox.url,
+                     "--linkedin_token_file=" + token_file]
+        super().__init__(argv + list(extra), "server", env=env)
+        self.target = "127.0.0.1:%d" % self.port
+
+
+def run_cli(server, *args, timeout=300):
+    """Runs the CLI against `server`; returns the CompletedProcess (text)."""
+    return subprocess.run([CLI, "--server=" + server.target] + list(args),
+                          capture_output=True, text=True, timeout=timeout)
