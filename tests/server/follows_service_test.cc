@@ -1,0 +1,168 @@
+// The whole server in process on 127.0.0.1:0, driven by the generated stub,
+// against the LinkedIn sandbox over real libcurl.
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "followgate/v1/follows.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/sandbox/linkedin_sandbox.h"
+#include "server/server.h"
+
+namespace followgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+class FollowsServiceTest : public ::testing::Test {
+ protected:
+  void Start(absl::Duration interval, std::vector<sandbox::SeededPage> pages,
+             absl::Duration drain_grace = absl::Seconds(10)) {
+    sandbox::LinkedInSandboxOptions sandbox_options;
+    sandbox_options.pages = std::move(pages);
+    sandbox_options.min_interval = interval * 0.5;
+    auto linkedin = sandbox::LinkedInSandbox::Start(sandbox_options);
+    ASSERT_TRUE(linkedin.ok()) << linkedin.status();
+    linkedin_ = *std::move(linkedin);
+
+    ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.linkedin.base_url = linkedin_->base_url();
+    options.linkedin.access_token = sandbox_options.access_token;
+    options.linkedin_min_interval = interval;
+    options.fetcher.timeout_backoff = absl::Milliseconds(100);
+    options.drain_grace = drain_grace;
+    auto server = FollowgateServer::BuildAndStart(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::FollowsService::NewStub(channel_);
+  }
+
+  std::unique_ptr<sandbox::LinkedInSandbox> linkedin_;
+  std::unique_ptr<FollowgateServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::FollowsService::Stub> stub_;
+};
+
+v1::StreamFollowersRequest FollowersOf(int page, v1::FollowerFilter filter) {
+  v1::StreamFollowersRequest request;
+  request.set_followee(absl::StrCat("urn:li:organizationalPage:", page));
+  request.set_follower_filter(filter);
+  return request;
+}
+
+TEST_F(FollowsServiceTest, StreamsEveryFollowerInPagesWithTheirMetadata) {
+  Start(absl::Milliseconds(20), {{42, 2100, 5}});
+  grpc::ClientContext context;
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_ALL));
+  v1::FollowerPage page;
+  std::vector<v1::FollowerPage> pages;
+  while (reader->Read(&page)) pages.push_back(page);
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(pages.size(), 4u);  // 1000 + 1000 + 100 members, then 5 pages.
+  std::set<std::string> followers;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    EXPECT_EQ(pages[i].sequence_number(), static_cast<int64_t>(i));
+    EXPECT_EQ(pages[i].last_page(), i == 3);
+    EXPECT_TRUE(pages[i].has_fetch_time());
+    for (const auto& edge : pages[i].edges()) followers.insert(edge.follower().urn());
+  }
+  EXPECT_EQ(pages[0].upstream_total(), 2100);
+  EXPECT_EQ(pages[3].edge_type(),
+            v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE);
+  EXPECT_EQ(followers.size(), 2105u);
+  EXPECT_EQ(linkedin_->Stats().requests, 4);
+}
+
+TEST_F(FollowsServiceTest, InvalidRequestFailsBeforeAnyUpstreamRequest) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}});
+  grpc::ClientContext context;
+  v1::StreamFollowingRequest request;
+  request.set_follower("urn:li:fsd_profile:ACoAAB");
+  auto reader = stub_->StreamFollowing(&context, request);
+  v1::FollowingPage page;
+  EXPECT_FALSE(reader->Read(&page));
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("follower must be urn:li:person:{id} or "
+                        "urn:li:organizationalPage:{digits}"));
+  EXPECT_EQ(linkedin_->Stats().requests, 0);
+}
+
+TEST_F(FollowsServiceTest, CancelledStreamStopsItsUpstreamWork) {
+  Start(absl::Hours(1), {{42, 5000, 0}});  // The 2nd request would wait an hour.
+  grpc::ClientContext context;
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  v1::FollowerPage page;
+  ASSERT_TRUE(reader->Read(&page));
+  context.TryCancel();
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  server_->Shutdown();  // Returns only once the stream's producer has stopped.
+  EXPECT_EQ(linkedin_->Stats().requests, 1);
+}
+
+TEST_F(FollowsServiceTest, CallerDeadlineBoundsTheWaitForTheBudget) {
+  Start(absl::Hours(1), {{42, 5000, 0}});
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  v1::FollowerPage page;
+  int pages = 0;
+  while (reader->Read(&page)) ++pages;
+  EXPECT_EQ(pages, 1);
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  server_->Shutdown();
+  EXPECT_EQ(linkedin_->Stats().requests, 1);
+}
+
+TEST_F(FollowsServiceTest, ConcurrentStreamsShareTheRateLimitWithoutThrottling) {
+  Start(absl::Milliseconds(60), {{1, 2500, 0}, {2, 2500, 0}, {3, 2500, 0}});
+  std::vector<std::thread> callers;
+  std::vector<int> edges(3, 0);
+  for (int i = 0; i < 3; ++i) {
+    callers.emplace_back([&, i] {
+      grpc::ClientContext context;
+      auto reader =
+          stub_->StreamFollowers(&context, FollowersOf(i + 1, v1::FOLLOWER_FILTER_MEMBERS));
+      v1::FollowerPage page;
+      while (reader->Read(&page)) edges[i] += page.edges_size();
+      EXPECT_TRUE(reader->Finish().ok());
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_THAT(edges, ::testing::ElementsAre(2500, 2500, 2500));
+  const auto stats = linkedin_->Stats();
+  EXPECT_EQ(stats.requests, 9);
+  EXPECT_EQ(stats.throttled, 0);
+  const auto requests = linkedin_->Requests();
+  for (size_t i = 1; i < requests.size(); ++i) {
+    EXPECT_GE(requests[i].arrival_time - requests[i - 1].arrival_time,
+              absl::Milliseconds(30));
+  }
+}
+
+TEST_F(FollowsServiceTest, ShutdownEndsOpenStreamsWithUnavailableAfterTheGrace) {
+  Start(absl::Hours(1), {{42, 5000, 0}}, /*drain_grace=*/absl::Milliseconds(100));
+  grpc::ClientContext context;
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  v1::FollowerPage page;
+  ASSERT_TRUE(reader->Read(&page));
+  std::thread stopper([&] { server_->Shutdown(); });
+  EXPECT_FALSE(reader->Read(&page));
+  const grpc::Status status = reader->Finish();
+  stopper.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("shutting down"));
+}
+
+}  // namespace
+}  // namespace followgate
