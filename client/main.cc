@@ -57,8 +57,7 @@ absl::StatusOr<v1::FollowerFilter> ParseEdgeType(absl::string_view name) {
 
 // Reads a stream of pages to its end, printing every edge.
 template <typename Page>
-int PrintStream(grpc::ClientContext* context, grpc::ClientReader<Page>* reader,
-                EdgeFormat format) {
+int PrintStream(grpc::ClientReader<Page>* reader, EdgeFormat format) {
   Progress progress(stderr, isatty(STDERR_FILENO) != 0, absl::Now());
   std::string out = FormatHeader(format);
   Page page;
@@ -107,13 +106,13 @@ int Run(const std::vector<char*>& args) {
     request.set_followee(urn);
     request.set_follower_filter(*filter);
     auto reader = stub->StreamFollowers(&context, request);
-    return PrintStream(&context, reader.get(), *format);
+    return PrintStream(reader.get(), *format);
   }
   if (command == "following") {
     v1::StreamFollowingRequest request;
     request.set_follower(urn);
     auto reader = stub->StreamFollowing(&context, request);
-    return PrintStream(&context, reader.get(), *format);
+    return PrintStream(reader.get(), *format);
   }
   return UsageError(absl::StrCat("unknown command \"", command, "\""));
 }
