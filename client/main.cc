@@ -17,7 +17,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -63,7 +65,10 @@ int PrintStream(grpc::ClientReader<Page>* reader, EdgeFormat format) {
   Page page;
   while (reader->Read(&page)) {
     for (const v1::FollowEdge& edge : page.edges()) AppendEdge(format, edge, &out);
+    // Whole pages reach the file or pipe at once: pages come minutes apart,
+    // and an interrupted run keeps every complete line it received.
     std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
     out.clear();
     progress.OnPage(page.edges_size(),
                     absl::Seconds(page.upstream_wait().seconds()) +
@@ -122,6 +127,11 @@ int Run(const std::vector<char*>& args) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(followgate::cli::kUsage);
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "client/main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   return followgate::cli::Run(args);
 }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/log.h"
 #include "server/upstream_errors.h"
 
 namespace followgate {
@@ -37,7 +38,13 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(
       return absl::CancelledError("cancelled during an upstream request");
     }
     const RetryAdvice advice = RetryAdviceOf(page.status());
-    if (advice == RetryAdvice::kDoNotRetry || attempt > options_.max_retries) {
+    const bool give_up =
+        advice == RetryAdvice::kDoNotRetry || attempt > options_.max_retries;
+    LogInfo(absl::StrCat("LinkedIn request for ", query.urn, " ",
+                         EdgeTypeName(query.edge_type), " attempt ", attempt,
+                         " failed: ", page.status().ToString(),
+                         give_up ? "; giving up" : "; will retry"));
+    if (give_up) {
       if (attempt == 1) return page.status();
       return absl::Status(page.status().code(),
                           absl::StrCat(page.status().message(), " (gave up after ",

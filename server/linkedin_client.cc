@@ -24,7 +24,8 @@ const json* Member(const json& object, const char* name) {
   return it == object.end() ? nullptr : &*it;
 }
 
-absl::Status ParseEdge(const json& element, v1::FollowEdge* edge) {
+absl::Status ParseEdge(const json& element, const FollowerClassifier& classifier,
+                       v1::FollowEdge* edge) {
   if (!element.is_object()) return LinkedInMalformedBody("element is not an object");
   const json* follower = Member(element, "follower");
   const json* followee = Member(element, "followee");
@@ -44,7 +45,7 @@ absl::Status ParseEdge(const json& element, v1::FollowEdge* edge) {
   }
   const std::string& follower_urn = follower->get_ref<const std::string&>();
   edge->mutable_follower()->set_urn(follower_urn);
-  edge->mutable_follower()->set_kind(ClassifyFollower(follower_urn));
+  edge->mutable_follower()->set_kind(classifier.Classify(follower_urn));
   if (followee != nullptr) edge->set_followee(followee->get<std::string>());
   if (edge_type != nullptr) {
     edge->set_edge_type(EdgeTypeFromName(edge_type->get<std::string>()));
@@ -94,7 +95,8 @@ v1::FollowEdgeType EdgeTypeFromName(absl::string_view name) {
   return v1::FOLLOW_EDGE_TYPE_UNSPECIFIED;
 }
 
-absl::StatusOr<FollowsPage> ParseFollowsPage(absl::string_view body) {
+absl::StatusOr<FollowsPage> ParseFollowsPage(absl::string_view body,
+                                             const FollowerClassifier& classifier) {
   const json root = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return LinkedInMalformedBody("not valid JSON");
   if (!root.is_object()) return LinkedInMalformedBody("not a JSON object");
@@ -105,7 +107,7 @@ absl::StatusOr<FollowsPage> ParseFollowsPage(absl::string_view body) {
   FollowsPage page;
   page.edges.Reserve(static_cast<int>(elements->size()));
   for (const json& element : *elements) {
-    FG_RETURN_IF_ERROR(ParseEdge(element, page.edges.Add()));
+    FG_RETURN_IF_ERROR(ParseEdge(element, classifier, page.edges.Add()));
   }
   if (const json* metadata = Member(root, "metadata"); metadata != nullptr) {
     if (!metadata->is_object()) return LinkedInMalformedBody("metadata is not an object");
@@ -166,7 +168,8 @@ absl::StatusOr<FollowsPage> LinkedInClient::FetchPage(
   if (response->status_code < 200 || response->status_code > 299) {
     return LinkedInHttpError(response->status_code, response->body);
   }
-  FG_ASSIGN_OR_RETURN(FollowsPage page, ParseFollowsPage(response->body));
+  FG_ASSIGN_OR_RETURN(FollowsPage page,
+                      ParseFollowsPage(response->body, options_.classifier));
   page.fetch_time = started;
   return page;
 }

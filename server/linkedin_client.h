@@ -14,6 +14,7 @@
 #include "server/cancellation.h"
 #include "server/clock.h"
 #include "server/http_client.h"
+#include "server/urn.h"
 
 namespace followgate {
 
@@ -45,6 +46,8 @@ struct LinkedInClientOptions {
   // LinkedIn-Version header, YYYYMM.
   std::string version = "202510";
   absl::Duration request_timeout = absl::Seconds(30);
+  // Tells consented members from obfuscated ones.
+  FollowerClassifier classifier;
 };
 
 // LinkedIn's page size limit; every request asks for this many, because each
@@ -83,9 +86,10 @@ v1::FollowEdgeType EdgeTypeFromName(absl::string_view name);
 
 // Parses a 2xx body. A body that is not the documented JSON (truncated,
 // garbled, `elements` missing) is an error (LinkedInMalformedBody), never an
-// empty page. Elements without a `follower` carry nothing to identify and
-// are dropped.
-absl::StatusOr<FollowsPage> ParseFollowsPage(absl::string_view body);
+// empty page. `classifier` sets each follower's kind.
+absl::StatusOr<FollowsPage> ParseFollowsPage(
+    absl::string_view body,
+    const FollowerClassifier& classifier = FollowerClassifier());
 
 }  // namespace followgate
 

@@ -5,15 +5,19 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/log.h"
 #include "server/secrets.h"
 #include "server/server.h"
+#include "server/urn.h"
 
 ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on.");
 ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port (logged).");
@@ -34,6 +38,11 @@ ABSL_FLAG(absl::Duration, linkedin_timeout_backoff, absl::Seconds(60),
           "Wait after a timeout, connection failure, truncated body or 5xx.");
 ABSL_FLAG(int, linkedin_max_retries, 5,
           "Retries of one page after transient failures or 429.");
+ABSL_FLAG(std::string, linkedin_consented_member_id_pattern,
+          followgate::FollowerClassifier::kDefaultConsentedMemberIdPattern,
+          "Regular expression that a whole consented (non-obfuscated) member id "
+          "matches; other member ids are reported as OBFUSCATED_MEMBER. Empty: "
+          "every member is taken as consented.");
 ABSL_FLAG(absl::Duration, drain_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long open streams may go on.");
 ABSL_FLAG(bool, sandbox, false,
@@ -70,7 +79,17 @@ bool WritePortFile(const std::string& path, int port) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "followgate gRPC server. Example: followgate_server --sandbox --port=50051");
-  absl::ParseCommandLine(argc, argv);
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    followgate::LogError(absl::StrCat("unexpected argument \"", positional[1],
+                                      "\"; every option is a --flag (see --help)"));
+    return 2;
+  }
 
   // Signals are taken synchronously by sigwait below; block them before any
   // thread starts so that every thread inherits the mask.
@@ -91,6 +110,13 @@ int main(int argc, char** argv) {
   options.fetcher.max_retries = absl::GetFlag(FLAGS_linkedin_max_retries);
   options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
   options.sandbox = absl::GetFlag(FLAGS_sandbox);
+  auto classifier = followgate::FollowerClassifier::Create(
+      absl::GetFlag(FLAGS_linkedin_consented_member_id_pattern));
+  if (!classifier.ok()) {
+    followgate::LogError(absl::StrCat("startup failed: ", classifier.status().message()));
+    return 2;
+  }
+  options.linkedin.classifier = *classifier;
   if (options.sandbox) {
     ApplySandboxDefaults(argc, argv, &options);
   } else {

@@ -73,7 +73,24 @@ absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn)
       kMaxUrnLength, " characters), got ", Quoted(urn)));
 }
 
-v1::FollowerKind ClassifyFollower(absl::string_view urn) {
+FollowerClassifier::FollowerClassifier()
+    : consented_(std::make_shared<const std::regex>(
+          kDefaultConsentedMemberIdPattern, std::regex::ECMAScript)) {}
+
+absl::StatusOr<FollowerClassifier> FollowerClassifier::Create(
+    absl::string_view pattern) {
+  if (pattern.empty()) return FollowerClassifier(nullptr);
+  try {
+    return FollowerClassifier(std::make_shared<const std::regex>(
+        std::string(pattern), std::regex::ECMAScript));
+  } catch (const std::regex_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "linkedin_consented_member_id_pattern is not a valid regular expression: ",
+        e.what()));
+  }
+}
+
+v1::FollowerKind FollowerClassifier::Classify(absl::string_view urn) const {
   if (absl::StartsWith(urn, kOrganizationalPageUrnPrefix)) {
     return v1::FOLLOWER_KIND_ORGANIZATIONAL_PAGE;
   }
@@ -81,15 +98,11 @@ v1::FollowerKind ClassifyFollower(absl::string_view urn) {
     return v1::FOLLOWER_KIND_UNSPECIFIED;
   }
   const absl::string_view id = urn.substr(kPersonUrnPrefix.size());
-  bool consented_shape = id.size() == 10;
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
-        c != '_') {
-      consented_shape = false;
-    }
+  if (consented_ == nullptr ||
+      std::regex_match(id.begin(), id.end(), *consented_)) {
+    return v1::FOLLOWER_KIND_MEMBER;
   }
-  return consented_shape ? v1::FOLLOWER_KIND_MEMBER
-                         : v1::FOLLOWER_KIND_OBFUSCATED_MEMBER;
+  return v1::FOLLOWER_KIND_OBFUSCATED_MEMBER;
 }
 
 }  // namespace followgate

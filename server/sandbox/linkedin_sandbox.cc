@@ -205,6 +205,7 @@ LinkedInSandbox::GatewayDecision LinkedInSandbox::Admit(
       decision.reply = LinkedInErrorForStatus(fault.status);
       break;
     case SandboxFault::Kind::kReset:
+    case SandboxFault::Kind::kLost:  // A read has nothing to lose: a reset.
       decision.reply = HttpReply::Reset();
       break;
     case SandboxFault::Kind::kTruncate:

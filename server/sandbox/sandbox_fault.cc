@@ -41,6 +41,7 @@ absl::StatusOr<SandboxFault> ParseFault(const nlohmann::json& object) {
   const std::string name = kind->get<std::string>();
   if (name == "truncate") return SandboxFault::Truncate();
   if (name == "reset") return SandboxFault::Reset();
+  if (name == "lost") return SandboxFault::Lost();
   if (name == "status") {
     absl::StatusOr<int64_t> status = IntegerField(object, "status", 400, 599);
     if (!status.ok()) return status.status();
@@ -53,7 +54,7 @@ absl::StatusOr<SandboxFault> ParseFault(const nlohmann::json& object) {
     return SandboxFault::Slow(absl::Milliseconds(*delay_ms));
   }
   return absl::InvalidArgumentError(
-      "'kind' must be one of status, truncate, reset, slow");
+      "'kind' must be one of status, truncate, reset, slow, lost");
 }
 
 }  // namespace
@@ -81,6 +82,12 @@ SandboxFault SandboxFault::Slow(absl::Duration delay) {
   SandboxFault fault;
   fault.kind = Kind::kSlow;
   fault.delay = delay;
+  return fault;
+}
+
+SandboxFault SandboxFault::Lost() {
+  SandboxFault fault;
+  fault.kind = Kind::kLost;
   return fault;
 }
 

@@ -7,6 +7,10 @@
 //   {"kind":"truncate"}              cut the real response in half
 //   {"kind":"reset"}                 reset the connection, answer nothing
 //   {"kind":"slow","delay_ms":N}     wait N ms (0..600000), then answer
+//   {"kind":"lost"}                  process the request fully, then reset
+//                                    the connection: the response is lost
+//                                    (an emulation of a read-only API may
+//                                    treat it like "reset")
 //
 // Values and pure functions; thread-safe.
 
@@ -23,7 +27,7 @@ namespace followgate {
 namespace sandbox {
 
 struct SandboxFault {
-  enum class Kind { kStatus, kTruncate, kReset, kSlow };
+  enum class Kind { kStatus, kTruncate, kReset, kSlow, kLost };
 
   Kind kind = Kind::kStatus;
   int status = 500;                             // For kStatus.
@@ -33,6 +37,7 @@ struct SandboxFault {
   static SandboxFault Truncate();
   static SandboxFault Reset();
   static SandboxFault Slow(absl::Duration delay);
+  static SandboxFault Lost();
 };
 
 // Parses a JSON array of faults. InvalidArgument (saying which element and

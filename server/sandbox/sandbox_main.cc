@@ -1,17 +1,21 @@
-// followgate_sandbox: runs the LinkedIn API emulation on 127.0.0.1 until
-// SIGTERM or SIGINT. Prints "sandbox listening on http://127.0.0.1:PORT" to
-// stderr once it accepts connections; with --port_file it also writes the
-// port there (atomically), for scripts and tests. Never prints the token.
+// followgate_sandbox: runs the LinkedIn API emulation and the ConnectSafely
+// follow-invitations emulation on one port of 127.0.0.1 until SIGTERM or
+// SIGINT (see sandbox_upstreams.h for the paths). Prints "sandbox listening
+// on http://127.0.0.1:PORT" to stderr once it accepts connections; with
+// --port_file it also writes the port there (atomically), for scripts and
+// tests. Never prints the token or the API key.
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -20,8 +24,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/sandbox/connectsafely_api.h"
 #include "server/sandbox/linkedin_dataset.h"
 #include "server/sandbox/linkedin_sandbox.h"
+#include "server/sandbox/sandbox_upstreams.h"
 
 ABSL_FLAG(int, port, 0, "TCP port on 127.0.0.1; 0 picks a free one.");
 ABSL_FLAG(std::string, port_file, "",
@@ -38,12 +44,23 @@ ABSL_FLAG(int, masked_every, 0,
           "When N > 0, every Nth result page is short but keeps a cursor.");
 ABSL_FLAG(std::string, oldest_version, "202411",
           "Oldest accepted LinkedIn-Version (YYYYMM); older ones answer 426.");
+ABSL_FLAG(std::string, api_key, "sandbox-api-key",
+          "The only ConnectSafely API key (bearer) the sandbox accepts.");
+ABSL_FLAG(std::string, super_admin_companies, "105672170,1000",
+          "Comma-separated company ids the ConnectSafely account is Super "
+          "Admin of; invitations for other companies answer 403.");
+ABSL_FLAG(int64_t, credits_per_company, 0,
+          "ConnectSafely invitation credits per company and calendar month; "
+          "0 is unlimited.");
+ABSL_FLAG(absl::Duration, connectsafely_min_interval, absl::ZeroDuration(),
+          "Minimum spacing of ConnectSafely API requests; sooner ones answer "
+          "429. 0 disables the limit.");
 
 namespace followgate {
 namespace sandbox {
 namespace {
 
-absl::StatusOr<LinkedInSandboxOptions> OptionsFromFlags() {
+absl::StatusOr<LinkedInSandboxOptions> LinkedInOptionsFromFlags() {
   LinkedInSandboxOptions options;
   options.port = absl::GetFlag(FLAGS_port);
   options.access_token = absl::GetFlag(FLAGS_token);
@@ -54,6 +71,33 @@ absl::StatusOr<LinkedInSandboxOptions> OptionsFromFlags() {
       ParseSeededPages(absl::GetFlag(FLAGS_pages));
   if (!pages.ok()) return pages.status();
   options.pages = *std::move(pages);
+  return options;
+}
+
+absl::StatusOr<ConnectSafelyOptions> ConnectSafelyOptionsFromFlags() {
+  ConnectSafelyOptions options;
+  options.api_key = absl::GetFlag(FLAGS_api_key);
+  absl::StatusOr<std::vector<int64_t>> companies =
+      ParseCompanyIds(absl::GetFlag(FLAGS_super_admin_companies));
+  if (!companies.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--super_admin_companies: ", companies.status().message()));
+  }
+  options.super_admin_companies = *std::move(companies);
+  options.credits_per_company = absl::GetFlag(FLAGS_credits_per_company);
+  options.min_interval = absl::GetFlag(FLAGS_connectsafely_min_interval);
+  return options;
+}
+
+absl::StatusOr<SandboxUpstreamsOptions> OptionsFromFlags() {
+  SandboxUpstreamsOptions options;
+  absl::StatusOr<LinkedInSandboxOptions> linkedin = LinkedInOptionsFromFlags();
+  if (!linkedin.ok()) return linkedin.status();
+  options.linkedin = *std::move(linkedin);
+  absl::StatusOr<ConnectSafelyOptions> connectsafely =
+      ConnectSafelyOptionsFromFlags();
+  if (!connectsafely.ok()) return connectsafely.status();
+  options.connectsafely = *std::move(connectsafely);
   return options;
 }
 
@@ -91,15 +135,15 @@ sigset_t BlockTerminationSignals() {
 }
 
 int Run() {
-  absl::StatusOr<LinkedInSandboxOptions> options = OptionsFromFlags();
+  absl::StatusOr<SandboxUpstreamsOptions> options = OptionsFromFlags();
   if (!options.ok()) {
     std::fprintf(stderr, "followgate_sandbox: %s\n",
                  std::string(options.status().message()).c_str());
     return 2;
   }
   const sigset_t signals = BlockTerminationSignals();
-  absl::StatusOr<std::unique_ptr<LinkedInSandbox>> sandbox =
-      LinkedInSandbox::Start(*options);
+  absl::StatusOr<std::unique_ptr<SandboxUpstreams>> sandbox =
+      SandboxUpstreams::Start(*options);
   if (!sandbox.ok()) {
     std::fprintf(stderr, "followgate_sandbox: %s\n",
                  std::string(sandbox.status().message()).c_str());
@@ -131,9 +175,10 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Emulates LinkedIn's DMA Organizational Page Follows API on "
-      "127.0.0.1.\nUsage: followgate_sandbox [--port=N] [--port_file=PATH] "
-      "[--pages=id:members:pages,...]");
+      "Emulates LinkedIn's DMA Organizational Page Follows API and "
+      "ConnectSafely's follow invitations on one port of 127.0.0.1.\n"
+      "Usage: followgate_sandbox [--port=N] [--port_file=PATH] "
+      "[--pages=id:members:pages,...] [--super_admin_companies=ID,...]");
   absl::ParseCommandLine(argc, argv);
   return followgate::sandbox::Run();
 }

@@ -52,15 +52,31 @@ TEST(ValidateFollowerUrn, AcceptsPersonsAndPages) {
   }
 }
 
-TEST(ClassifyFollower, TellsConsentedMembersFromObfuscatedOnes) {
-  EXPECT_EQ(ClassifyFollower("urn:li:person:-f_Ut43FoQ"), v1::FOLLOWER_KIND_MEMBER);
-  EXPECT_EQ(ClassifyFollower("urn:li:person:WIOb"), v1::FOLLOWER_KIND_OBFUSCATED_MEMBER);
-  EXPECT_EQ(ClassifyFollower("urn:li:person:abcdefghi+"), v1::FOLLOWER_KIND_OBFUSCATED_MEMBER);
-  EXPECT_EQ(ClassifyFollower("urn:li:person:abcdefghijk"),
+TEST(FollowerClassifier, ByDefaultTellsConsentedMembersFromObfuscatedOnes) {
+  const FollowerClassifier classifier;
+  EXPECT_EQ(classifier.Classify("urn:li:person:-f_Ut43FoQ"), v1::FOLLOWER_KIND_MEMBER);
+  EXPECT_EQ(classifier.Classify("urn:li:person:WIOb"), v1::FOLLOWER_KIND_OBFUSCATED_MEMBER);
+  EXPECT_EQ(classifier.Classify("urn:li:person:abcdefghi+"),
             v1::FOLLOWER_KIND_OBFUSCATED_MEMBER);
-  EXPECT_EQ(ClassifyFollower("urn:li:organizationalPage:1"),
+  EXPECT_EQ(classifier.Classify("urn:li:person:abcdefghijk"),
+            v1::FOLLOWER_KIND_OBFUSCATED_MEMBER);
+  EXPECT_EQ(classifier.Classify("urn:li:organizationalPage:1"),
             v1::FOLLOWER_KIND_ORGANIZATIONAL_PAGE);
-  EXPECT_EQ(ClassifyFollower("urn:li:company:1"), v1::FOLLOWER_KIND_UNSPECIFIED);
+  EXPECT_EQ(classifier.Classify("urn:li:company:1"), v1::FOLLOWER_KIND_UNSPECIFIED);
+}
+
+TEST(FollowerClassifier, PatternIsConfigurable) {
+  auto digits = FollowerClassifier::Create("[0-9]+");
+  ASSERT_TRUE(digits.ok());
+  EXPECT_EQ(digits->Classify("urn:li:person:123"), v1::FOLLOWER_KIND_MEMBER);
+  EXPECT_EQ(digits->Classify("urn:li:person:-f_Ut43FoQ"),
+            v1::FOLLOWER_KIND_OBFUSCATED_MEMBER);
+  auto all_consented = FollowerClassifier::Create("");
+  ASSERT_TRUE(all_consented.ok());
+  EXPECT_EQ(all_consented->Classify("urn:li:person:WIOb"), v1::FOLLOWER_KIND_MEMBER);
+  EXPECT_THAT(FollowerClassifier::Create("[unclosed"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("linkedin_consented_member_id_pattern")));
 }
 
 }  // namespace
