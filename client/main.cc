@@ -3,9 +3,13 @@
 //   followgate --server=HOST:PORT followers URN [--edge_type=members|pages|all]
 //              [--format=jsonl|csv]
 //   followgate --server=HOST:PORT following URN [--format=jsonl|csv]
+//   followgate --server=HOST:PORT invite --company=ID [--account=ID]
+//              [--request_id=ID] [--retry_unknown]
+//              (--profiles_file=FILE | URN...) [--format=jsonl|csv]
+//   followgate --server=HOST:PORT invitation --company=ID URN
 //
-// Edges go to stdout, one per line; progress (when stderr is a terminal) and
-// a summary go to stderr. Exit 0 on success, 1 when the server answers an
+// Results go to stdout, one per line; progress (when stderr is a terminal)
+// and a summary go to stderr. Exit 0 on success, 1 when the server answers an
 // error (its code name and message on stderr), 2 on bad usage.
 #include <unistd.h>
 
@@ -25,16 +29,28 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/edge_format.h"
+#include "client/invite_format.h"
 #include "client/progress.h"
 #include "followgate/v1/follows.grpc.pb.h"
+#include "followgate/v1/invitations.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "server/uuid.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "followgate server, HOST:PORT.");
 ABSL_FLAG(std::string, edge_type, "all",
           "followers: which followers, members|pages|all.");
 ABSL_FLAG(std::string, format, "jsonl", "Output format: jsonl|csv.");
 ABSL_FLAG(absl::Duration, timeout, absl::InfiniteDuration(),
-          "Deadline for the whole stream (e.g. 30m); none by default.");
+          "Deadline for the whole call (e.g. 30m); none by default.");
+ABSL_FLAG(std::string, company, "", "invite, invitation: the numeric company id.");
+ABSL_FLAG(std::string, account, "", "invite: the ConnectSafely account (optional).");
+ABSL_FLAG(std::string, request_id, "",
+          "invite: the batch's id; repeating it never sends anyone twice. Made "
+          "and printed when not given.");
+ABSL_FLAG(bool, retry_unknown, false,
+          "invite: also re-send profiles whose earlier outcome is UNKNOWN.");
+ABSL_FLAG(std::string, profiles_file, "",
+          "invite: file with one profile URN per line (instead of URN arguments).");
 
 namespace followgate::cli {
 namespace {
@@ -42,7 +58,10 @@ namespace {
 constexpr char kUsage[] =
     "followgate --server=HOST:PORT followers URN [--edge_type=members|pages|all] "
     "[--format=jsonl|csv]\n"
-    "followgate --server=HOST:PORT following URN [--format=jsonl|csv]";
+    "followgate --server=HOST:PORT following URN [--format=jsonl|csv]\n"
+    "followgate --server=HOST:PORT invite --company=ID [--account=ID] [--request_id=ID] "
+    "[--retry_unknown] (--profiles_file=FILE | URN...) [--format=jsonl|csv]\n"
+    "followgate --server=HOST:PORT invitation --company=ID URN [--format=jsonl|csv]";
 
 int UsageError(absl::string_view message) {
   absl::FPrintF(stderr, "followgate: %s\nusage:\n%s\n", message, kUsage);
@@ -55,6 +74,15 @@ absl::StatusOr<v1::FollowerFilter> ParseEdgeType(absl::string_view name) {
   if (name == "all") return v1::FOLLOWER_FILTER_ALL;
   return absl::InvalidArgumentError(
       absl::StrCat("--edge_type must be members, pages or all, got \"", name, "\""));
+}
+
+// Exit status for a finished call; prints the error.
+int ReportStatus(const grpc::Status& status) {
+  if (status.ok()) return 0;
+  absl::FPrintF(stderr, "followgate: %s: %s\n",
+                absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+                status.error_message());
+  return 1;
 }
 
 // Reads a stream of pages to its end, printing every edge.
@@ -79,25 +107,70 @@ int PrintStream(grpc::ClientReader<Page>* reader, EdgeFormat format) {
   std::fflush(stdout);
   const grpc::Status status = reader->Finish();
   progress.Finish(absl::Now());
-  if (!status.ok()) {
-    absl::FPrintF(stderr, "followgate: %s: %s\n",
-                  absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
-                  status.error_message());
-    return 1;
+  return ReportStatus(status);
+}
+
+// Sends a batch and prints each profile's outcome as it comes.
+int Invite(v1::InvitationsService::Stub* stub, grpc::ClientContext* context,
+           v1::SendInvitationsRequest request, EdgeFormat format) {
+  const bool live = isatty(STDERR_FILENO) != 0;
+  if (request.request_id().empty()) {
+    request.set_request_id(NewUuid());
+    absl::FPrintF(stderr,
+                  "followgate: request_id %s (repeat the call with --request_id=%s to "
+                  "resume it safely)\n",
+                  request.request_id(), request.request_id());
   }
-  return 0;
+  auto reader = stub->SendInvitations(context, request);
+  std::string out = FormatInviteHeader(format);
+  v1::SendInvitationsResponse response;
+  v1::BatchProgress progress;
+  bool started = false;
+  while (reader->Read(&response)) {
+    started = true;
+    for (const v1::ProfileResult& result : response.results()) {
+      AppendProfileResult(format, result, &out);
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+    out.clear();
+    progress = response.progress();
+    if (live) {
+      absl::FPrintF(stderr, "\r\033[K%d/%d profiles decided, %d sent, %d upstream requests",
+                    progress.decided_profiles(), progress.total_profiles(), progress.sent(),
+                    progress.upstream_requests());
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  const grpc::Status status = reader->Finish();
+  if (!started) return ReportStatus(status);
+  absl::FPrintF(stderr,
+                "%sbatch %s: %d/%d profiles decided: %d sent, %d already invited, %d failed, "
+                "%d skipped (duplicate), %d skipped (no credit), %d unknown; %d upstream "
+                "requests\n",
+                live ? "\r\033[K" : "", request.request_id(), progress.decided_profiles(),
+                request.profile_urns_size(), progress.sent(), progress.already_invited(),
+                progress.failed(), progress.skipped_duplicate(), progress.skipped_no_credit(),
+                progress.unknown(), progress.upstream_requests());
+  return ReportStatus(status);
 }
 
 int Run(const std::vector<char*>& args) {
-  if (args.size() != 3) return UsageError("expected a command and one URN");
+  if (args.size() < 2) return UsageError("expected a command");
   const std::string command = args[1];
-  const std::string urn = args[2];
+  const std::vector<std::string> operands(args.begin() + 2, args.end());
   auto format = ParseEdgeFormat(absl::GetFlag(FLAGS_format));
   if (!format.ok()) return UsageError(format.status().message());
+  if (command != "invite" && operands.size() != 1) {
+    return UsageError(absl::StrCat(command, " takes exactly one URN"));
+  }
+  const std::string urn = operands.empty() ? "" : operands[0];
 
   auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server),
                                      grpc::InsecureChannelCredentials());
   auto stub = v1::FollowsService::NewStub(channel);
+  auto invitations = v1::InvitationsService::NewStub(channel);
   grpc::ClientContext context;
   const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
   if (timeout != absl::InfiniteDuration()) {
@@ -118,6 +191,39 @@ int Run(const std::vector<char*>& args) {
     request.set_follower(urn);
     auto reader = stub->StreamFollowing(&context, request);
     return PrintStream(reader.get(), *format);
+  }
+  if (command == "invite") {
+    v1::SendInvitationsRequest request;
+    request.set_company_id(absl::GetFlag(FLAGS_company));
+    request.set_account_id(absl::GetFlag(FLAGS_account));
+    request.set_request_id(absl::GetFlag(FLAGS_request_id));
+    request.set_retry_unknown(absl::GetFlag(FLAGS_retry_unknown));
+    const std::string profiles_file = absl::GetFlag(FLAGS_profiles_file);
+    if (!profiles_file.empty() && !operands.empty()) {
+      return UsageError("give profiles either with --profiles_file or as arguments");
+    }
+    if (!profiles_file.empty()) {
+      auto urns = ReadProfilesFile(profiles_file);
+      if (!urns.ok()) return UsageError(urns.status().message());
+      for (std::string& u : *urns) request.add_profile_urns(std::move(u));
+    } else {
+      for (const std::string& u : operands) request.add_profile_urns(u);
+    }
+    if (request.profile_urns().empty()) return UsageError("no profiles to invite");
+    return Invite(invitations.get(), &context, std::move(request), *format);
+  }
+  if (command == "invitation") {
+    v1::GetInvitationRequest request;
+    request.set_company_id(absl::GetFlag(FLAGS_company));
+    request.set_profile_urn(urn);
+    v1::Invitation invitation;
+    const grpc::Status status = invitations->GetInvitation(&context, request, &invitation);
+    if (status.ok()) {
+      std::string out = FormatInviteHeader(*format);
+      AppendInvitation(*format, invitation, &out);
+      std::fwrite(out.data(), 1, out.size(), stdout);
+    }
+    return ReportStatus(status);
   }
   return UsageError(absl::StrCat("unknown command \"", command, "\""));
 }

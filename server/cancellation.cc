@@ -45,4 +45,19 @@ CancellationCallback::CancellationCallback(const CancellationToken& token,
 
 CancellationCallback::~CancellationCallback() { token_.Remove(id_); }
 
+absl::Status SleepFor(Clock* clock, absl::Duration duration,
+                      const CancellationToken& cancel) {
+  absl::Mutex mu;
+  // Registered before `mu` is taken and removed after it is released: the
+  // callback takes `mu` to wake the wait.
+  CancellationCallback wake(cancel, [&mu] { absl::MutexLock lock(&mu); });
+  {
+    absl::MutexLock lock(&mu);
+    auto cancelled = [&cancel] { return cancel.IsCancelled(); };
+    clock->AwaitWithDeadline(&mu, absl::Condition(&cancelled), clock->Now() + duration);
+  }
+  if (cancel.IsCancelled()) return absl::CancelledError("cancelled while waiting");
+  return absl::OkStatus();
+}
+
 }  // namespace followgate

@@ -7,7 +7,10 @@
 #include <functional>
 #include <map>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/clock.h"
 
 namespace followgate {
 
@@ -52,6 +55,10 @@ class CancellationCallback {
   CancellationToken& token_;
   int64_t id_;
 };
+
+// Waits `duration` by `clock`. OK when it has passed; CANCELLED as soon as
+// `cancel` fires.
+absl::Status SleepFor(Clock* clock, absl::Duration duration, const CancellationToken& cancel);
 
 }  // namespace followgate
 

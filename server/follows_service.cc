@@ -55,23 +55,14 @@ grpc::ServerWriteReactor<Message>* StartStream(
 
 }  // namespace
 
-FollowsServiceImpl::FollowsServiceImpl(const FollowsFetcher* fetcher)
-    : fetcher_(fetcher) {}
-
-FollowsServiceImpl::~FollowsServiceImpl() { streams_.WaitUntilNoneLive(); }
-
-bool FollowsServiceImpl::WaitForStreams(absl::Duration timeout) {
-  return streams_.WaitUntilNoneLive(timeout);
-}
-
-void FollowsServiceImpl::AbortStreams(const absl::Status& status) {
-  streams_.AbortAll(status);
-}
+FollowsServiceImpl::FollowsServiceImpl(const FollowsFetcher* fetcher,
+                                       StreamTracker* streams)
+    : fetcher_(fetcher), streams_(streams) {}
 
 grpc::ServerWriteReactor<v1::FollowerPage>* FollowsServiceImpl::StreamFollowers(
     grpc::CallbackServerContext* context,
     const v1::StreamFollowersRequest* request) {
-  return StartStream<v1::FollowerPage>("StreamFollowers", context, &streams_, fetcher_,
+  return StartStream<v1::FollowerPage>("StreamFollowers", context, streams_, fetcher_,
                                        request->followee(), SequencesFor(*request),
                                        ToFollowerPage);
 }
@@ -79,7 +70,7 @@ grpc::ServerWriteReactor<v1::FollowerPage>* FollowsServiceImpl::StreamFollowers(
 grpc::ServerWriteReactor<v1::FollowingPage>* FollowsServiceImpl::StreamFollowing(
     grpc::CallbackServerContext* context,
     const v1::StreamFollowingRequest* request) {
-  return StartStream<v1::FollowingPage>("StreamFollowing", context, &streams_, fetcher_,
+  return StartStream<v1::FollowingPage>("StreamFollowing", context, streams_, fetcher_,
                                         request->follower(), SequencesFor(*request),
                                         ToFollowingPage);
 }

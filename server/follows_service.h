@@ -9,12 +9,10 @@
 namespace followgate {
 
 // Validates each request, then streams its pages from the fetcher. Thread-safe.
-// `fetcher` is not owned and must outlive this. The destructor waits for open
-// streams to end, so shut the grpc::Server down first.
+// `fetcher` and `streams` are not owned and must outlive every call.
 class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
  public:
-  explicit FollowsServiceImpl(const FollowsFetcher* fetcher);
-  ~FollowsServiceImpl() override;
+  FollowsServiceImpl(const FollowsFetcher* fetcher, StreamTracker* streams);
 
   grpc::ServerWriteReactor<v1::FollowerPage>* StreamFollowers(
       grpc::CallbackServerContext* context,
@@ -23,14 +21,9 @@ class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::StreamFollowingRequest* request) override;
 
-  // Waits up to `timeout` for open streams to end; returns whether all did.
-  bool WaitForStreams(absl::Duration timeout);
-  // Ends every open stream with `status`, stopping its upstream work.
-  void AbortStreams(const absl::Status& status);
-
  private:
   const FollowsFetcher* const fetcher_;
-  StreamTracker streams_;
+  StreamTracker* const streams_;
 };
 
 }  // namespace followgate

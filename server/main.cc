@@ -12,7 +12,10 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "server/log.h"
 #include "server/secrets.h"
@@ -43,6 +46,29 @@ ABSL_FLAG(std::string, linkedin_consented_member_id_pattern,
           "Regular expression that a whole consented (non-obfuscated) member id "
           "matches; other member ids are reported as OBFUSCATED_MEMBER. Empty: "
           "every member is taken as consented.");
+ABSL_FLAG(std::string, state_dir, "",
+          "Directory for durable state (the invitation ledger, SQLite). Required "
+          "for invitations; a temporary one with --sandbox.");
+ABSL_FLAG(std::string, connectsafely_base_url, "https://api.connectsafely.ai",
+          "ConnectSafely API base URL.");
+ABSL_FLAG(std::string, connectsafely_api_key_file, "",
+          "File holding the ConnectSafely API key (default: env "
+          "CONNECTSAFELY_API_KEY). Without one, invitations are off.");
+ABSL_FLAG(absl::Duration, connectsafely_request_timeout, absl::Seconds(30),
+          "Timeout of one ConnectSafely request; a request that times out leaves "
+          "its profiles UNKNOWN.");
+ABSL_FLAG(int, connectsafely_concurrency, 1,
+          "ConnectSafely requests in flight at once, over the whole process.");
+ABSL_FLAG(int, connectsafely_max_retries, 5,
+          "Retries of one request after a 429 or a connection that never opened.");
+ABSL_FLAG(absl::Duration, connectsafely_backoff, absl::Seconds(5),
+          "Wait before such a retry when ConnectSafely names no delay.");
+ABSL_FLAG(int64_t, monthly_invitation_credits, 0,
+          "Invitations per company page per UTC calendar month; 0: no budget.");
+ABSL_FLAG(std::string, company_invitation_credits, "",
+          "Per-company monthly budgets overriding --monthly_invitation_credits, "
+          "e.g. 105672170:150,1000:250.");
+ABSL_FLAG(int, max_batch_profiles, 10000, "Most profiles accepted in one batch.");
 ABSL_FLAG(absl::Duration, drain_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long open streams may go on.");
 ABSL_FLAG(bool, sandbox, false,
@@ -51,6 +77,24 @@ ABSL_FLAG(bool, sandbox, false,
           "0.35s and the backoff 1s.");
 
 namespace {
+
+// Parses "id:count,id:count".
+absl::StatusOr<absl::flat_hash_map<std::string, int64_t>> ParseCompanyCredits(
+    absl::string_view list) {
+  absl::flat_hash_map<std::string, int64_t> credits;
+  for (absl::string_view entry : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(entry, ':');
+    int64_t count = 0;
+    if (parts.first.empty() || parts.first.find_first_not_of("0123456789") !=
+                                   absl::string_view::npos ||
+        !absl::SimpleAtoi(parts.second, &count) || count < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "company_invitation_credits entries must be COMPANY_ID:COUNT, got \"", entry, "\""));
+    }
+    credits[std::string(parts.first)] = count;
+  }
+  return credits;
+}
 
 // Sandbox mode paces for the sandbox, unless the operator said otherwise.
 void ApplySandboxDefaults(int argc, char** argv, followgate::ServerOptions* options) {
@@ -109,6 +153,20 @@ int main(int argc, char** argv) {
   options.fetcher.timeout_backoff = absl::GetFlag(FLAGS_linkedin_timeout_backoff);
   options.fetcher.max_retries = absl::GetFlag(FLAGS_linkedin_max_retries);
   options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
+  options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  options.connectsafely.base_url = absl::GetFlag(FLAGS_connectsafely_base_url);
+  options.connectsafely.request_timeout = absl::GetFlag(FLAGS_connectsafely_request_timeout);
+  options.invitations.concurrency = absl::GetFlag(FLAGS_connectsafely_concurrency);
+  options.invitations.max_retries = absl::GetFlag(FLAGS_connectsafely_max_retries);
+  options.invitations.backoff = absl::GetFlag(FLAGS_connectsafely_backoff);
+  options.invitations.monthly_credits = absl::GetFlag(FLAGS_monthly_invitation_credits);
+  options.invitations.max_batch_profiles = absl::GetFlag(FLAGS_max_batch_profiles);
+  auto company_credits = ParseCompanyCredits(absl::GetFlag(FLAGS_company_invitation_credits));
+  if (!company_credits.ok()) {
+    followgate::LogError(absl::StrCat("startup failed: ", company_credits.status().message()));
+    return 2;
+  }
+  options.invitations.company_credits = *std::move(company_credits);
   options.sandbox = absl::GetFlag(FLAGS_sandbox);
   auto classifier = followgate::FollowerClassifier::Create(
       absl::GetFlag(FLAGS_linkedin_consented_member_id_pattern));
@@ -127,6 +185,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (token.ok()) options.linkedin.access_token = *token;
+    auto api_key = followgate::ReadSecret(absl::GetFlag(FLAGS_connectsafely_api_key_file),
+                                          "CONNECTSAFELY_API_KEY");
+    if (!api_key.ok() && !absl::IsNotFound(api_key.status())) {
+      followgate::LogError(absl::StrCat("startup failed: ", api_key.status().message()));
+      return 2;
+    }
+    if (api_key.ok()) options.connectsafely.api_key = *api_key;
   }
 
   auto server = followgate::FollowgateServer::BuildAndStart(options);
@@ -145,6 +210,11 @@ int main(int argc, char** argv) {
       options.sandbox ? absl::StrCat("sandbox at ", (*server)->sandbox_url())
                       : options.linkedin.base_url,
       ", LinkedIn interval ", absl::FormatDuration(options.linkedin_min_interval)));
+  followgate::LogInfo(
+      (*server)->state_dir().empty()
+          ? std::string("invitations off: no ConnectSafely API key "
+                        "(--connectsafely_api_key_file or CONNECTSAFELY_API_KEY)")
+          : absl::StrCat("invitations on, ledger in ", (*server)->state_dir()));
   if (options.sandbox) {
     followgate::LogInfo(absl::StrCat(
         "try: bazel-bin/client/followgate --server=127.0.0.1:", (*server)->port(),

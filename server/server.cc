@@ -1,5 +1,10 @@
 #include "server/server.h"
 
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <thread>
 #include <utility>
 
@@ -10,19 +15,28 @@
 #include "server/clock.h"
 #include "server/curl_http_client.h"
 #include "server/follows_service.h"
+#include "server/invitation_ledger.h"
+#include "server/invitations_service.h"
+#include "server/log.h"
+#include "server/page_stream_reactor.h"
 #include "server/request_pacer.h"
-#include "server/sandbox/linkedin_sandbox.h"
+#include "server/sandbox/sandbox_upstreams.h"
 
 namespace followgate {
 
 struct FollowgateServer::Parts {
   ServerOptions options;
-  std::unique_ptr<sandbox::LinkedInSandbox> sandbox;
+  std::unique_ptr<sandbox::SandboxUpstreams> sandbox;
   CurlHttpClient http;
   std::unique_ptr<LinkedInClient> linkedin;
   std::unique_ptr<RequestPacer> pacer;
   std::unique_ptr<FollowsFetcher> fetcher;
+  std::unique_ptr<InvitationLedger> ledger;
+  std::unique_ptr<ConnectSafelyClient> connectsafely;
+  std::unique_ptr<InvitationBatcher> batcher;
+  StreamTracker streams;
   std::unique_ptr<FollowsServiceImpl> follows_service;
+  std::unique_ptr<InvitationsServiceImpl> invitations_service;
   std::unique_ptr<grpc::Server> grpc_server;
   int port = 0;
   absl::Mutex shutdown_mu;
@@ -49,8 +63,7 @@ absl::Status Validate(const ServerOptions& options) {
     return absl::InvalidArgumentError("linkedin_max_retries must not be negative");
   }
   const std::string& version = options.linkedin.version;
-  if (version.size() != 6 ||
-      version.find_first_not_of("0123456789") != std::string::npos) {
+  if (version.size() != 6 || version.find_first_not_of("0123456789") != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
         "linkedin_version must be YYYYMM (e.g. 202510), got \"", version, "\""));
   }
@@ -59,7 +72,47 @@ absl::Status Validate(const ServerOptions& options) {
         "no LinkedIn access token: pass --linkedin_token_file or set "
         "LINKEDIN_ACCESS_TOKEN, or run with --sandbox");
   }
+  const InvitationBatcherOptions& inv = options.invitations;
+  if (inv.concurrency < 1) {
+    return absl::InvalidArgumentError("connectsafely_concurrency must be at least 1");
+  }
+  if (inv.max_retries < 0) {
+    return absl::InvalidArgumentError("connectsafely_max_retries must not be negative");
+  }
+  if (inv.max_batch_profiles < 1) {
+    return absl::InvalidArgumentError("max_batch_profiles must be at least 1");
+  }
+  if (inv.monthly_credits < 0) {
+    return absl::InvalidArgumentError("monthly_invitation_credits must not be negative");
+  }
+  if (options.connectsafely.request_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("connectsafely_request_timeout must be positive");
+  }
+  if (!options.sandbox && !options.connectsafely.api_key.empty() && options.state_dir.empty()) {
+    return absl::FailedPreconditionError(
+        "invitations need --state_dir (where the invitation ledger lives)");
+  }
   return absl::OkStatus();
+}
+
+absl::Status MakeDirectories(const std::string& path) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    const std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create state_dir ", prefix, ": ", std::strerror(errno)));
+    }
+    if (slash == std::string::npos) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<std::string> TemporaryStateDir() {
+  char pattern[] = "/tmp/followgate-sandbox-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create a temporary state_dir: ", std::strerror(errno)));
+  }
+  return std::string(pattern);
 }
 
 }  // namespace
@@ -69,40 +122,61 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   if (absl::Status valid = Validate(options); !valid.ok()) return valid;
   auto parts = std::make_unique<Parts>();
   if (options.sandbox) {
-    sandbox::LinkedInSandboxOptions sandbox_options;
+    sandbox::SandboxUpstreamsOptions sandbox_options;
     // The sandbox enforces its own limit, as LinkedIn does, a little below
     // the pace the server keeps.
-    sandbox_options.min_interval = options.linkedin_min_interval * 0.7;
-    auto started = sandbox::LinkedInSandbox::Start(sandbox_options);
+    sandbox_options.linkedin.min_interval = options.linkedin_min_interval * 0.7;
+    auto started = sandbox::SandboxUpstreams::Start(sandbox_options);
     if (!started.ok()) return started.status();
     parts->sandbox = *std::move(started);
     options.linkedin.base_url = parts->sandbox->base_url();
-    options.linkedin.access_token = sandbox_options.access_token;
+    options.linkedin.access_token = sandbox_options.linkedin.access_token;
+    options.connectsafely.base_url = parts->sandbox->base_url();
+    options.connectsafely.api_key = sandbox_options.connectsafely.api_key;
+    if (options.state_dir.empty()) {
+      auto dir = TemporaryStateDir();
+      if (!dir.ok()) return dir.status();
+      options.state_dir = *dir;
+    }
   }
   parts->options = options;
   Clock* clock = Clock::Real();
-  parts->linkedin =
-      std::make_unique<LinkedInClient>(&parts->http, clock, options.linkedin);
+  parts->linkedin = std::make_unique<LinkedInClient>(&parts->http, clock, options.linkedin);
   parts->pacer = std::make_unique<RequestPacer>(clock, options.linkedin_min_interval);
-  parts->fetcher = std::make_unique<FollowsFetcher>(
-      parts->linkedin.get(), parts->pacer.get(), clock, options.fetcher);
-  parts->follows_service = std::make_unique<FollowsServiceImpl>(parts->fetcher.get());
+  parts->fetcher = std::make_unique<FollowsFetcher>(parts->linkedin.get(), parts->pacer.get(),
+                                                    clock, options.fetcher);
+  if (!options.connectsafely.api_key.empty()) {
+    if (absl::Status made = MakeDirectories(options.state_dir); !made.ok()) return made;
+    auto ledger = InvitationLedger::Open(options.state_dir + "/invitations.db", clock);
+    if (!ledger.ok()) return ledger.status();
+    parts->ledger = *std::move(ledger);
+    parts->connectsafely =
+        std::make_unique<ConnectSafelyClient>(&parts->http, clock, options.connectsafely);
+    parts->batcher = std::make_unique<InvitationBatcher>(
+        parts->ledger.get(), parts->connectsafely.get(), clock, options.invitations);
+  } else {
+    parts->options.state_dir.clear();
+  }
+  parts->follows_service =
+      std::make_unique<FollowsServiceImpl>(parts->fetcher.get(), &parts->streams);
+  parts->invitations_service =
+      std::make_unique<InvitationsServiceImpl>(parts->batcher.get(), &parts->streams);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options.host, ":", options.port),
                            grpc::InsecureServerCredentials(), &parts->port);
   builder.RegisterService(parts->follows_service.get());
+  builder.RegisterService(parts->invitations_service.get());
   parts->grpc_server = builder.BuildAndStart();
   if (parts->grpc_server == nullptr || parts->port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.host, ":", options.port,
-        " (in use, or not a local address)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.host, ":",
+                                               options.port,
+                                               " (in use, or not a local address)"));
   }
   return std::unique_ptr<FollowgateServer>(new FollowgateServer(std::move(parts)));
 }
 
-FollowgateServer::FollowgateServer(std::unique_ptr<Parts> parts)
-    : parts_(std::move(parts)) {}
+FollowgateServer::FollowgateServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 FollowgateServer::~FollowgateServer() { Shutdown(); }
 
@@ -111,6 +185,8 @@ int FollowgateServer::port() const { return parts_->port; }
 std::string FollowgateServer::sandbox_url() const {
   return parts_->sandbox == nullptr ? "" : parts_->sandbox->base_url();
 }
+
+std::string FollowgateServer::state_dir() const { return parts_->options.state_dir; }
 
 void FollowgateServer::Shutdown() {
   absl::MutexLock lock(&parts_->shutdown_mu);
@@ -122,13 +198,13 @@ void FollowgateServer::Shutdown() {
   std::thread refuse_new_calls([this, grace] {
     parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + grace + absl::Seconds(5)));
   });
-  if (!parts_->follows_service->WaitForStreams(grace)) {
-    parts_->follows_service->AbortStreams(absl::UnavailableError(
-        "followgate is shutting down; retry the stream (another replica or later)"));
+  if (!parts_->streams.WaitUntilNoneLive(grace)) {
+    parts_->streams.AbortAll(absl::UnavailableError(
+        "followgate is shutting down; retry the call (another replica or later)"));
   }
   refuse_new_calls.join();
   parts_->grpc_server->Wait();
-  parts_->follows_service.reset();  // Waits for the streams' producers.
+  parts_->streams.WaitUntilNoneLive();  // Their producers have stopped.
 }
 
 }  // namespace followgate

@@ -7,7 +7,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/connectsafely_client.h"
 #include "server/follows_fetcher.h"
+#include "server/invitation_batcher.h"
 #include "server/linkedin_client.h"
 
 namespace followgate {
@@ -20,11 +22,19 @@ struct ServerOptions {
   // No two LinkedIn requests of the process start closer than this.
   absl::Duration linkedin_min_interval = absl::Seconds(60);
   FollowsFetcherOptions fetcher;
+  // Where durable state lives (the invitation ledger). Created if missing.
+  // Required for invitations.
+  std::string state_dir;
+  // Invitations are served when `connectsafely.api_key` is set (or with
+  // `sandbox`); otherwise InvitationsService answers FAILED_PRECONDITION.
+  ConnectSafelyClientOptions connectsafely;
+  InvitationBatcherOptions invitations;
   // On Shutdown, how long open streams may go on before they end with
   // UNAVAILABLE.
   absl::Duration drain_grace = absl::Seconds(10);
-  // Start the built-in LinkedIn sandbox on loopback and use it as the
-  // upstream: `linkedin.base_url` and `linkedin.access_token` are replaced.
+  // Start the built-in sandbox upstreams (LinkedIn and ConnectSafely) on
+  // loopback and use them: base URLs and credentials are replaced, and an
+  // empty `state_dir` becomes a fresh temporary directory.
   bool sandbox = false;
 };
 
@@ -39,8 +49,10 @@ class FollowgateServer {
 
   // The bound port.
   int port() const;
-  // The sandbox upstream's base URL; "" without --sandbox.
+  // The sandbox upstreams' base URL; "" without --sandbox.
   std::string sandbox_url() const;
+  // The state directory in use ("" when invitations are off).
+  std::string state_dir() const;
 
   // Refuses new calls, lets open streams run for drain_grace, then ends them
   // and waits for their upstream work to stop. Idempotent.

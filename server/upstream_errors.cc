@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/http_client.h"
 
 namespace followgate {
 namespace {
@@ -68,7 +69,79 @@ std::string DescribeErrorBody(absl::string_view body) {
   return absl::StrCat(code, ": ", message);
 }
 
+// ConnectSafely (seed document, UPSTREAM.md). First match wins.
+struct SendRule {
+  int first_status;
+  int last_status;
+  absl::StatusCode code;
+  SendDisposition disposition;
+  const char* hint;
+};
+
+constexpr SendRule kConnectSafelyHttpRules[] = {
+    {400, 400, absl::StatusCode::kInvalidArgument, SendDisposition::kRejected,
+     "ConnectSafely rejected the request"},
+    {401, 401, absl::StatusCode::kUnauthenticated, SendDisposition::kRejected,
+     "the ConnectSafely API key is missing or invalid"},
+    {403, 403, absl::StatusCode::kPermissionDenied, SendDisposition::kRejected,
+     "the LinkedIn account is not a Super Admin of the company page"},
+    {404, 404, absl::StatusCode::kNotFound, SendDisposition::kRejected,
+     "ConnectSafely knows no such company or account"},
+    {429, 429, absl::StatusCode::kResourceExhausted, SendDisposition::kThrottled,
+     "ConnectSafely's rate limit was hit"},
+    // A 5xx may come after invitations went out: the chunk is UNKNOWN.
+    {500, 599, absl::StatusCode::kUnavailable, SendDisposition::kAmbiguous,
+     "ConnectSafely failed; the request's outcome is unknown"},
+    {300, 499, absl::StatusCode::kFailedPrecondition, SendDisposition::kRejected,
+     "unexpected ConnectSafely answer"},
+};
+
+// The `error` text of a ConnectSafely error body, or "".
+std::string ConnectSafelyErrorText(absl::string_view body) {
+  const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (!json.is_object()) return "";
+  auto it = json.find("error");
+  if (it == json.end() || !it->is_string()) return "";
+  return it->get<std::string>().substr(0, 300);
+}
+
 }  // namespace
+
+ConnectSafelyError ConnectSafelyHttpError(int http_status, absl::string_view body) {
+  const std::string error = ConnectSafelyErrorText(body);
+  for (const SendRule& rule : kConnectSafelyHttpRules) {
+    if (http_status < rule.first_status || http_status > rule.last_status) continue;
+    return {rule.disposition,
+            absl::Status(rule.code, absl::StrCat("ConnectSafely answered HTTP ", http_status,
+                                                 error.empty() ? "" : " (", error,
+                                                 error.empty() ? "" : ")", ": ", rule.hint))};
+  }
+  return {SendDisposition::kAmbiguous,
+          absl::InternalError(absl::StrCat("ConnectSafely answered unexpected HTTP ",
+                                           http_status))};
+}
+
+ConnectSafelyError ConnectSafelyTransportError(const absl::Status& transport) {
+  const std::string what = absl::StrCat("ConnectSafely request failed: ", transport.message());
+  if (IsRequestNeverSent(transport)) {
+    return {SendDisposition::kNotSent, absl::UnavailableError(what)};
+  }
+  switch (transport.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDataLoss:
+      return {SendDisposition::kAmbiguous, absl::UnavailableError(what)};
+    case absl::StatusCode::kCancelled:
+      return {SendDisposition::kAmbiguous, absl::CancelledError(what)};
+    default:
+      return {SendDisposition::kAmbiguous, absl::InternalError(what)};
+  }
+}
+
+ConnectSafelyError ConnectSafelyMalformedBody(absl::string_view why) {
+  return {SendDisposition::kAmbiguous,
+          absl::UnavailableError(absl::StrCat("ConnectSafely sent a malformed body: ", why))};
+}
 
 absl::Status LinkedInHttpError(int http_status, absl::string_view body) {
   const std::string described = DescribeErrorBody(body);

@@ -34,6 +34,34 @@ absl::Status LinkedInMalformedBody(absl::string_view why);
 // any other status.
 RetryAdvice RetryAdviceOf(const absl::Status& status);
 
+// How a ConnectSafely exchange ended. Its requests send invitations, so what
+// matters is whether they may have been carried out.
+enum class SendDisposition {
+  // 200: look at each profile's result.
+  kAnswered,
+  // Refused as a whole (400, 401, 403, 404...): nothing was sent; stop.
+  kRejected,
+  // 429: nothing was sent; retry after a delay.
+  kThrottled,
+  // Failed before any byte left (connection refused): safe to retry.
+  kNotSent,
+  // May have been carried out but the answer is lost (timeout, reset, 5xx,
+  // truncated or garbled body): its profiles are UNKNOWN.
+  kAmbiguous,
+};
+
+struct ConnectSafelyError {
+  SendDisposition disposition;
+  absl::Status status;
+};
+
+// For an HTTP answer from ConnectSafely that is not 2xx; quotes its `error`.
+ConnectSafelyError ConnectSafelyHttpError(int http_status, absl::string_view body);
+// For an exchange that failed below HTTP (an HttpClient transport error).
+ConnectSafelyError ConnectSafelyTransportError(const absl::Status& transport);
+// For a 200 whose body is not the documented JSON.
+ConnectSafelyError ConnectSafelyMalformedBody(absl::string_view why);
+
 }  // namespace followgate
 
 #endif  // FOLLOWGATE_SERVER_UPSTREAM_ERRORS_H_

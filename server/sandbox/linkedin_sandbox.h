@@ -11,7 +11,8 @@
 //                                        "connection_resets","faults_pending"}
 //                POST /_sandbox/reset   clears stats, requests, faults and
 //                                       the rate limiter
-// Other upstream emulations can be mounted on router() later.
+// Other upstream emulations are mounted on router() (sandbox_upstreams.h
+// mounts ConnectSafely there).
 //
 // Order of checks for an API request: token, rate limit, next fault, then
 // the API itself. Every request that passes the token check and is not

@@ -8,7 +8,7 @@ _BINARIES = [
 
 _PYTHON_LIBS = [
     "//client/python",
-    "//protos:follows_py_grpc",
+    "//protos:py_grpc",
     "//tests/e2e:harness.py",
     "//tests/e2e:junit.py",
 ]

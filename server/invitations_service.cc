@@ -1,0 +1,70 @@
+#include "server/invitations_service.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/grpc_status.h"
+#include "server/log.h"
+
+namespace followgate {
+namespace {
+
+const absl::Status& NotConfigured() {
+  static const absl::Status* const status = new absl::Status(absl::FailedPreconditionError(
+      "invitations are not configured on this server: start it with "
+      "--connectsafely_api_key_file (or CONNECTSAFELY_API_KEY) and --state_dir"));
+  return *status;
+}
+
+}  // namespace
+
+InvitationsServiceImpl::InvitationsServiceImpl(InvitationBatcher* batcher,
+                                               StreamTracker* streams)
+    : batcher_(batcher), streams_(streams) {}
+
+grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::SendInvitations(
+    grpc::CallbackServerContext* context, const v1::SendInvitationsRequest* request) {
+  using Reactor = PageStreamReactor<v1::SendInvitationsResponse>;
+  if (batcher_ == nullptr) {
+    return new FailedStreamReactor<v1::SendInvitationsResponse>(NotConfigured());
+  }
+  return new Reactor(
+      streams_, [batcher = batcher_, request = *request, peer = context->peer()](
+                    const CancellationToken& cancel, const Reactor::Write& write) {
+        const absl::Time started = absl::Now();
+        std::string request_id = request.request_id();
+        v1::BatchProgress progress;
+        const absl::Status status =
+            batcher->Run(request, cancel, [&](v1::SendInvitationsResponse response) {
+              request_id = response.request_id();
+              progress = response.progress();
+              return write(std::move(response));
+            });
+        LogInfo(absl::StrCat(
+            "SendInvitations company ", request.company_id().substr(0, 20), " batch ",
+            request_id.substr(0, 128), " from ", peer, " ended ",
+            absl::StatusCodeToString(status.code()), " after ", absl::FormatDuration(absl::Now() - started),
+            ": ", progress.decided_profiles(), "/", request.profile_urns_size(), " decided, ",
+            progress.sent(), " sent, ", progress.unknown(), " unknown, ",
+            progress.upstream_requests(), " upstream requests",
+            status.ok() ? "" : "; ", status.message()));
+        return status;
+      });
+}
+
+grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
+    grpc::CallbackServerContext* context, const v1::GetInvitationRequest* request,
+    v1::Invitation* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (batcher_ == nullptr) {
+    reactor->Finish(ToGrpcStatus(NotConfigured()));
+    return reactor;
+  }
+  absl::StatusOr<v1::Invitation> invitation = batcher_->GetInvitation(*request);
+  if (invitation.ok()) *response = *std::move(invitation);
+  reactor->Finish(ToGrpcStatus(invitation.status()));
+  return reactor;
+}
+
+}  // namespace followgate

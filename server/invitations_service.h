@@ -1,0 +1,32 @@
+// The gRPC edge of followgate.v1.InvitationsService.
+#ifndef FOLLOWGATE_SERVER_INVITATIONS_SERVICE_H_
+#define FOLLOWGATE_SERVER_INVITATIONS_SERVICE_H_
+
+#include "followgate/v1/invitations.grpc.pb.h"
+#include "server/invitation_batcher.h"
+#include "server/page_stream_reactor.h"
+
+namespace followgate {
+
+// Streams batches from the batcher; answers lookups from the ledger.
+// Thread-safe. `batcher` may be null: invitations are not configured and
+// every call answers FAILED_PRECONDITION. `batcher` and `streams` are not
+// owned and must outlive every call.
+class InvitationsServiceImpl final : public v1::InvitationsService::CallbackService {
+ public:
+  InvitationsServiceImpl(InvitationBatcher* batcher, StreamTracker* streams);
+
+  grpc::ServerWriteReactor<v1::SendInvitationsResponse>* SendInvitations(
+      grpc::CallbackServerContext* context, const v1::SendInvitationsRequest* request) override;
+  grpc::ServerUnaryReactor* GetInvitation(grpc::CallbackServerContext* context,
+                                          const v1::GetInvitationRequest* request,
+                                          v1::Invitation* response) override;
+
+ private:
+  InvitationBatcher* const batcher_;
+  StreamTracker* const streams_;
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_INVITATIONS_SERVICE_H_
