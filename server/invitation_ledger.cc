@@ -105,8 +105,8 @@ absl::Status InvitationLedger::CreateSchemaAndRecover() {
   // Whatever was in flight when the process died may have been sent.
   return db_->InTransaction([&]() -> absl::Status {
     FG_ASSIGN_OR_RETURN(auto profiles,
-                        db_->Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2 "
-                                     "WHERE outcome=?3"));
+                        db_->Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2, "
+                                     "invited_by=request_id WHERE outcome=?3"));
     FG_RETURN_IF_ERROR(
         profiles.Bind(1, int64_t{v1::INVITATION_OUTCOME_UNKNOWN}).Bind(2, kCrashReason)
             .Bind(3, int64_t{kInFlight}).Run());
@@ -380,8 +380,8 @@ absl::Status InvitationLedger::CompleteChunk(int64_t chunk_id,
   const absl::Time now = clock_->Now();
   return db_->InTransaction([&]() -> absl::Status {
     FG_ASSIGN_OR_RETURN(auto profile,
-                        db_->Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2 "
-                                     "WHERE chunk_id=?3 AND idx=?4"));
+                        db_->Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2, "
+                                     "invited_by=?5 WHERE chunk_id=?3 AND idx=?4"));
     FG_ASSIGN_OR_RETURN(auto invitation,
                         db_->Prepare("UPDATE invitations SET state=?1, reason=?2, "
                                      "prior_state=NULL WHERE chunk_id=?3 AND profile_urn=?4 "
@@ -389,7 +389,8 @@ absl::Status InvitationLedger::CompleteChunk(int64_t chunk_id,
     for (const DecidedProfile& d : outcomes) {
       profile.Reset();
       FG_RETURN_IF_ERROR(profile.Bind(1, int64_t{d.outcome}).Bind(2, d.reason)
-                             .Bind(3, chunk_id).Bind(4, int64_t{d.index}).Run());
+                             .Bind(3, chunk_id).Bind(4, int64_t{d.index})
+                             .Bind(5, d.invited_by_request_id).Run());
       invitation.Reset();
       FG_RETURN_IF_ERROR(invitation.Bind(1, int64_t{d.outcome}).Bind(2, d.reason)
                              .Bind(3, chunk_id).Bind(4, d.profile_urn)
@@ -406,8 +407,8 @@ absl::Status InvitationLedger::MarkChunkUnknown(int64_t chunk_id, const std::str
   const absl::Time now = clock_->Now();
   return db_->InTransaction([&]() -> absl::Status {
     FG_ASSIGN_OR_RETURN(auto profiles,
-                        db_->Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2 "
-                                     "WHERE chunk_id=?3 AND outcome=?4"));
+                        db_->Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2, "
+                                     "invited_by=request_id WHERE chunk_id=?3 AND outcome=?4"));
     FG_RETURN_IF_ERROR(profiles.Bind(1, int64_t{v1::INVITATION_OUTCOME_UNKNOWN})
                            .Bind(2, reason).Bind(3, chunk_id).Bind(4, int64_t{kInFlight})
                            .Run());

@@ -29,6 +29,7 @@ sys.path.insert(0, runfile("protos/py"))
 sys.path.insert(0, runfile("client/python"))
 
 SANDBOX_TOKEN = "e2e-secret-token-5f3a"
+SANDBOX_API_KEY = "e2e-connectsafely-key-9c1d"
 
 
 def temp_dir():
@@ -84,6 +85,7 @@ class Sandbox(Process):
 
     def __init__(self, pages="42:12345:0", min_interval="0.1s", extra=()):
         super().__init__([SANDBOX, "--port=0", "--token=" + SANDBOX_TOKEN,
+                          "--api_key=" + SANDBOX_API_KEY,
                           "--pages=" + pages, "--min_interval=" + min_interval]
                          + list(extra), "sandbox")
         self.url = "http://127.0.0.1:%d" % self.port
@@ -100,20 +102,39 @@ class Sandbox(Process):
     def add_faults(self, faults):
         self._admin("POST", "/_sandbox/faults", faults)
 
+    def cs_stats(self):
+        return self._admin("GET", "/_sandbox/connectsafely/stats")
+
+    def cs_add_faults(self, faults):
+        self._admin("POST", "/_sandbox/connectsafely/faults", faults)
+
+    def cs_received(self, company):
+        return self._admin("GET", "/_sandbox/connectsafely/received?company=%s" % company)
+
 
 class Server(Process):
     """followgate_server pointed at a sandbox through a token file."""
 
-    def __init__(self, sandbox=None, interval="0.15s", extra=(), env=None, token=SANDBOX_TOKEN):
+    def __init__(self, sandbox=None, interval="0.15s", extra=(), env=None, token=SANDBOX_TOKEN,
+                 state_dir=None, api_key=SANDBOX_API_KEY):
         argv = [SERVER, "--host=127.0.0.1", "--port=0",
                 "--linkedin_min_interval=" + interval,
                 "--linkedin_timeout_backoff=0.2s"]
         if sandbox is not None:
-            token_file = os.path.join(temp_dir(), "linkedin_token")
+            secrets = temp_dir()
+            token_file = os.path.join(secrets, "linkedin_token")
             with open(token_file, "w") as f:
                 f.write(token + "\n")
             argv += ["--linkedin_base_url=" + sandbox.url,
                      "--linkedin_token_file=" + token_file]
+            if state_dir is not None:
+                key_file = os.path.join(secrets, "connectsafely_key")
+                with open(key_file, "w") as f:
+                    f.write(api_key + "\n")
+                argv += ["--connectsafely_base_url=" + sandbox.url,
+                         "--connectsafely_api_key_file=" + key_file,
+                         "--connectsafely_backoff=0.1s",
+                         "--state_dir=" + state_dir]
         super().__init__(argv + list(extra), "server", env=env)
         self.target = "127.0.0.1:%d" % self.port
 

@@ -207,8 +207,8 @@ TEST_F(InvitationBatcherTest, RepeatingTheRequestIdReplaysWithoutSending) {
   EXPECT_TRUE(again.done);
   ASSERT_EQ(again.results.size(), 70u);
   for (const auto& [index, result] : again.results) {
-    EXPECT_EQ(result.outcome(), first.results.at(index).outcome());
-    EXPECT_EQ(result.invite_time().seconds(), first.results.at(index).invite_time().seconds());
+    EXPECT_EQ(result.SerializeAsString(), first.results.at(index).SerializeAsString())
+        << result.DebugString() << " vs " << first.results.at(index).DebugString();
   }
 }
 
