@@ -11,10 +11,14 @@ from protos/ (see README.md, "Clients in other languages"):
 Errors surface as grpc.RpcError with the server's status code and message.
 """
 
+import uuid
+
 import grpc
 
 from followgate.v1 import follows_pb2
 from followgate.v1 import follows_pb2_grpc
+from followgate.v1 import invitations_pb2
+from followgate.v1 import invitations_pb2_grpc
 
 _FILTERS = {
     "members": follows_pb2.FOLLOWER_FILTER_MEMBERS,
@@ -32,6 +36,7 @@ class FollowgateClient:
                        if credentials is not None else grpc.insecure_channel(target))
         self._channel = channel
         self._follows = follows_pb2_grpc.FollowsServiceStub(channel)
+        self._invitations = invitations_pb2_grpc.InvitationsServiceStub(channel)
 
     def close(self):
         self._channel.close()
@@ -60,3 +65,31 @@ class FollowgateClient:
         request = follows_pb2.StreamFollowingRequest(follower=follower)
         for page in self._follows.StreamFollowing(request, timeout=timeout):
             yield from page.edges
+
+    def send_invitations(self, company_id, profile_urns, request_id=None, account_id="",
+                         retry_unknown=False, timeout=None):
+        """Yields SendInvitationsResponse messages as the batch progresses.
+
+        Pass the same `request_id` again (after a failure or a crash) to resume
+        the batch: nothing already sent is sent again. One is made when None.
+        """
+        request = invitations_pb2.SendInvitationsRequest(
+            company_id=company_id, account_id=account_id, profile_urns=list(profile_urns),
+            request_id=request_id or str(uuid.uuid4()), retry_unknown=retry_unknown)
+        yield from self._invitations.SendInvitations(request, timeout=timeout)
+
+    def invite(self, company_id, profile_urns, request_id=None, **kwargs):
+        """Runs a batch to its end; returns (request_id, results by index, progress)."""
+        request_id = request_id or str(uuid.uuid4())
+        results, progress = {}, None
+        for response in self.send_invitations(company_id, profile_urns, request_id, **kwargs):
+            for result in response.results:
+                results[result.index] = result
+            progress = response.progress
+        return request_id, results, progress
+
+    def get_invitation(self, company_id, profile_urn, timeout=None):
+        """The ledger's Invitation record; grpc.RpcError NOT_FOUND if never tried."""
+        request = invitations_pb2.GetInvitationRequest(company_id=company_id,
+                                                        profile_urn=profile_urn)
+        return self._invitations.GetInvitation(request, timeout=timeout)

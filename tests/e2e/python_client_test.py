@@ -5,8 +5,9 @@ import unittest
 import grpc
 
 import junit
-from harness import Sandbox, Server
+from harness import Sandbox, Server, temp_dir
 from followgate.v1 import follows_pb2
+from followgate.v1 import invitations_pb2
 from followgate_client import FollowgateClient
 
 
@@ -14,7 +15,7 @@ class PythonClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.sandbox = Sandbox(pages="42:2345:12")
-        cls.server = Server(cls.sandbox, interval="0.15s")
+        cls.server = Server(cls.sandbox, interval="0.15s", state_dir=temp_dir())
 
     @classmethod
     def tearDownClass(cls):
@@ -50,6 +51,27 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         self.assertIn("followee must be urn:li:organizationalPage:{digits}",
                       caught.exception.details())
+
+    def test_sends_an_invitation_batch_and_resumes_it(self):
+        urns = ["urn:li:fsd_profile:Py%03d" % i for i in range(120)] + ["urn:li:fsd_profile:Py000"]
+        with FollowgateClient(self.server.target) as client:
+            request_id, results, progress = client.invite("105672170", urns, "py-batch")
+            self.assertEqual(request_id, "py-batch")
+            self.assertEqual(len(results), 121)
+            self.assertEqual(progress.sent, 120)
+            self.assertEqual(progress.upstream_requests, 3)
+            self.assertEqual(results[120].outcome,
+                             invitations_pb2.INVITATION_OUTCOME_SKIPPED_DUPLICATE)
+            # Repeating the request sends nothing and replays every outcome.
+            _, replay, replay_progress = client.invite("105672170", urns, "py-batch")
+            self.assertEqual(replay, results)
+            self.assertEqual(replay_progress.upstream_requests, 3)
+            record = client.get_invitation("105672170", urns[5])
+            self.assertEqual(record.outcome, invitations_pb2.INVITATION_OUTCOME_SENT)
+            self.assertEqual(record.request_id, "py-batch")
+            with self.assertRaises(grpc.RpcError) as caught:
+                client.invite("105672170", urns, "py-batch-2", account_id="bad account")
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
 
 
 if __name__ == "__main__":
