@@ -135,50 +135,54 @@ TEST(CurlHttpClient, CancellationAbortsAnExchangeInFlight) {
   EXPECT_THAT(client.Send(request), StatusIs(absl::StatusCode::kCancelled));
 }
 
-TEST(CurlHttpClient, EachRequestUsesAFreshConnection) {
+// LinkedInClient over libcurl against the LinkedIn sandbox.
+class LinkedInOverCurl : public ::testing::Test {
+ protected:
+  void Start(sandbox::LinkedInSandboxOptions options) {
+    auto linkedin = sandbox::LinkedInSandbox::Start(options);
+    ASSERT_TRUE(linkedin.ok()) << linkedin.status();
+    linkedin_ = *std::move(linkedin);
+    token_ = options.access_token;
+    LinkedInClientOptions client_options;
+    client_options.base_url = linkedin_->base_url();
+    client_options.access_token = token_;
+    client_options.version = "202510";
+    client_ = std::make_unique<LinkedInClient>(&http_, Clock::Real(), client_options);
+    query_.urn = "urn:li:organizationalPage:42";
+    query_.edge_type = v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE;
+  }
+
+  CurlHttpClient http_;
+  std::unique_ptr<sandbox::LinkedInSandbox> linkedin_;
+  std::string token_;
+  std::unique_ptr<LinkedInClient> client_;
+  FollowsQuery query_;
+};
+
+TEST_F(LinkedInOverCurl, EachRequestUsesAFreshConnection) {
   // A reset on a reused keep-alive connection would make libcurl re-send the
   // request silently: a hidden extra upstream request. Fresh connections
   // make every reset visible.
   sandbox::LinkedInSandboxOptions options;
   options.pages = {{42, 10, 0}};
-  auto linkedin = sandbox::LinkedInSandbox::Start(options);
-  ASSERT_TRUE(linkedin.ok());
-  CurlHttpClient http;
-  LinkedInClientOptions client_options;
-  client_options.base_url = (*linkedin)->base_url();
-  client_options.access_token = options.access_token;
-  LinkedInClient client(&http, Clock::Real(), client_options);
-  FollowsQuery query;
-  query.urn = "urn:li:organizationalPage:42";
-  query.edge_type = v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE;
-  ASSERT_TRUE(client.FetchPage(query, "", nullptr).ok());
-  (*linkedin)->AddFaults({sandbox::SandboxFault::Reset()});
-  EXPECT_THAT(client.FetchPage(query, "", nullptr), StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_EQ((*linkedin)->Stats().requests, 2);
+  Start(options);
+  ASSERT_TRUE(client_->FetchPage(query_, "", nullptr).ok());
+  linkedin_->AddFaults({sandbox::SandboxFault::Reset()});
+  EXPECT_THAT(client_->FetchPage(query_, "", nullptr), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(linkedin_->Stats().requests, 2);
 }
 
-TEST(LinkedInOverCurl, PaginatesTheSandboxWithEncodedUrnsAndCursors) {
+TEST_F(LinkedInOverCurl, PaginatesTheSandboxWithEncodedUrnsAndCursors) {
   sandbox::LinkedInSandboxOptions options;
   options.pages = {{42, 2345, 0}};
   options.masked_every = 2;  // Short pages that still carry a cursor.
-  auto linkedin = sandbox::LinkedInSandbox::Start(options);
-  ASSERT_TRUE(linkedin.ok()) << linkedin.status();
-  CurlHttpClient http;
-  LinkedInClientOptions client_options;
-  client_options.base_url = (*linkedin)->base_url();
-  client_options.access_token = options.access_token;
-  client_options.version = "202510";
-  LinkedInClient client(&http, Clock::Real(), client_options);
-  FollowsQuery query;
-  query.urn = "urn:li:organizationalPage:42";
-  query.edge_type = v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE;
-
+  Start(options);
   std::set<std::string> followers;
   std::string cursor;
   int pages = 0;
   bool saw_short_page_with_cursor = false;
   do {
-    auto page = client.FetchPage(query, cursor, nullptr);
+    auto page = client_->FetchPage(query_, cursor, nullptr);
     ASSERT_TRUE(page.ok()) << page.status();
     for (const auto& edge : page->edges) followers.insert(edge.follower().urn());
     if (!page->next_cursor.empty()) {
@@ -190,7 +194,7 @@ TEST(LinkedInOverCurl, PaginatesTheSandboxWithEncodedUrnsAndCursors) {
   } while (!cursor.empty() && pages < 100);
   EXPECT_EQ(followers.size(), 2345u);
   EXPECT_TRUE(saw_short_page_with_cursor);
-  for (const auto& request : (*linkedin)->Requests()) {
+  for (const auto& request : linkedin_->Requests()) {
     EXPECT_THAT(request.target, HasSubstr("followee=urn%3Ali%3AorganizationalPage%3A42"));
     EXPECT_THAT(request.target, HasSubstr("maxPaginationCount=1000"));
     EXPECT_EQ(request.status, 200) << request.target;
@@ -203,28 +207,20 @@ TEST(LinkedInOverCurl, PaginatesTheSandboxWithEncodedUrnsAndCursors) {
   }
 }
 
-TEST(LinkedInOverCurl, UnencodedCursorWouldBeRejected) {
+TEST_F(LinkedInOverCurl, UnencodedCursorWouldBeRejected) {
   // The sandbox's cursors hold '+', which a server decodes as a space when it
   // is not percent-encoded: proof that the encoding above matters.
   sandbox::LinkedInSandboxOptions options;
   options.pages = {{42, 1500, 0}};
-  auto linkedin = sandbox::LinkedInSandbox::Start(options);
-  ASSERT_TRUE(linkedin.ok());
-  CurlHttpClient http;
-  LinkedInClientOptions client_options;
-  client_options.base_url = (*linkedin)->base_url();
-  client_options.access_token = options.access_token;
-  LinkedInClient client(&http, Clock::Real(), client_options);
-  FollowsQuery query;
-  query.urn = "urn:li:organizationalPage:42";
-  query.edge_type = v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE;
-  auto first = client.FetchPage(query, "", nullptr);
+  Start(options);
+  auto first = client_->FetchPage(query_, "", nullptr);
   ASSERT_TRUE(first.ok());
-  HttpRequest raw = Get(client.RequestUrl(query, "") + "&paginationCursor=" + first->next_cursor);
-  raw.headers = {{"Authorization", "Bearer " + options.access_token},
+  HttpRequest raw =
+      Get(client_->RequestUrl(query_, "") + "&paginationCursor=" + first->next_cursor);
+  raw.headers = {{"Authorization", "Bearer " + token_},
                  {"LinkedIn-Version", "202510"},
                  {"X-Restli-Protocol-Version", "2.0.0"}};
-  auto response = http.Send(raw);
+  auto response = http_.Send(raw);
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->status_code, 400);
 }

@@ -211,14 +211,32 @@ TEST_F(FetcherTest, PageCallbackErrorStopsTheStream) {
   EXPECT_EQ(http_.sent().size(), 1u);
 }
 
-TEST(FollowsFetcher, CancellationWhileWaitingStopsWithoutAnotherRequest) {
+// The fetcher on a clock that the test moves by hand (or sets to advance
+// itself for several threads).
+struct ManualFetcher {
+  ManualFetcher()
+      : http(&clock),
+        client(&http, &clock, [] {
+          LinkedInClientOptions options;
+          options.base_url = "http://li";
+          return options;
+        }()),
+        pacer(&clock, kInterval),
+        fetcher(&client, &pacer, &clock, {}) {}
+
   FakeClock clock;
-  FakeHttpClient http(&clock);
-  LinkedInClientOptions options;
-  options.base_url = "http://li";
-  LinkedInClient client(&http, &clock, options);
-  RequestPacer pacer(&clock, kInterval);
-  FollowsFetcher fetcher(&client, &pacer, &clock, {});
+  FakeHttpClient http;
+  LinkedInClient client;
+  RequestPacer pacer;
+  FollowsFetcher fetcher;
+};
+
+TEST(FollowsFetcher, CancellationWhileWaitingStopsWithoutAnotherRequest) {
+  ManualFetcher f;
+  FakeClock& clock = f.clock;
+  FakeHttpClient& http = f.http;
+  LinkedInClient& client = f.client;
+  FollowsFetcher& fetcher = f.fetcher;
   http.Expect(client.RequestUrl(Members(), ""), 200, PageBody(0, 1000, "next"));
   CancellationToken cancel;
   absl::Status status;
@@ -234,13 +252,10 @@ TEST(FollowsFetcher, CancellationWhileWaitingStopsWithoutAnotherRequest) {
 }
 
 TEST(FollowsFetcher, ConcurrentStreamsShareOneRateLimit) {
-  FakeClock clock;
-  FakeHttpClient http(&clock);
-  LinkedInClientOptions options;
-  options.base_url = "http://li";
-  LinkedInClient client(&http, &clock, options);
-  RequestPacer pacer(&clock, kInterval);
-  FollowsFetcher fetcher(&client, &pacer, &clock, {});
+  ManualFetcher f;
+  FakeClock& clock = f.clock;
+  FakeHttpClient& http = f.http;
+  FollowsFetcher& fetcher = f.fetcher;
   // Every page has a cursor "<page id>-<n>" until the third.
   http.SetHandler([](const HttpRequest& request) -> absl::StatusOr<HttpResponse> {
     const size_t at = request.url.find("paginationCursor=");
