@@ -1,5 +1,6 @@
 #include "server/request_pacer.h"
 
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -150,6 +151,97 @@ TEST(RequestPacer, ThrottledPushesTheNextGrantAWholeIntervalOut) {
   clock.Advance(absl::Seconds(50));
   pacer.OnThrottled();
   EXPECT_EQ(pacer.next_grant_time(), clock.Now() + kInterval);
+}
+
+// Starts `count` threads that each acquire once for `caller` at `priority`,
+// appending the caller's name to `order` when granted, one by one so that
+// arrival order is known.
+void StartWaiters(RequestPacer& pacer, FakeClock& clock, const std::string& caller,
+                  int priority, int count, absl::Mutex& mu, std::vector<std::string>& order,
+                  std::vector<std::thread>& threads) {
+  static const CancellationToken* const never = new CancellationToken();
+  for (int i = 0; i < count; ++i) {
+    const int before = clock.waiters();
+    threads.emplace_back([&, caller, priority] {
+      PacerRequest request;
+      request.caller = caller;
+      request.priority = priority;
+      ASSERT_THAT(pacer.Acquire(request, *never), IsOk());
+      absl::MutexLock lock(&mu);
+      order.push_back(caller);
+    });
+    clock.BlockUntilWaiters(before + 1);
+  }
+}
+
+// Advances one interval at a time until `n` grants happened.
+void GrantAll(FakeClock& clock, absl::Mutex& mu, std::vector<std::string>& order, size_t n) {
+  for (size_t granted = order.size(); granted < n; ++granted) {
+    clock.Advance(kInterval);
+    absl::MutexLock lock(&mu);
+    auto done = [&order, granted] { return order.size() > granted; };
+    mu.Await(absl::Condition(&done));
+  }
+}
+
+TEST(RequestPacer, CallersTakeTurnsSoALongCrawlDoesNotStarveOthers) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());  // Next grant in 60 s.
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  std::vector<std::thread> threads;
+  StartWaiters(pacer, clock, "crawler", 0, 4, mu, order, threads);
+  StartWaiters(pacer, clock, "oneshot", 0, 1, mu, order, threads);
+  StartWaiters(pacer, clock, "etl", 0, 2, mu, order, threads);
+  GrantAll(clock, mu, order, 7);
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(order, ::testing::ElementsAre("crawler", "etl", "oneshot", "crawler", "etl",
+                                            "crawler", "crawler"));
+}
+
+TEST(RequestPacer, HigherPriorityGoesFirst) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  std::vector<std::thread> threads;
+  StartWaiters(pacer, clock, "bulk", 0, 2, mu, order, threads);
+  StartWaiters(pacer, clock, "urgent", 5, 1, mu, order, threads);
+  GrantAll(clock, mu, order, 3);
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(order, ::testing::ElementsAre("urgent", "bulk", "bulk"));
+}
+
+TEST(RequestPacer, PositionOfEstimatesTheWait) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never, cancel;
+  ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+  std::vector<std::thread> threads;
+  WaitTicket tickets[3];
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      PacerRequest request;
+      request.caller = "c";
+      EXPECT_THAT(pacer.Acquire(request, cancel, &tickets[i]),
+                  StatusIs(absl::StatusCode::kCancelled));
+    });
+    clock.BlockUntilWaiters(i + 1);
+  }
+  clock.Advance(absl::Seconds(20));
+  for (int i = 0; i < 3; ++i) {
+    auto position = pacer.PositionOf(tickets[i].id);
+    ASSERT_TRUE(position.has_value()) << i;
+    EXPECT_EQ(position->ahead, i);
+    EXPECT_EQ(position->estimated_wait, absl::Seconds(40) + i * kInterval);
+  }
+  cancel.Cancel();
+  for (auto& t : threads) t.join();
+  EXPECT_FALSE(pacer.PositionOf(tickets[0].id).has_value());
 }
 
 }  // namespace
