@@ -13,15 +13,19 @@ FollowsFetcher::FollowsFetcher(const LinkedInClient* client, RequestPacer* pacer
                                Clock* clock, FollowsFetcherOptions options)
     : client_(client), pacer_(pacer), clock_(clock), options_(options) {}
 
-absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(
-    const FollowsQuery& query, absl::string_view cursor,
-    const CancellationToken& cancel) const {
-  const absl::Time asked = clock_->Now();
-  absl::Time not_before = asked;
+absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query,
+                                                       absl::string_view cursor,
+                                                       const CancellationToken& cancel,
+                                                       const Requester& requester) const {
+  PacerRequest slot;
+  slot.caller = requester.caller;
+  slot.priority = requester.priority;
+  slot.not_before = clock_->Now();
   absl::Duration waited;
   for (int attempt = 1;; ++attempt) {
     const absl::Time wait_started = clock_->Now();
-    if (absl::Status granted = pacer_->Acquire(not_before, cancel); !granted.ok()) {
+    if (absl::Status granted = pacer_->Acquire(slot, cancel, requester.ticket);
+        !granted.ok()) {
       return granted;
     }
     waited += clock_->Now() - wait_started;
@@ -52,31 +56,25 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(
     }
     if (advice == RetryAdvice::kRetryAfterInterval) {
       pacer_->OnThrottled();
-      not_before = clock_->Now() + pacer_->min_interval();
+      slot.not_before = clock_->Now() + pacer_->min_interval();
     } else {
-      not_before = clock_->Now() + options_.timeout_backoff;
+      slot.not_before = clock_->Now() + options_.timeout_backoff;
     }
   }
 }
 
-absl::Status FollowsFetcher::StreamSequences(
-    const std::vector<FollowsQuery>& sequences, const CancellationToken& cancel,
-    const PageCallback& on_page) const {
-  int64_t sequence_number = 0;
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    const bool last_sequence = i + 1 == sequences.size();
-    std::string cursor;
-    do {
-      absl::StatusOr<StreamedPage> page = FetchPage(sequences[i], cursor, cancel);
-      if (!page.ok()) return page.status();
-      cursor = page->page.next_cursor;
-      page->sequence_number = sequence_number++;
-      page->last_page = last_sequence && cursor.empty();
-      if (absl::Status delivered = on_page(*std::move(page)); !delivered.ok()) {
-        return delivered;
-      }
-    } while (!cursor.empty());
-  }
+absl::Status FollowsFetcher::FetchSequence(const FollowsQuery& query, std::string cursor,
+                                           const CancellationToken& cancel,
+                                           const Requester& requester,
+                                           const PageCallback& on_page) const {
+  do {
+    absl::StatusOr<StreamedPage> page = FetchPage(query, cursor, cancel, requester);
+    if (!page.ok()) return page.status();
+    cursor = page->page.next_cursor;
+    if (absl::Status delivered = on_page(*std::move(page)); !delivered.ok()) {
+      return delivered;
+    }
+  } while (!cursor.empty());
   return absl::OkStatus();
 }
 

@@ -25,12 +25,17 @@ struct FollowsFetcherOptions {
   absl::Duration timeout_backoff = absl::Seconds(60);
 };
 
-// A fetched page in its place in a stream.
+// Who a fetch is for, for the pacer's fair sharing and for heartbeats.
+struct Requester {
+  std::string caller;
+  int priority = 0;
+  // Optional; not owned. Names the fetch while it waits in the pacer.
+  WaitTicket* ticket = nullptr;
+};
+
+// A fetched page.
 struct StreamedPage {
   FollowsPage page;
-  int64_t sequence_number = 0;
-  // The stream's final page: the last sequence's page without a cursor.
-  bool last_page = false;
   // The edge type of the page's sequence (UNSPECIFIED for the follower finder).
   v1::FollowEdgeType edge_type = v1::FOLLOW_EDGE_TYPE_UNSPECIFIED;
   // Time spent waiting for the rate limit and backoffs before this page.
@@ -55,16 +60,17 @@ class FollowsFetcher {
   // message says how many attempts were made), CANCELLED when `cancel` fires.
   absl::StatusOr<StreamedPage> FetchPage(const FollowsQuery& query,
                                          absl::string_view cursor,
-                                         const CancellationToken& cancel) const;
+                                         const CancellationToken& cancel,
+                                         const Requester& requester = {}) const;
 
-  // Reads each sequence to its end (a page without a cursor), one after the
-  // other, calling `on_page` once per page in order; sequence numbers run on
-  // across sequences. Stops at the first error, from upstream or from
-  // `on_page`, and returns it; nothing already passed to `on_page` is
-  // fetched or passed again.
-  absl::Status StreamSequences(const std::vector<FollowsQuery>& sequences,
-                               const CancellationToken& cancel,
-                               const PageCallback& on_page) const;
+  // Reads the sequence from `cursor` ("" for its start) to its end: a page
+  // without a next cursor (a short or empty page is not the end). Calls
+  // `on_page` once per page, in order; stops at the first error, from
+  // upstream or from `on_page`, and returns it. Nothing already passed to
+  // `on_page` is fetched again.
+  absl::Status FetchSequence(const FollowsQuery& query, std::string cursor,
+                             const CancellationToken& cancel, const Requester& requester,
+                             const PageCallback& on_page) const;
 
  private:
   const LinkedInClient* const client_;

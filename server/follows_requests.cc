@@ -62,29 +62,15 @@ absl::StatusOr<std::vector<FollowsQuery>> SequencesFor(
   return std::vector<FollowsQuery>{query};
 }
 
-v1::FollowerPage ToFollowerPage(StreamedPage& page) {
+std::string SerializeStoredPage(StreamedPage& page) {
   v1::FollowerPage out;
   out.mutable_edges()->Swap(&page.page.edges);
-  out.set_sequence_number(page.sequence_number);
-  out.set_last_page(page.last_page);
   out.set_edge_type(page.edge_type);
   if (page.page.total.has_value()) out.set_upstream_total(*page.page.total);
   *out.mutable_fetch_time() = ToTimestamp(page.page.fetch_time);
   *out.mutable_upstream_wait() =
       TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(page.upstream_wait));
-  return out;
-}
-
-v1::FollowingPage ToFollowingPage(StreamedPage& page) {
-  v1::FollowingPage out;
-  out.mutable_edges()->Swap(&page.page.edges);
-  out.set_sequence_number(page.sequence_number);
-  out.set_last_page(page.last_page);
-  if (page.page.total.has_value()) out.set_upstream_total(*page.page.total);
-  *out.mutable_fetch_time() = ToTimestamp(page.page.fetch_time);
-  *out.mutable_upstream_wait() =
-      TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(page.upstream_wait));
-  return out;
+  return out.SerializeAsString();
 }
 
 }  // namespace followgate

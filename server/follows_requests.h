@@ -19,9 +19,12 @@ absl::StatusOr<std::vector<FollowsQuery>> SequencesFor(
 absl::StatusOr<std::vector<FollowsQuery>> SequencesFor(
     const v1::StreamFollowingRequest& request);
 
-// The API message for a streamed page. Moves the edges out of `page`.
-v1::FollowerPage ToFollowerPage(StreamedPage& page);
-v1::FollowingPage ToFollowingPage(StreamedPage& page);
+// A fetched page as snapshots store it: a serialized FollowerPage holding
+// the edges, edge type, upstream total, fetch time and upstream wait.
+// FollowingPage numbers its fields alike, so the same bytes parse as either;
+// streams add their own sequence number, last-page flag and resume token.
+// Moves the edges out of `page`.
+std::string SerializeStoredPage(StreamedPage& page);
 
 }  // namespace followgate
 

@@ -1,78 +1,104 @@
 #include "server/follows_service.h"
 
 #include <utility>
-#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/follows_requests.h"
 #include "server/log.h"
+#include "server/snapshot_streams.h"
 
 namespace followgate {
 namespace {
 
-// Streams `sequences` through `fetcher`, each page converted by `convert`.
-// One line per finished stream: who, what, outcome, volume, duration.
-void LogStreamEnd(absl::string_view method, const std::string& peer,
-                  absl::string_view urn, const absl::Status& status, int64_t pages,
-                  int64_t edges, absl::Duration elapsed) {
+// One line per finished call: who, what, outcome, volume, duration.
+void LogCallEnd(absl::string_view method, const std::string& caller, absl::string_view urn,
+                const absl::Status& status, int64_t pages, int64_t edges,
+                absl::Duration elapsed) {
   // The URN is the caller's input: escaped and bounded so it cannot forge
   // log lines.
-  LogInfo(absl::StrCat(method, " \"", absl::CEscape(urn.substr(0, 300)), "\" from ", peer, " ended ",
-                       absl::StatusCodeToString(status.code()), " after ", pages,
-                       " pages, ", edges, " edges, ", absl::FormatDuration(elapsed),
-                       status.ok() ? "" : ": ", status.message()));
-}
-
-template <typename Message, typename Convert>
-grpc::ServerWriteReactor<Message>* StartStream(
-    absl::string_view method, grpc::CallbackServerContext* context,
-    StreamTracker* streams, const FollowsFetcher* fetcher, const std::string& urn,
-    absl::StatusOr<std::vector<FollowsQuery>> sequences, Convert convert) {
-  if (!sequences.ok()) {
-    LogStreamEnd(method, context->peer(), urn, sequences.status(), 0, 0,
-                 absl::ZeroDuration());
-    return new FailedStreamReactor<Message>(sequences.status());
-  }
-  return new PageStreamReactor<Message>(
-      streams, [method = std::string(method), peer = context->peer(), urn, fetcher,
-                sequences = *std::move(sequences), convert](
-                   const CancellationToken& cancel,
-                   const typename PageStreamReactor<Message>::Write& write) {
-        const absl::Time started = absl::Now();
-        int64_t pages = 0, edges = 0;
-        const absl::Status status = fetcher->StreamSequences(
-            sequences, cancel, [&](StreamedPage page) {
-              ++pages;
-              edges += page.page.edges.size();
-              return write(convert(page));
-            });
-        LogStreamEnd(method, peer, urn, status, pages, edges, absl::Now() - started);
-        return status;
-      });
+  LogInfo(absl::StrCat(method, " \"", absl::CEscape(urn.substr(0, 300)), "\" for ",
+                       absl::CEscape(caller), " ended ", absl::StatusCodeToString(status.code()),
+                       " after ", pages, " pages, ", edges, " edges, ",
+                       absl::FormatDuration(elapsed), status.ok() ? "" : ": ",
+                       status.message()));
 }
 
 }  // namespace
 
-FollowsServiceImpl::FollowsServiceImpl(const FollowsFetcher* fetcher,
+std::string CallerOf(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("x-followgate-caller"); it != metadata.end()) {
+    return std::string(it->second.data(), std::min<size_t>(it->second.size(), 64));
+  }
+  std::string peer = context.peer();  // e.g. "ipv4:127.0.0.1:51234"
+  const size_t colon = peer.rfind(':');
+  if (colon != std::string::npos && peer.find(':') != colon) peer.resize(colon);
+  return peer;
+}
+
+FollowsServiceImpl::FollowsServiceImpl(SnapshotHub* hub, Clock* clock,
+                                       absl::Duration heartbeat_interval,
                                        StreamTracker* streams)
-    : fetcher_(fetcher), streams_(streams) {}
+    : hub_(hub), clock_(clock), heartbeat_interval_(heartbeat_interval), streams_(streams) {}
+
+template <typename Page, typename Request>
+grpc::ServerWriteReactor<Page>* FollowsServiceImpl::Stream(absl::string_view method,
+                                                           grpc::CallbackServerContext* context,
+                                                           const Request& request,
+                                                           const std::string& urn) {
+  const std::string caller = CallerOf(*context);
+  absl::StatusOr<ReadPlan> plan = PlanFor(request);
+  if (!plan.ok()) {
+    LogCallEnd(method, caller, urn, plan.status(), 0, 0, absl::ZeroDuration());
+    return new FailedStreamReactor<Page>(plan.status());
+  }
+  plan->who.caller = caller;
+  return new PageStreamReactor<Page>(
+      streams_, [this, method = std::string(method), caller, urn, plan = *std::move(plan)](
+                    const CancellationToken& cancel,
+                    const typename PageStreamReactor<Page>::Write& write) {
+        const absl::Time started = absl::Now();
+        int64_t pages = 0, edges = 0;
+        const absl::Status status = StreamPages<Page>(
+            hub_, clock_, heartbeat_interval_, plan, cancel, [&](Page page) {
+              if (!page.has_heartbeat()) {
+                ++pages;
+                edges += page.edges_size();
+              }
+              return write(std::move(page));
+            });
+        LogCallEnd(method, caller, urn, status, pages, edges, absl::Now() - started);
+        return status;
+      });
+}
 
 grpc::ServerWriteReactor<v1::FollowerPage>* FollowsServiceImpl::StreamFollowers(
-    grpc::CallbackServerContext* context,
-    const v1::StreamFollowersRequest* request) {
-  return StartStream<v1::FollowerPage>("StreamFollowers", context, streams_, fetcher_,
-                                       request->followee(), SequencesFor(*request),
-                                       ToFollowerPage);
+    grpc::CallbackServerContext* context, const v1::StreamFollowersRequest* request) {
+  return Stream<v1::FollowerPage>("StreamFollowers", context, *request, request->followee());
 }
 
 grpc::ServerWriteReactor<v1::FollowingPage>* FollowsServiceImpl::StreamFollowing(
-    grpc::CallbackServerContext* context,
-    const v1::StreamFollowingRequest* request) {
-  return StartStream<v1::FollowingPage>("StreamFollowing", context, streams_, fetcher_,
-                                        request->follower(), SequencesFor(*request),
-                                        ToFollowingPage);
+    grpc::CallbackServerContext* context, const v1::StreamFollowingRequest* request) {
+  return Stream<v1::FollowingPage>("StreamFollowing", context, *request, request->follower());
+}
+
+grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
+    grpc::CallbackServerContext* context, const v1::ListFollowersRequest* request,
+    v1::ListFollowersResponse* response) {
+  Requester who;
+  who.caller = CallerOf(*context);
+  return new BlockingUnaryReactor(
+      streams_, [this, who, request, response](const CancellationToken& cancel) {
+        const absl::Time started = absl::Now();
+        absl::StatusOr<v1::ListFollowersResponse> page =
+            followgate::ListFollowers(hub_, *request, who, cancel);
+        if (page.ok()) *response = *std::move(page);
+        const absl::Status status = page.status();
+        LogCallEnd("ListFollowers", who.caller, request->followee(), status, status.ok(),
+                   status.ok() ? response->edges_size() : 0, absl::Now() - started);
+        return status;
+      });
 }
 
 }  // namespace followgate

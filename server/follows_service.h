@@ -2,17 +2,26 @@
 #ifndef FOLLOWGATE_SERVER_FOLLOWS_SERVICE_H_
 #define FOLLOWGATE_SERVER_FOLLOWS_SERVICE_H_
 
+#include <string>
+
+#include "absl/time/time.h"
 #include "followgate/v1/follows.grpc.pb.h"
-#include "server/follows_fetcher.h"
+#include "server/clock.h"
 #include "server/page_stream_reactor.h"
+#include "server/snapshot_hub.h"
 
 namespace followgate {
 
-// Validates each request, then streams its pages from the fetcher. Thread-safe.
-// `fetcher` and `streams` are not owned and must outlive every call.
+// Who a call is for, for fair sharing and logs: the `x-followgate-caller`
+// header when the caller names itself, else its address (without the port).
+std::string CallerOf(const grpc::CallbackServerContext& context);
+
+// Validates each request, then serves it from snapshots. Thread-safe.
+// `hub`, `clock` and `streams` are not owned and must outlive every call.
 class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
  public:
-  FollowsServiceImpl(const FollowsFetcher* fetcher, StreamTracker* streams);
+  FollowsServiceImpl(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
+                     StreamTracker* streams);
 
   grpc::ServerWriteReactor<v1::FollowerPage>* StreamFollowers(
       grpc::CallbackServerContext* context,
@@ -20,9 +29,19 @@ class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
   grpc::ServerWriteReactor<v1::FollowingPage>* StreamFollowing(
       grpc::CallbackServerContext* context,
       const v1::StreamFollowingRequest* request) override;
+  grpc::ServerUnaryReactor* ListFollowers(grpc::CallbackServerContext* context,
+                                          const v1::ListFollowersRequest* request,
+                                          v1::ListFollowersResponse* response) override;
 
  private:
-  const FollowsFetcher* const fetcher_;
+  template <typename Page, typename Request>
+  grpc::ServerWriteReactor<Page>* Stream(absl::string_view method,
+                                         grpc::CallbackServerContext* context,
+                                         const Request& request, const std::string& urn);
+
+  SnapshotHub* const hub_;
+  Clock* const clock_;
+  const absl::Duration heartbeat_interval_;
   StreamTracker* const streams_;
 };
 

@@ -47,8 +47,18 @@ ABSL_FLAG(std::string, linkedin_consented_member_id_pattern,
           "matches; other member ids are reported as OBFUSCATED_MEMBER. Empty: "
           "every member is taken as consented.");
 ABSL_FLAG(std::string, state_dir, "",
-          "Directory for durable state (the invitation ledger, SQLite). Required "
-          "for invitations; a temporary one with --sandbox.");
+          "Directory for durable state: follows snapshots and the invitation "
+          "ledger (SQLite). Required for invitations; without it snapshots live "
+          "in memory only. A temporary one with --sandbox.");
+ABSL_FLAG(absl::Duration, max_staleness, absl::Hours(6),
+          "A complete snapshot younger than this is served without asking "
+          "LinkedIn, unless a request sets its own max_staleness.");
+ABSL_FLAG(absl::Duration, snapshot_max_age, absl::Hours(7 * 24),
+          "Complete snapshots older than this are deleted.");
+ABSL_FLAG(int64_t, snapshot_max_bytes, int64_t{1} << 30,
+          "The oldest complete snapshots are deleted beyond this total size.");
+ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(10),
+          "A stream waiting for LinkedIn's budget sends a heartbeat this often.");
 ABSL_FLAG(std::string, connectsafely_base_url, "https://api.connectsafely.ai",
           "ConnectSafely API base URL.");
 ABSL_FLAG(std::string, connectsafely_api_key_file, "",
@@ -154,6 +164,10 @@ int main(int argc, char** argv) {
   options.fetcher.max_retries = absl::GetFlag(FLAGS_linkedin_max_retries);
   options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  options.snapshots.default_max_staleness = absl::GetFlag(FLAGS_max_staleness);
+  options.snapshots.max_age = absl::GetFlag(FLAGS_snapshot_max_age);
+  options.snapshots.max_bytes = absl::GetFlag(FLAGS_snapshot_max_bytes);
+  options.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
   options.connectsafely.base_url = absl::GetFlag(FLAGS_connectsafely_base_url);
   options.connectsafely.request_timeout = absl::GetFlag(FLAGS_connectsafely_request_timeout);
   options.invitations.concurrency = absl::GetFlag(FLAGS_connectsafely_concurrency);
@@ -212,9 +226,13 @@ int main(int argc, char** argv) {
       ", LinkedIn interval ", absl::FormatDuration(options.linkedin_min_interval)));
   followgate::LogInfo(
       (*server)->state_dir().empty()
-          ? std::string("invitations off: no ConnectSafely API key "
-                        "(--connectsafely_api_key_file or CONNECTSAFELY_API_KEY)")
-          : absl::StrCat("invitations on, ledger in ", (*server)->state_dir()));
+          ? std::string("no --state_dir: follows snapshots live in memory only")
+          : absl::StrCat("state in ", (*server)->state_dir()));
+  followgate::LogInfo((*server)->invitations_enabled()
+                          ? std::string("invitations on")
+                          : std::string("invitations off: no ConnectSafely API key "
+                                        "(--connectsafely_api_key_file or "
+                                        "CONNECTSAFELY_API_KEY)"));
   if (options.sandbox) {
     followgate::LogInfo(absl::StrCat(
         "try: bazel-bin/client/followgate --server=127.0.0.1:", (*server)->port(),

@@ -139,6 +139,51 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
   std::thread thread_;
 };
 
+// A unary call whose answer may take long to compute (it may wait for
+// upstream pages): `compute` runs on a thread of its own and its status
+// finishes the call. The caller's cancellation or deadline, and Abort(), fire
+// the token it gets. Deletes itself in OnDone.
+class BlockingUnaryReactor final : public grpc::ServerUnaryReactor, public AbortableStream {
+ public:
+  using Compute = std::function<absl::Status(const CancellationToken& cancel)>;
+
+  // `tracker` is not owned and must outlive the call.
+  BlockingUnaryReactor(StreamTracker* tracker, Compute compute)
+      : tracker_(tracker), compute_(std::move(compute)) {
+    tracker_->Add(this);
+    thread_ = std::thread([this] {
+      absl::Status status = compute_(cancel_);
+      {
+        absl::MutexLock lock(&mu_);
+        if (!abort_status_.ok()) status = abort_status_;
+      }
+      Finish(ToGrpcStatus(status));
+    });
+  }
+
+  void OnCancel() override { cancel_.Cancel(); }
+  void Abort(const absl::Status& status) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (abort_status_.ok()) abort_status_ = status;
+    }
+    cancel_.Cancel();
+  }
+  void OnDone() override {
+    thread_.join();
+    tracker_->Remove(this);
+    delete this;
+  }
+
+ private:
+  StreamTracker* const tracker_;
+  const Compute compute_;
+  CancellationToken cancel_;
+  absl::Mutex mu_;
+  absl::Status abort_status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
 // A stream that fails before producing anything (e.g. a malformed request).
 template <typename Message>
 class FailedStreamReactor final : public grpc::ServerWriteReactor<Message> {

@@ -31,6 +31,8 @@ struct FollowgateServer::Parts {
   std::unique_ptr<LinkedInClient> linkedin;
   std::unique_ptr<RequestPacer> pacer;
   std::unique_ptr<FollowsFetcher> fetcher;
+  std::unique_ptr<SnapshotStore> snapshot_store;
+  std::unique_ptr<SnapshotHub> snapshot_hub;
   std::unique_ptr<InvitationLedger> ledger;
   std::unique_ptr<ConnectSafelyClient> connectsafely;
   std::unique_ptr<InvitationBatcher> batcher;
@@ -84,6 +86,15 @@ absl::Status Validate(const ServerOptions& options) {
   }
   if (inv.monthly_credits < 0) {
     return absl::InvalidArgumentError("monthly_invitation_credits must not be negative");
+  }
+  if (options.heartbeat_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("heartbeat_interval must be positive");
+  }
+  if (options.snapshots.default_max_staleness < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_staleness must not be negative");
+  }
+  if (options.snapshots.max_bytes < 0) {
+    return absl::InvalidArgumentError("snapshot_max_bytes must not be negative");
   }
   if (options.connectsafely.request_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("connectsafely_request_timeout must be positive");
@@ -145,8 +156,18 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   parts->pacer = std::make_unique<RequestPacer>(clock, options.linkedin_min_interval);
   parts->fetcher = std::make_unique<FollowsFetcher>(parts->linkedin.get(), parts->pacer.get(),
                                                     clock, options.fetcher);
-  if (!options.connectsafely.api_key.empty()) {
+  if (!options.state_dir.empty()) {
     if (absl::Status made = MakeDirectories(options.state_dir); !made.ok()) return made;
+  }
+  auto snapshot_store = SnapshotStore::Open(
+      options.state_dir.empty() ? "" : options.state_dir + "/snapshots.db", clock);
+  if (!snapshot_store.ok()) return snapshot_store.status();
+  parts->snapshot_store = *std::move(snapshot_store);
+  parts->snapshot_hub = std::make_unique<SnapshotHub>(parts->snapshot_store.get(),
+                                                      parts->fetcher.get(), parts->pacer.get(),
+                                                      clock, options.snapshots);
+  if (absl::Status pruned = parts->snapshot_hub->Prune(); !pruned.ok()) return pruned;
+  if (!options.connectsafely.api_key.empty()) {
     auto ledger = InvitationLedger::Open(options.state_dir + "/invitations.db", clock);
     if (!ledger.ok()) return ledger.status();
     parts->ledger = *std::move(ledger);
@@ -154,11 +175,9 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
         std::make_unique<ConnectSafelyClient>(&parts->http, clock, options.connectsafely);
     parts->batcher = std::make_unique<InvitationBatcher>(
         parts->ledger.get(), parts->connectsafely.get(), clock, options.invitations);
-  } else {
-    parts->options.state_dir.clear();
   }
-  parts->follows_service =
-      std::make_unique<FollowsServiceImpl>(parts->fetcher.get(), &parts->streams);
+  parts->follows_service = std::make_unique<FollowsServiceImpl>(
+      parts->snapshot_hub.get(), clock, options.heartbeat_interval, &parts->streams);
   parts->invitations_service =
       std::make_unique<InvitationsServiceImpl>(parts->batcher.get(), &parts->streams);
 
@@ -188,6 +207,8 @@ std::string FollowgateServer::sandbox_url() const {
 
 std::string FollowgateServer::state_dir() const { return parts_->options.state_dir; }
 
+bool FollowgateServer::invitations_enabled() const { return parts_->batcher != nullptr; }
+
 void FollowgateServer::Shutdown() {
   absl::MutexLock lock(&parts_->shutdown_mu);
   if (parts_->shut_down) return;
@@ -205,6 +226,7 @@ void FollowgateServer::Shutdown() {
   refuse_new_calls.join();
   parts_->grpc_server->Wait();
   parts_->streams.WaitUntilNoneLive();  // Their producers have stopped.
+  parts_->snapshot_hub.reset();         // Stops the crawls.
 }
 
 }  // namespace followgate

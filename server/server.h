@@ -11,6 +11,7 @@
 #include "server/follows_fetcher.h"
 #include "server/invitation_batcher.h"
 #include "server/linkedin_client.h"
+#include "server/snapshot_hub.h"
 
 namespace followgate {
 
@@ -22,9 +23,14 @@ struct ServerOptions {
   // No two LinkedIn requests of the process start closer than this.
   absl::Duration linkedin_min_interval = absl::Seconds(60);
   FollowsFetcherOptions fetcher;
-  // Where durable state lives (the invitation ledger). Created if missing.
-  // Required for invitations.
+  // Where durable state lives: follows snapshots and the invitation ledger.
+  // Created if missing. Required for invitations; without it snapshots live
+  // in memory only.
   std::string state_dir;
+  // Snapshot freshness and retention.
+  SnapshotHubOptions snapshots;
+  // A stream waiting for LinkedIn's budget sends a heartbeat this often.
+  absl::Duration heartbeat_interval = absl::Seconds(10);
   // Invitations are served when `connectsafely.api_key` is set (or with
   // `sandbox`); otherwise InvitationsService answers FAILED_PRECONDITION.
   ConnectSafelyClientOptions connectsafely;
@@ -51,8 +57,10 @@ class FollowgateServer {
   int port() const;
   // The sandbox upstreams' base URL; "" without --sandbox.
   std::string sandbox_url() const;
-  // The state directory in use ("" when invitations are off).
+  // The state directory in use ("" when state lives in memory only).
   std::string state_dir() const;
+  // Whether invitations are served.
+  bool invitations_enabled() const;
 
   // Refuses new calls, lets open streams run for drain_grace, then ends them
   // and waits for their upstream work to stop. Idempotent.

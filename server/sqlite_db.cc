@@ -93,6 +93,15 @@ SqliteStatement& SqliteStatement::Bind(int index, absl::string_view value) {
   return *this;
 }
 
+SqliteStatement& SqliteStatement::BindBlob(int index, absl::string_view bytes) {
+  if (sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT) !=
+          SQLITE_OK &&
+      bind_error_.ok()) {
+    bind_error_ = Error(db_, "bind failed");
+  }
+  return *this;
+}
+
 SqliteStatement& SqliteStatement::BindNull(int index) {
   if (sqlite3_bind_null(stmt_, index) != SQLITE_OK && bind_error_.ok()) {
     bind_error_ = Error(db_, "bind failed");
@@ -128,6 +137,13 @@ std::string SqliteStatement::Text(int column) const {
   const unsigned char* text = sqlite3_column_text(stmt_, column);
   return text == nullptr ? std::string()
                          : std::string(reinterpret_cast<const char*>(text),
+                                       sqlite3_column_bytes(stmt_, column));
+}
+
+std::string SqliteStatement::Blob(int column) const {
+  const void* data = sqlite3_column_blob(stmt_, column);
+  return data == nullptr ? std::string()
+                         : std::string(static_cast<const char*>(data),
                                        sqlite3_column_bytes(stmt_, column));
 }
 

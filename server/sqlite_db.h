@@ -65,6 +65,7 @@ class SqliteStatement {
   SqliteStatement& Bind(int index, int64_t value);
   SqliteStatement& Bind(int index, absl::string_view value);
   SqliteStatement& BindNull(int index);
+  SqliteStatement& BindBlob(int index, absl::string_view bytes);
 
   // Advances: true while a row is available, false when done.
   absl::StatusOr<bool> Step();
@@ -75,6 +76,7 @@ class SqliteStatement {
 
   int64_t Int(int column) const;
   std::string Text(int column) const;
+  std::string Blob(int column) const;
   bool IsNull(int column) const;
 
  private:

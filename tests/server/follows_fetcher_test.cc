@@ -75,10 +75,10 @@ class FetcherTest : public ::testing::Test {
     return client_.RequestUrl(query, cursor);
   }
 
-  // Streams `sequences`, collecting pages.
-  absl::Status Stream(const std::vector<FollowsQuery>& sequences,
-                      const CancellationToken& cancel = CancellationToken()) {
-    return fetcher_.StreamSequences(sequences, cancel, [this](StreamedPage page) {
+  // Fetches the sequence of `query`, collecting pages.
+  absl::Status Stream(const FollowsQuery& query) {
+    CancellationToken never;
+    return fetcher_.FetchSequence(query, "", never, {}, [this](StreamedPage page) {
       pages_.push_back(std::move(page));
       return absl::OkStatus();
     });
@@ -104,14 +104,13 @@ TEST_F(FetcherTest, EndsOnlyWhenCursorIsAbsent) {
   http_.Expect(Url(Members(), "c+1/="), 200, PageBody(1000, 3, "c2"));  // short page
   http_.Expect(Url(Members(), "c2"), 200, PageBody(1003, 0, "c3"));      // empty page
   http_.Expect(Url(Members(), "c3"), 200, PageBody(1003, 7, ""));
-  ASSERT_THAT(Stream({Members()}), IsOk());
+  ASSERT_THAT(Stream(Members()), IsOk());
   ASSERT_EQ(pages_.size(), 4u);
   std::vector<int> sizes;
   for (const auto& page : pages_) sizes.push_back(page.page.edges.size());
   EXPECT_THAT(sizes, ElementsAre(1000, 3, 0, 7));
   for (size_t i = 0; i < pages_.size(); ++i) {
-    EXPECT_EQ(pages_[i].sequence_number, static_cast<int64_t>(i));
-    EXPECT_EQ(pages_[i].last_page, i == 3);
+    EXPECT_EQ(pages_[i].page.next_cursor.empty(), i == 3);
     EXPECT_EQ(pages_[i].page.total, 5000);
   }
 }
@@ -120,30 +119,16 @@ TEST_F(FetcherTest, RequestsStartOneIntervalApart) {
   http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "a"));
   http_.Expect(Url(Members(), "a"), 200, PageBody(1000, 1000, "b"));
   http_.Expect(Url(Members(), "b"), 200, PageBody(2000, 10, ""));
-  ASSERT_THAT(Stream({Members()}), IsOk());
+  ASSERT_THAT(Stream(Members()), IsOk());
   EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kInterval, 2 * kInterval));
   EXPECT_EQ(pages_[1].upstream_wait, kInterval);
-}
-
-TEST_F(FetcherTest, AllFollowersReadsMembersThenPagesAsOneStream) {
-  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "m"));
-  http_.Expect(Url(Members(), "m"), 200, PageBody(1000, 5, ""));
-  http_.Expect(Url(Pages(), ""), 200, PageBody(0, 2, ""));
-  ASSERT_THAT(Stream({Members(), Pages()}), IsOk());
-  ASSERT_EQ(pages_.size(), 3u);
-  EXPECT_EQ(pages_[0].edge_type, v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE);
-  EXPECT_FALSE(pages_[1].last_page);  // End of the members sequence only.
-  EXPECT_EQ(pages_[2].edge_type,
-            v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE);
-  EXPECT_EQ(pages_[2].sequence_number, 2);
-  EXPECT_TRUE(pages_[2].last_page);
 }
 
 TEST_F(FetcherTest, ServerErrorIsRetriedOnTheSameCursorAfterTheBackoff) {
   http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "x"));
   http_.Expect(Url(Members(), "x"), 500, R"({"message":"boom"})");
   http_.Expect(Url(Members(), "x"), 200, PageBody(1000, 1, ""));
-  ASSERT_THAT(Stream({Members()}), IsOk());
+  ASSERT_THAT(Stream(Members()), IsOk());
   EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kInterval, kInterval + kBackoff));
   ASSERT_EQ(pages_.size(), 2u);  // Nothing repeated, nothing lost.
   EXPECT_EQ(pages_[1].attempts, 2);
@@ -154,7 +139,7 @@ TEST_F(FetcherTest, TimeoutTruncationAndResetAreRetriedAfterTheBackoff) {
   http_.Expect(Url(Members(), ""), absl::DeadlineExceededError("timed out"));
   http_.Expect(Url(Members(), ""), absl::DataLossError("truncated"));
   http_.Expect(Url(Members(), ""), absl::UnavailableError("reset"));
-  ASSERT_THAT(Stream({Members()}), StatusIs(absl::StatusCode::kUnavailable,
+  ASSERT_THAT(Stream(Members()), StatusIs(absl::StatusCode::kUnavailable,
                                             HasSubstr("gave up after 3 attempts")));
   EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kBackoff, 2 * kBackoff));
   EXPECT_TRUE(pages_.empty());
@@ -163,7 +148,7 @@ TEST_F(FetcherTest, TimeoutTruncationAndResetAreRetriedAfterTheBackoff) {
 TEST_F(FetcherTest, MalformedBodyIsRetriedNotTakenAsAnEmptyPage) {
   http_.Expect(Url(Members(), ""), 200, R"({"elements":[{"follower":"urn:li:pe)");
   http_.Expect(Url(Members(), ""), 200, PageBody(0, 2, ""));
-  ASSERT_THAT(Stream({Members()}), IsOk());
+  ASSERT_THAT(Stream(Members()), IsOk());
   ASSERT_EQ(pages_.size(), 1u);
   EXPECT_EQ(pages_[0].page.edges.size(), 2);
 }
@@ -174,7 +159,7 @@ TEST_F(FetcherTest, ThrottledRequestWaitsAWholeIntervalThenGivesUpAsResourceExha
   http_.Expect(Url(Members(), ""), 429, throttled);
   http_.Expect(Url(Members(), ""), 429, throttled);
   http_.Expect(Url(Members(), ""), 429, throttled);
-  ASSERT_THAT(Stream({Members()}), StatusIs(absl::StatusCode::kResourceExhausted,
+  ASSERT_THAT(Stream(Members()), StatusIs(absl::StatusCode::kResourceExhausted,
                                             HasSubstr("TOO_MANY_REQUESTS")));
   EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kInterval, 2 * kInterval));
 }
@@ -182,7 +167,7 @@ TEST_F(FetcherTest, ThrottledRequestWaitsAWholeIntervalThenGivesUpAsResourceExha
 TEST_F(FetcherTest, ThrottledThenSuccessContinues) {
   http_.Expect(Url(Members(), ""), 429, "{}");
   http_.Expect(Url(Members(), ""), 200, PageBody(0, 1, ""));
-  ASSERT_THAT(Stream({Members()}), IsOk());
+  ASSERT_THAT(Stream(Members()), IsOk());
   EXPECT_EQ(pages_.size(), 1u);
 }
 
@@ -196,7 +181,7 @@ TEST_F(FetcherTest, ClientErrorsAreNotRetried) {
   };
   for (const auto& [http_status, code] : cases) {
     http_.Expect(Url(Members(), ""), http_status, R"({"message":"no"})");
-    EXPECT_THAT(Stream({Members()}), StatusIs(code, HasSubstr("no"))) << http_status;
+    EXPECT_THAT(Stream(Members()), StatusIs(code, HasSubstr("no"))) << http_status;
   }
   EXPECT_EQ(http_.sent().size(), 5u);
 }
@@ -204,8 +189,8 @@ TEST_F(FetcherTest, ClientErrorsAreNotRetried) {
 TEST_F(FetcherTest, PageCallbackErrorStopsTheStream) {
   http_.Expect(Url(Members(), ""), 200, PageBody(0, 1000, "more"));
   CancellationToken never;
-  const absl::Status status = fetcher_.StreamSequences(
-      {Members()}, never,
+  const absl::Status status = fetcher_.FetchSequence(
+      Members(), "", never, {},
       [](StreamedPage) { return absl::CancelledError("caller went away"); });
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kCancelled));
   EXPECT_EQ(http_.sent().size(), 1u);
@@ -241,8 +226,8 @@ TEST(FollowsFetcher, CancellationWhileWaitingStopsWithoutAnotherRequest) {
   CancellationToken cancel;
   absl::Status status;
   std::thread streaming([&] {
-    status = fetcher.StreamSequences({Members()}, cancel,
-                                     [](StreamedPage) { return absl::OkStatus(); });
+    status = fetcher.FetchSequence(Members(), "", cancel, {},
+                                   [](StreamedPage) { return absl::OkStatus(); });
   });
   clock.BlockUntilWaiters(1);  // Waiting for the second request's slot.
   cancel.Cancel();
@@ -274,11 +259,11 @@ TEST(FollowsFetcher, ConcurrentStreamsShareOneRateLimit) {
       FollowsQuery query = Members();
       query.urn = absl::StrCat("urn:li:organizationalPage:", i + 1);
       CancellationToken never;
-      EXPECT_THAT(fetcher.StreamSequences({query}, never,
-                                          [&](StreamedPage) {
-                                            ++pages[i];
-                                            return absl::OkStatus();
-                                          }),
+      EXPECT_THAT(fetcher.FetchSequence(query, "", never, {},
+                                        [&](StreamedPage) {
+                                          ++pages[i];
+                                          return absl::OkStatus();
+                                        }),
                   IsOk());
       clock.ParticipantDone();
     });

@@ -1,0 +1,191 @@
+#include "server/snapshot_streams.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "server/follows_requests.h"
+#include "server/resume_token.h"
+#include "server/status_macros.h"
+
+namespace followgate {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr int kDefaultListPageSize = 1000;
+constexpr int kMaxListPageSize = 10000;
+
+absl::StatusOr<std::optional<absl::Duration>> StalenessOf(
+    bool has, const google::protobuf::Duration& value) {
+  if (!has) return std::optional<absl::Duration>();
+  if (value.seconds() < 0 || value.nanos() < 0) {
+    return absl::InvalidArgumentError("max_staleness must not be negative");
+  }
+  return std::optional<absl::Duration>(absl::Seconds(value.seconds()) +
+                                       absl::Nanoseconds(value.nanos()));
+}
+
+std::string Describe(const std::string& method, const std::vector<FollowsQuery>& sequences) {
+  std::string description = method;
+  for (const FollowsQuery& q : sequences) absl::StrAppend(&description, "|", SnapshotQueryKey(q));
+  return description;
+}
+
+// Where a read starts: the token's place, checked against the plan.
+absl::StatusOr<ResumePoint> StartOf(const ReadPlan& plan, absl::string_view field) {
+  ResumePoint start;
+  start.query_fingerprint = QueryFingerprint(plan.description);
+  if (plan.resume_token.empty()) return start;
+  FG_ASSIGN_OR_RETURN(ResumePoint point, DecodeResumeToken(field, plan.resume_token));
+  if (point.query_fingerprint != start.query_fingerprint ||
+      point.sequence_index >= static_cast<int>(plan.sequences.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " belongs to another query; send it only with the request "
+                            "that produced it"));
+  }
+  return point;
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotLease>> LeaseFor(SnapshotHub* hub, const ReadPlan& plan,
+                                                        const ResumePoint& start, int index) {
+  if (index == start.sequence_index && start.snapshot_id != 0) {
+    return hub->Reopen(start.snapshot_id, plan.sequences[index], plan.who);
+  }
+  return hub->Open(plan.sequences[index], plan.max_staleness, plan.who);
+}
+
+}  // namespace
+
+absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowersRequest& request) {
+  ReadPlan plan;
+  FG_ASSIGN_OR_RETURN(plan.sequences, SequencesFor(request));
+  FG_ASSIGN_OR_RETURN(plan.max_staleness,
+                      StalenessOf(request.has_max_staleness(), request.max_staleness()));
+  plan.description = Describe("followers", plan.sequences);
+  plan.who.priority = request.priority();
+  plan.resume_token = request.resume_token();
+  return plan;
+}
+
+absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowingRequest& request) {
+  ReadPlan plan;
+  FG_ASSIGN_OR_RETURN(plan.sequences, SequencesFor(request));
+  FG_ASSIGN_OR_RETURN(plan.max_staleness,
+                      StalenessOf(request.has_max_staleness(), request.max_staleness()));
+  plan.description = Describe("following", plan.sequences);
+  plan.who.priority = request.priority();
+  plan.resume_token = request.resume_token();
+  return plan;
+}
+
+template <typename Page>
+absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
+                         const ReadPlan& plan, const CancellationToken& cancel,
+                         const std::function<absl::Status(Page)>& write) {
+  FG_ASSIGN_OR_RETURN(ResumePoint start, StartOf(plan, "resume_token"));
+  int64_t stream_sequence = start.stream_sequence;
+  const int sequences = static_cast<int>(plan.sequences.size());
+  for (int i = start.sequence_index; i < sequences; ++i) {
+    FG_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotLease> lease, LeaseFor(hub, plan, start, i));
+    for (int64_t page = i == start.sequence_index ? start.page : 0;;) {
+      FG_ASSIGN_OR_RETURN(SnapshotLease::PageWait wait,
+                          lease->WaitForPage(page, clock->Now() + heartbeat_interval, cancel));
+      if (wait.kind == SnapshotLease::PageWait::Kind::kEnd) break;
+      Page message;
+      if (wait.kind == SnapshotLease::PageWait::Kind::kTimeout) {
+        v1::StreamHeartbeat* heartbeat = message.mutable_heartbeat();
+        if (std::optional<QueuePosition> position = lease->Position(); position.has_value()) {
+          heartbeat->set_queue_position(position->ahead);
+          *heartbeat->mutable_estimated_wait() = TimeUtil::NanosecondsToDuration(
+              absl::ToInt64Nanoseconds(position->estimated_wait));
+        }
+        FG_RETURN_IF_ERROR(write(std::move(message)));
+        continue;
+      }
+      if (!message.ParseFromString(wait.page)) {
+        return absl::DataLossError(absl::StrCat("page ", page, " of snapshot ",
+                                                lease->snapshot_id(), " is corrupt"));
+      }
+      ResumePoint next = start;
+      next.sequence_index = i;
+      next.snapshot_id = lease->snapshot_id();
+      next.page = page + 1;
+      next.edge_offset = 0;
+      next.stream_sequence = stream_sequence + 1;
+      message.set_sequence_number(stream_sequence++);
+      message.set_last_page(wait.last && i + 1 == sequences);
+      message.set_resume_token(EncodeResumeToken(next));
+      FG_RETURN_IF_ERROR(write(std::move(message)));
+      ++page;
+      if (wait.last) break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+template absl::Status StreamPages<v1::FollowerPage>(
+    SnapshotHub*, Clock*, absl::Duration, const ReadPlan&, const CancellationToken&,
+    const std::function<absl::Status(v1::FollowerPage)>&);
+template absl::Status StreamPages<v1::FollowingPage>(
+    SnapshotHub*, Clock*, absl::Duration, const ReadPlan&, const CancellationToken&,
+    const std::function<absl::Status(v1::FollowingPage)>&);
+
+absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
+                                                        const v1::ListFollowersRequest& request,
+                                                        const Requester& who,
+                                                        const CancellationToken& cancel) {
+  if (request.page_size() < 0) {
+    return absl::InvalidArgumentError("page_size must not be negative");
+  }
+  const int page_size = request.page_size() == 0
+                            ? kDefaultListPageSize
+                            : std::min(request.page_size(), kMaxListPageSize);
+  v1::StreamFollowersRequest as_stream;
+  as_stream.set_followee(request.followee());
+  as_stream.set_follower_filter(request.follower_filter());
+  if (request.has_max_staleness()) *as_stream.mutable_max_staleness() = request.max_staleness();
+  FG_ASSIGN_OR_RETURN(ReadPlan plan, PlanFor(as_stream));
+  plan.description = Describe("list", plan.sequences);
+  plan.who = who;
+  plan.resume_token = request.page_token();
+  FG_ASSIGN_OR_RETURN(ResumePoint start, StartOf(plan, "page_token"));
+
+  v1::ListFollowersResponse response;
+  ResumePoint at = start;
+  const int sequences = static_cast<int>(plan.sequences.size());
+  for (int i = start.sequence_index; i < sequences; ++i) {
+    FG_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotLease> lease, LeaseFor(hub, plan, start, i));
+    at.sequence_index = i;
+    at.snapshot_id = lease->snapshot_id();
+    if (i != start.sequence_index) at.page = at.edge_offset = 0;
+    for (;;) {
+      FG_ASSIGN_OR_RETURN(SnapshotLease::PageWait wait,
+                          lease->WaitForPage(at.page, absl::InfiniteFuture(), cancel));
+      if (wait.kind != SnapshotLease::PageWait::Kind::kPage) break;  // kEnd
+      v1::FollowerPage page;
+      if (!page.ParseFromString(wait.page)) {
+        return absl::DataLossError(absl::StrCat("page ", at.page, " of snapshot ",
+                                                at.snapshot_id, " is corrupt"));
+      }
+      while (at.edge_offset < page.edges_size() && response.edges_size() < page_size) {
+        *response.add_edges() = std::move(*page.mutable_edges(at.edge_offset++));
+      }
+      const bool page_used_up = at.edge_offset >= page.edges_size();
+      if (page_used_up) {
+        ++at.page;
+        at.edge_offset = 0;
+      }
+      if (response.edges_size() >= page_size) {
+        const bool nothing_after = page_used_up && wait.last && i + 1 == sequences;
+        if (!nothing_after) response.set_next_page_token(EncodeResumeToken(at));
+        return response;
+      }
+      if (page_used_up && wait.last) break;
+    }
+  }
+  return response;
+}
+
+}  // namespace followgate

@@ -1,0 +1,57 @@
+// Streams and lists the pages of follows requests from snapshots.
+#ifndef FOLLOWGATE_SERVER_SNAPSHOT_STREAMS_H_
+#define FOLLOWGATE_SERVER_SNAPSHOT_STREAMS_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "followgate/v1/follows.pb.h"
+#include "server/cancellation.h"
+#include "server/clock.h"
+#include "server/follows_fetcher.h"
+#include "server/snapshot_hub.h"
+
+namespace followgate {
+
+// What one read asks for, once validated.
+struct ReadPlan {
+  // The upstream sequences, in order (members, then pages, for "all").
+  std::vector<FollowsQuery> sequences;
+  // Identifies the query for resume tokens (see QueryFingerprint).
+  std::string description;
+  std::optional<absl::Duration> max_staleness;
+  Requester who;
+  // Where to start; "" for the beginning.
+  std::string resume_token;
+};
+
+// The plans of the API's requests. INVALID_ARGUMENT naming the bad field.
+absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowersRequest& request);
+absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowingRequest& request);
+
+// Streams the plan's pages: `write` gets each page in order, with its
+// sequence number, last-page flag and resume token set. While no page comes
+// for `heartbeat_interval`, it gets a heartbeat message instead. Returns the
+// first error: the crawl's, `write`'s, INVALID_ARGUMENT for a token of
+// another query, FAILED_PRECONDITION for a token whose snapshot is gone.
+// Page is v1::FollowerPage or v1::FollowingPage.
+template <typename Page>
+absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
+                         const ReadPlan& plan, const CancellationToken& cancel,
+                         const std::function<absl::Status(Page)>& write);
+
+// One ListFollowers page (AIP-158): up to `page_size` edges from the token's
+// place. Waits for pages still being fetched, until `cancel` fires.
+absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
+                                                        const v1::ListFollowersRequest& request,
+                                                        const Requester& who,
+                                                        const CancellationToken& cancel);
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_SNAPSHOT_STREAMS_H_
