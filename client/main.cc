@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,11 +29,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/checkpoint.h"
 #include "client/edge_format.h"
 #include "client/invite_format.h"
 #include "client/progress.h"
 #include "followgate/v1/follows.grpc.pb.h"
 #include "followgate/v1/invitations.grpc.pb.h"
+#include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
 #include "server/uuid.h"
 
@@ -42,6 +45,18 @@ ABSL_FLAG(std::string, edge_type, "all",
 ABSL_FLAG(std::string, format, "jsonl", "Output format: jsonl|csv.");
 ABSL_FLAG(absl::Duration, timeout, absl::InfiniteDuration(),
           "Deadline for the whole call (e.g. 30m); none by default.");
+ABSL_FLAG(std::string, checkpoint, "",
+          "followers, following: after each page written to stdout, record where "
+          "the stream is in this file (atomically); started again with the same "
+          "file, continue right after. Delete the file to start over.");
+ABSL_FLAG(std::string, max_staleness, "",
+          "followers, following: accept a stored snapshot this old (e.g. 2h) "
+          "instead of asking LinkedIn again; the server's default when empty.");
+ABSL_FLAG(int, priority, 0,
+          "followers, following: higher goes first when waiting for LinkedIn's budget.");
+ABSL_FLAG(std::string, caller, "",
+          "Names this caller to the server (header x-followgate-caller), for fair "
+          "sharing and logs.");
 ABSL_FLAG(std::string, company, "", "invite, invitation: the numeric company id.");
 ABSL_FLAG(std::string, account, "", "invite: the ConnectSafely account (optional).");
 ABSL_FLAG(std::string, request_id, "",
@@ -87,17 +102,34 @@ int ReportStatus(const grpc::Status& status) {
 
 // Reads a stream of pages to its end, printing every edge.
 template <typename Page>
-int PrintStream(grpc::ClientReader<Page>* reader, EdgeFormat format) {
+int PrintStream(grpc::ClientReader<Page>* reader, EdgeFormat format, bool resumed,
+                const std::string& checkpoint) {
   Progress progress(stderr, isatty(STDERR_FILENO) != 0, absl::Now());
-  std::string out = FormatHeader(format);
+  // A resumed run appends to what an earlier run wrote: no second header.
+  std::string out = resumed ? "" : FormatHeader(format);
   Page page;
   while (reader->Read(&page)) {
+    if (page.has_heartbeat()) {
+      progress.OnWaiting(page.heartbeat().queue_position(),
+                         absl::Seconds(page.heartbeat().estimated_wait().seconds()),
+                         absl::Now());
+      continue;
+    }
     for (const v1::FollowEdge& edge : page.edges()) AppendEdge(format, edge, &out);
     // Whole pages reach the file or pipe at once: pages come minutes apart,
     // and an interrupted run keeps every complete line it received.
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
     out.clear();
+    if (!checkpoint.empty()) {
+      // Only after the page is out: a crash in between repeats it, never
+      // skips it.
+      fsync(STDOUT_FILENO);
+      if (absl::Status saved = WriteCheckpoint(checkpoint, page.resume_token()); !saved.ok()) {
+        absl::FPrintF(stderr, "followgate: %s\n", saved.message());
+        return 1;
+      }
+    }
     progress.OnPage(page.edges_size(),
                     absl::Seconds(page.upstream_wait().seconds()) +
                         absl::Nanoseconds(page.upstream_wait().nanos()),
@@ -172,25 +204,51 @@ int Run(const std::vector<char*>& args) {
   auto stub = v1::FollowsService::NewStub(channel);
   auto invitations = v1::InvitationsService::NewStub(channel);
   grpc::ClientContext context;
+  if (const std::string caller = absl::GetFlag(FLAGS_caller); !caller.empty()) {
+    context.AddMetadata("x-followgate-caller", caller);
+  }
   const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
   if (timeout != absl::InfiniteDuration()) {
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   }
 
+  const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  std::string resume_token;
+  if (!checkpoint.empty()) {
+    auto token = ReadCheckpoint(checkpoint);
+    if (!token.ok()) return UsageError(token.status().message());
+    resume_token = *token;
+  }
+  std::optional<google::protobuf::Duration> max_staleness;
+  if (const std::string text = absl::GetFlag(FLAGS_max_staleness); !text.empty()) {
+    absl::Duration d;
+    if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+      return UsageError(absl::StrCat("--max_staleness must be a duration like 2h, got \"",
+                                     text, "\""));
+    }
+    max_staleness = google::protobuf::util::TimeUtil::NanosecondsToDuration(
+        absl::ToInt64Nanoseconds(d));
+  }
   if (command == "followers") {
     auto filter = ParseEdgeType(absl::GetFlag(FLAGS_edge_type));
     if (!filter.ok()) return UsageError(filter.status().message());
     v1::StreamFollowersRequest request;
     request.set_followee(urn);
     request.set_follower_filter(*filter);
+    request.set_priority(absl::GetFlag(FLAGS_priority));
+    request.set_resume_token(resume_token);
+    if (max_staleness.has_value()) *request.mutable_max_staleness() = *max_staleness;
     auto reader = stub->StreamFollowers(&context, request);
-    return PrintStream(reader.get(), *format);
+    return PrintStream(reader.get(), *format, !resume_token.empty(), checkpoint);
   }
   if (command == "following") {
     v1::StreamFollowingRequest request;
     request.set_follower(urn);
+    request.set_priority(absl::GetFlag(FLAGS_priority));
+    request.set_resume_token(resume_token);
+    if (max_staleness.has_value()) *request.mutable_max_staleness() = *max_staleness;
     auto reader = stub->StreamFollowing(&context, request);
-    return PrintStream(reader.get(), *format);
+    return PrintStream(reader.get(), *format, !resume_token.empty(), checkpoint);
   }
   if (command == "invite") {
     v1::SendInvitationsRequest request;

@@ -25,6 +25,14 @@ void Progress::OnPage(int64_t edges, absl::Duration upstream_wait, absl::Time no
   std::fflush(out_);
 }
 
+void Progress::OnWaiting(int ahead, absl::Duration wait, absl::Time now) {
+  if (!live_) return;
+  last_draw_ = now;
+  absl::FPrintF(out_, "\r\033[K%s; waiting for the LinkedIn budget: %d ahead, about %s",
+                Summary(now), ahead, Seconds(wait));
+  std::fflush(out_);
+}
+
 std::string Progress::Summary(absl::Time now) const {
   const absl::Duration elapsed = now - start_;
   const double seconds = absl::ToDoubleSeconds(elapsed);

@@ -17,6 +17,9 @@ class Progress {
   Progress(std::FILE* out, bool live, absl::Time start);
 
   void OnPage(int64_t edges, absl::Duration upstream_wait, absl::Time now);
+  // The stream waits for LinkedIn's budget: `ahead` requests go first,
+  // granted in about `wait`.
+  void OnWaiting(int ahead, absl::Duration wait, absl::Time now);
   // The one-line summary, e.g. "12345 edges in 13 pages in 4.6s (2684
   // edges/s), 4.2s waiting for the LinkedIn budget".
   std::string Summary(absl::Time now) const;

@@ -68,7 +68,25 @@ void SnapshotHub::ReapLocked() {
 }
 
 absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
-    const SnapshotInfo& info, const FollowsQuery& query, const Requester& who) {
+    const SnapshotInfo& found, const FollowsQuery& query, const Requester& who) {
+  SnapshotInfo info = found;
+  // A crawl whose last reader left is stopping: let it end, then go on from
+  // what it stored.
+  std::shared_ptr<Crawl> stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = crawls_.find(info.id);
+    if (it != crawls_.end() && it->second->cancel.IsCancelled()) {
+      stopping = it->second;
+      crawls_.erase(it);
+    }
+  }
+  if (stopping != nullptr) {
+    stopping->thread.join();
+    FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> now, store_->Get(info.id));
+    if (!now.has_value()) return absl::FailedPreconditionError("the snapshot is gone");
+    info = *now;
+  }
   absl::MutexLock lock(&mu_);
   ReapLocked();
   ++pins_[info.id];
@@ -174,7 +192,10 @@ absl::Status SnapshotHub::Prune() {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, count] : pins_) in_use.insert(id);
-    for (const auto& [id, crawl] : crawls_) in_use.insert(id);
+    for (const auto& [id, crawl] : crawls_) {
+      absl::MutexLock crawl_lock(&crawl->mu);
+      if (!crawl->finished) in_use.insert(id);
+    }
   }
   FG_ASSIGN_OR_RETURN(int deleted, store_->Prune(options_.max_age, options_.max_bytes, in_use));
   if (deleted > 0) LogInfo(absl::StrCat("retention deleted ", deleted, " snapshots"));

@@ -89,6 +89,7 @@ absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbea
   const int sequences = static_cast<int>(plan.sequences.size());
   for (int i = start.sequence_index; i < sequences; ++i) {
     FG_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotLease> lease, LeaseFor(hub, plan, start, i));
+    absl::Time asked = clock->Now();
     for (int64_t page = i == start.sequence_index ? start.page : 0;;) {
       FG_ASSIGN_OR_RETURN(SnapshotLease::PageWait wait,
                           lease->WaitForPage(page, clock->Now() + heartbeat_interval, cancel));
@@ -114,6 +115,11 @@ absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbea
       next.page = page + 1;
       next.edge_offset = 0;
       next.stream_sequence = stream_sequence + 1;
+      // What this stream waited for the page, not what its fetch waited.
+      const absl::Time now = clock->Now();
+      *message.mutable_upstream_wait() =
+          TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(now - asked));
+      asked = now;
       message.set_sequence_number(stream_sequence++);
       message.set_last_page(wait.last && i + 1 == sequences);
       message.set_resume_token(EncodeResumeToken(next));
