@@ -47,24 +47,44 @@ class FollowgateClient:
     def __exit__(self, *exc):
         self.close()
 
-    def follower_pages(self, followee, edge_type="all", timeout=None):
-        """Yields FollowerPage messages for `followee` (an organizational page URN)."""
+    def follower_pages(self, followee, edge_type="all", timeout=None, resume_token="",
+                       max_staleness_seconds=None, heartbeats=False):
+        """Yields FollowerPage messages for `followee` (an organizational page URN).
+
+        Pass a page's `resume_token` to continue right after it. Heartbeat
+        messages (sent while the server waits for LinkedIn's budget) are
+        skipped unless `heartbeats` is set.
+        """
         if edge_type not in _FILTERS:
             raise ValueError("edge_type must be one of %s" % sorted(_FILTERS))
         request = follows_pb2.StreamFollowersRequest(
-            followee=followee, follower_filter=_FILTERS[edge_type])
-        yield from self._follows.StreamFollowers(request, timeout=timeout)
+            followee=followee, follower_filter=_FILTERS[edge_type], resume_token=resume_token)
+        if max_staleness_seconds is not None:
+            request.max_staleness.FromNanoseconds(int(max_staleness_seconds * 1e9))
+        for page in self._follows.StreamFollowers(request, timeout=timeout):
+            if heartbeats or not page.HasField("heartbeat"):
+                yield page
 
     def followers(self, followee, edge_type="all", timeout=None):
         """Yields every FollowEdge of `followee`'s followers, page after page."""
         for page in self.follower_pages(followee, edge_type, timeout):
             yield from page.edges
 
+    def list_followers(self, followee, edge_type="all", page_size=1000, page_token="",
+                       timeout=None):
+        """One ListFollowers page: (edges, next_page_token)."""
+        request = follows_pb2.ListFollowersRequest(
+            followee=followee, follower_filter=_FILTERS[edge_type], page_size=page_size,
+            page_token=page_token)
+        response = self._follows.ListFollowers(request, timeout=timeout)
+        return list(response.edges), response.next_page_token
+
     def following(self, follower, timeout=None):
         """Yields every FollowEdge from `follower` to the pages it follows."""
         request = follows_pb2.StreamFollowingRequest(follower=follower)
         for page in self._follows.StreamFollowing(request, timeout=timeout):
-            yield from page.edges
+            if not page.HasField("heartbeat"):
+                yield from page.edges
 
     def send_invitations(self, company_id, profile_urns, request_id=None, account_id="",
                          retry_unknown=False, timeout=None):
