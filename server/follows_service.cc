@@ -37,10 +37,14 @@ std::string CallerOf(const grpc::CallbackServerContext& context) {
   return peer;
 }
 
-FollowsServiceImpl::FollowsServiceImpl(SnapshotHub* hub, Clock* clock,
+FollowsServiceImpl::FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
                                        absl::Duration heartbeat_interval,
                                        StreamTracker* streams)
-    : hub_(hub), clock_(clock), heartbeat_interval_(heartbeat_interval), streams_(streams) {}
+    : hub_(hub),
+      store_(store),
+      clock_(clock),
+      heartbeat_interval_(heartbeat_interval),
+      streams_(streams) {}
 
 template <typename Page, typename Request>
 grpc::ServerWriteReactor<Page>* FollowsServiceImpl::Stream(absl::string_view method,
@@ -99,6 +103,25 @@ grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
                    status.ok() ? response->edges_size() : 0, absl::Now() - started);
         return status;
       });
+}
+
+grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFollowerChanges(
+    grpc::CallbackServerContext* context, const v1::StreamFollowerChangesRequest* request) {
+  using Reactor = PageStreamReactor<v1::FollowerChangesPage>;
+  return new Reactor(streams_, [this, caller = CallerOf(*context), request = *request](
+                                   const CancellationToken& cancel, const Reactor::Write& write) {
+    const absl::Time started = absl::Now();
+    int64_t pages = 0, changes = 0;
+    const absl::Status status = followgate::StreamFollowerChanges(
+        store_, request, cancel, [&](v1::FollowerChangesPage page) {
+          ++pages;
+          changes += page.changes_size();
+          return write(std::move(page));
+        });
+    LogCallEnd("StreamFollowerChanges", caller, request.followee(), status, pages, changes,
+               absl::Now() - started);
+    return status;
+  });
 }
 
 }  // namespace followgate

@@ -17,11 +17,11 @@ namespace followgate {
 std::string CallerOf(const grpc::CallbackServerContext& context);
 
 // Validates each request, then serves it from snapshots. Thread-safe.
-// `hub`, `clock` and `streams` are not owned and must outlive every call.
+// `hub`, `store`, `clock` and `streams` are not owned and must outlive every call.
 class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
  public:
-  FollowsServiceImpl(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
-                     StreamTracker* streams);
+  FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
+                     absl::Duration heartbeat_interval, StreamTracker* streams);
 
   grpc::ServerWriteReactor<v1::FollowerPage>* StreamFollowers(
       grpc::CallbackServerContext* context,
@@ -32,6 +32,9 @@ class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
   grpc::ServerUnaryReactor* ListFollowers(grpc::CallbackServerContext* context,
                                           const v1::ListFollowersRequest* request,
                                           v1::ListFollowersResponse* response) override;
+  grpc::ServerWriteReactor<v1::FollowerChangesPage>* StreamFollowerChanges(
+      grpc::CallbackServerContext* context,
+      const v1::StreamFollowerChangesRequest* request) override;
 
  private:
   template <typename Page, typename Request>
@@ -40,6 +43,7 @@ class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
                                          const Request& request, const std::string& urn);
 
   SnapshotHub* const hub_;
+  SnapshotStore* const store_;
   Clock* const clock_;
   const absl::Duration heartbeat_interval_;
   StreamTracker* const streams_;

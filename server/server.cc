@@ -177,7 +177,8 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
         parts->ledger.get(), parts->connectsafely.get(), clock, options.invitations);
   }
   parts->follows_service = std::make_unique<FollowsServiceImpl>(
-      parts->snapshot_hub.get(), clock, options.heartbeat_interval, &parts->streams);
+      parts->snapshot_hub.get(), parts->snapshot_store.get(), clock, options.heartbeat_interval,
+      &parts->streams);
   parts->invitations_service =
       std::make_unique<InvitationsServiceImpl>(parts->batcher.get(), &parts->streams);
 

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/follows_requests.h"
@@ -192,6 +193,90 @@ absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
     }
   }
   return response;
+}
+
+namespace {
+
+// Calls `visit` for every edge of a complete snapshot, in order.
+absl::Status ForEachEdge(SnapshotStore* store, const SnapshotInfo& snapshot,
+                         const CancellationToken& cancel,
+                         const std::function<void(v1::FollowEdge&)>& visit) {
+  for (int64_t seq = 0; seq < snapshot.page_count; ++seq) {
+    if (cancel.IsCancelled()) return absl::CancelledError("the reader went away");
+    FG_ASSIGN_OR_RETURN(std::optional<std::string> bytes, store->ReadPage(snapshot.id, seq));
+    v1::FollowerPage page;
+    if (!bytes.has_value()) {
+      return absl::FailedPreconditionError("a snapshot was deleted while being compared");
+    }
+    if (!page.ParseFromString(*bytes)) {
+      return absl::DataLossError(absl::StrCat("snapshot ", snapshot.id, " is corrupt"));
+    }
+    for (v1::FollowEdge& edge : *page.mutable_edges()) visit(edge);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status StreamFollowerChanges(
+    SnapshotStore* store, const v1::StreamFollowerChangesRequest& request,
+    const CancellationToken& cancel,
+    const std::function<absl::Status(v1::FollowerChangesPage)>& write) {
+  v1::StreamFollowersRequest as_stream;
+  as_stream.set_followee(request.followee());
+  as_stream.set_follower_filter(request.follower_filter());
+  FG_ASSIGN_OR_RETURN(std::vector<FollowsQuery> sequences, SequencesFor(as_stream));
+  std::vector<std::vector<SnapshotInfo>> pairs;
+  for (const FollowsQuery& query : sequences) {
+    FG_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> newest,
+                        store->NewestComplete(SnapshotQueryKey(query), 2));
+    if (newest.size() < 2) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "comparing needs two complete snapshots of ", SnapshotQueryKey(query), "; there are ",
+          newest.size(), ". Stream the followers again (with a small max_staleness) to take "
+          "a new one"));
+    }
+    pairs.push_back(std::move(newest));
+  }
+  v1::FollowerChangesPage page;
+  auto flush = [&](bool last) -> absl::Status {
+    if (page.changes().empty() && !last) return absl::OkStatus();
+    page.set_last_page(last);
+    absl::Status written = write(std::move(page));
+    page = v1::FollowerChangesPage();
+    return written;
+  };
+  auto add = [&](v1::FollowChangeType type, v1::FollowEdge edge,
+                 const std::vector<SnapshotInfo>& pair) -> absl::Status {
+    if (page.changes().empty()) {
+      *page.mutable_from_snapshot_time() = TimeUtil::MicrosecondsToTimestamp(
+          absl::ToUnixMicros(pair[1].started_at));
+      *page.mutable_to_snapshot_time() = TimeUtil::MicrosecondsToTimestamp(
+          absl::ToUnixMicros(pair[0].started_at));
+    }
+    v1::FollowChange* change = page.add_changes();
+    change->set_change_type(type);
+    *change->mutable_edge() = std::move(edge);
+    return page.changes_size() >= 1000 ? flush(false) : absl::OkStatus();
+  };
+  for (const std::vector<SnapshotInfo>& pair : pairs) {
+    absl::flat_hash_map<std::string, v1::FollowEdge> before;
+    FG_RETURN_IF_ERROR(ForEachEdge(store, pair[1], cancel, [&](v1::FollowEdge& edge) {
+      std::string urn = edge.follower().urn();
+      before.emplace(std::move(urn), std::move(edge));
+    }));
+    absl::Status status;
+    FG_RETURN_IF_ERROR(ForEachEdge(store, pair[0], cancel, [&](v1::FollowEdge& edge) {
+      if (before.erase(edge.follower().urn()) == 0 && status.ok()) {
+        status = add(v1::FOLLOW_CHANGE_TYPE_FOLLOWED, std::move(edge), pair);
+      }
+    }));
+    FG_RETURN_IF_ERROR(status);
+    for (auto& [urn, edge] : before) {
+      FG_RETURN_IF_ERROR(add(v1::FOLLOW_CHANGE_TYPE_UNFOLLOWED, std::move(edge), pair));
+    }
+  }
+  return flush(true);
 }
 
 }  // namespace followgate

@@ -52,6 +52,16 @@ absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
                                                         const Requester& who,
                                                         const CancellationToken& cancel);
 
+// The follows and unfollows between the two newest complete snapshots of
+// each of the request's sequences, in messages of up to 1000 changes.
+// FAILED_PRECONDITION when a sequence has fewer than two complete snapshots
+// (or one is deleted meanwhile). Holds the older snapshot's followers in
+// memory.
+absl::Status StreamFollowerChanges(SnapshotStore* store,
+                                   const v1::StreamFollowerChangesRequest& request,
+                                   const CancellationToken& cancel,
+                                   const std::function<absl::Status(v1::FollowerChangesPage)>& write);
+
 }  // namespace followgate
 
 #endif  // FOLLOWGATE_SERVER_SNAPSHOT_STREAMS_H_

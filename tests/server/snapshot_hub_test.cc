@@ -30,7 +30,8 @@ constexpr char kPage[] = "urn:li:organizationalPage:42";
 
 // A LinkedIn with `members` followers of page 42 (and 3 page followers),
 // served 1000 per page; the cursor is the next offset.
-absl::StatusOr<HttpResponse> FakeLinkedIn(const HttpRequest& request, int members) {
+absl::StatusOr<HttpResponse> FakeLinkedIn(const HttpRequest& request, int first_member,
+                                          int members) {
   const bool pages = request.url.find("ORGANIZATIONAL_PAGE_FOLLOWS") != std::string::npos;
   const int total = pages ? 3 : members;
   int offset = 0;
@@ -40,7 +41,8 @@ absl::StatusOr<HttpResponse> FakeLinkedIn(const HttpRequest& request, int member
   std::string elements;
   for (int i = offset; i < std::min(total, offset + 1000); ++i) {
     absl::StrAppend(&elements, i == offset ? "" : ",", R"({"follower":"urn:li:)",
-                    pages ? "organizationalPage:" : "person:m", i, R"(","followee":")", kPage,
+                    pages ? "organizationalPage:" : "person:m", pages ? i : first_member + i,
+                    R"(","followee":")", kPage,
                     R"(","lastModifiedAt":7})");
   }
   const bool more = offset + 1000 < total;
@@ -74,7 +76,8 @@ class SnapshotHubTest : public ::testing::Test {
     pacer_ = std::make_unique<RequestPacer>(&clock_, kInterval);
     fetcher_ = std::make_unique<FollowsFetcher>(client_.get(), pacer_.get(), &clock_,
                                                 FollowsFetcherOptions{});
-    http_.SetHandler([this](const HttpRequest& r) { return FakeLinkedIn(r, members_); });
+    http_.SetHandler(
+        [this](const HttpRequest& r) { return FakeLinkedIn(r, first_member_, members_); });
     StartHub();
   }
 
@@ -131,6 +134,7 @@ class SnapshotHubTest : public ::testing::Test {
     return out;
   }
 
+  int first_member_ = 0;
   int members_ = 4500;  // 5 upstream pages.
   FakeClock clock_;
   FakeHttpClient http_;
@@ -299,6 +303,46 @@ TEST_F(SnapshotHubTest, ListFollowersPagesIndependentlyOfUpstreamPages) {
   ASSERT_TRUE(big.ok());
   EXPECT_EQ(big->edges_size(), 4503);  // Capped at 10,000; all fit.
   EXPECT_TRUE(big->next_page_token().empty());
+}
+
+TEST_F(SnapshotHubTest, ChangesBetweenTheTwoNewestSnapshots) {
+  clock_.EnableAutoAdvance(2);
+  CancellationToken never;
+  v1::StreamFollowerChangesRequest request;
+  request.set_followee(kPage);
+  request.set_follower_filter(v1::FOLLOWER_FILTER_MEMBERS);
+  auto changes = [&] {
+    std::vector<v1::FollowerChangesPage> pages;
+    absl::Status status = StreamFollowerChanges(store_.get(), request, never,
+                                                [&](v1::FollowerChangesPage page) {
+                                                  pages.push_back(std::move(page));
+                                                  return absl::OkStatus();
+                                                });
+    return std::make_pair(status, pages);
+  };
+  ASSERT_THAT(Stream(Followers()).status, IsOk());
+  EXPECT_THAT(changes().first, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                        HasSubstr("two complete snapshots")));
+  first_member_ = 1200;  // m0..m1199 left; m4500..m5699 came.
+  v1::StreamFollowersRequest fresh = Followers();
+  fresh.mutable_max_staleness()->set_seconds(0);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_THAT(Stream(fresh).status, IsOk());
+  auto [status, pages] = changes();
+  ASSERT_THAT(status, IsOk());
+  std::set<std::string> followed, unfollowed;
+  for (const auto& page : pages) {
+    EXPECT_LE(page.changes_size(), 1000);
+    for (const auto& change : page.changes()) {
+      (change.change_type() == v1::FOLLOW_CHANGE_TYPE_FOLLOWED ? followed : unfollowed)
+          .insert(change.edge().follower().urn());
+    }
+  }
+  EXPECT_EQ(followed.size(), 1200u);
+  EXPECT_EQ(unfollowed.size(), 1200u);
+  EXPECT_EQ(followed.count("urn:li:person:m5699"), 1u);
+  EXPECT_EQ(unfollowed.count("urn:li:person:m0"), 1u);
+  EXPECT_TRUE(pages.back().last_page());
 }
 
 }  // namespace
