@@ -10,7 +10,8 @@
 //
 // Results go to stdout, one per line; progress (when stderr is a terminal)
 // and a summary go to stderr. Exit 0 on success, 1 when the server answers an
-// error (its code name and message on stderr), 2 on bad usage.
+// error (its code name and message on stderr), 2 on bad usage, 3 when an
+// invitation batch finished with UNKNOWN profiles.
 #include <unistd.h>
 
 #include <cstdio>
@@ -72,8 +73,10 @@ namespace {
 
 constexpr char kUsage[] =
     "followgate --server=HOST:PORT followers URN [--edge_type=members|pages|all] "
-    "[--format=jsonl|csv]\n"
-    "followgate --server=HOST:PORT following URN [--format=jsonl|csv]\n"
+    "[--format=jsonl|csv] [--checkpoint=FILE] [--max_staleness=D] [--priority=N] "
+    "[--caller=NAME] [--timeout=D]\n"
+    "followgate --server=HOST:PORT following URN [--format=jsonl|csv] [--checkpoint=FILE] "
+    "[--max_staleness=D] [--priority=N] [--caller=NAME] [--timeout=D]\n"
     "followgate --server=HOST:PORT invite --company=ID [--account=ID] [--request_id=ID] "
     "[--retry_unknown] (--profiles_file=FILE | URN...) [--format=jsonl|csv]\n"
     "followgate --server=HOST:PORT invitation --company=ID URN [--format=jsonl|csv]";
@@ -158,7 +161,9 @@ int Invite(v1::InvitationsService::Stub* stub, grpc::ClientContext* context,
   v1::SendInvitationsResponse response;
   v1::BatchProgress progress;
   bool started = false;
+  int requests_before = 0;
   while (reader->Read(&response)) {
+    if (!started) requests_before = response.progress().upstream_requests();
     started = true;
     for (const v1::ProfileResult& result : response.results()) {
       AppendProfileResult(format, result, &out);
@@ -180,11 +185,19 @@ int Invite(v1::InvitationsService::Stub* stub, grpc::ClientContext* context,
   absl::FPrintF(stderr,
                 "%sbatch %s: %d/%d profiles decided: %d sent, %d already invited, %d failed, "
                 "%d skipped (duplicate), %d skipped (no credit), %d unknown; %d upstream "
-                "requests\n",
+                "requests, %d of them by this call\n",
                 live ? "\r\033[K" : "", request.request_id(), progress.decided_profiles(),
                 request.profile_urns_size(), progress.sent(), progress.already_invited(),
                 progress.failed(), progress.skipped_duplicate(), progress.skipped_no_credit(),
-                progress.unknown(), progress.upstream_requests());
+                progress.unknown(), progress.upstream_requests(),
+                progress.upstream_requests() - requests_before);
+  if (status.ok() && progress.unknown() > 0) {
+    absl::FPrintF(stderr,
+                  "followgate: %d profiles are UNKNOWN: their request may have reached "
+                  "ConnectSafely. Check them, then send them with --retry_unknown if need be\n",
+                  progress.unknown());
+    return 3;
+  }
   return ReportStatus(status);
 }
 

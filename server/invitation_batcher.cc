@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/invitation_requests.h"
+#include "server/log.h"
 #include "server/status_macros.h"
 
 namespace followgate {
@@ -48,7 +49,9 @@ std::vector<DecidedProfile> OutcomesOf(const Chunk& chunk,
       d.reason = r.error.empty() ? r.status
                                  : absl::StrCat(r.status, r.status.empty() ? "" : ": ", r.error);
       if (d.outcome == v1::INVITATION_OUTCOME_ALREADY_INVITED) {
-        d.invited_by_request_id.clear();  // Invited by someone else.
+        // Invited by someone else, at a time ConnectSafely does not say.
+        d.invited_by_request_id.clear();
+        d.invite_time = absl::InfinitePast();
       }
     }
     outcomes.push_back(std::move(d));
@@ -138,6 +141,11 @@ class InvitationBatcher::BatchRun {
       InviteAnswer answer =
           batcher_->client_->SendInvitations(spec_.company_id, spec_.account_id, urns);
       batcher_->ReleaseSendSlot();
+      if (answer.disposition != SendDisposition::kAnswered) {
+        LogInfo(absl::StrCat("ConnectSafely request for batch ", spec_.request_id, " (",
+                             urns.size(), " profiles) attempt ", attempt, " failed: ",
+                             answer.status.ToString()));
+      }
       switch (answer.disposition) {
         case SendDisposition::kAnswered: {
           std::vector<DecidedProfile> outcomes =

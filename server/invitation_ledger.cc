@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "server/log.h"
 #include "server/status_macros.h"
 
 namespace followgate {
@@ -110,6 +111,10 @@ absl::Status InvitationLedger::CreateSchemaAndRecover() {
     FG_RETURN_IF_ERROR(
         profiles.Bind(1, int64_t{v1::INVITATION_OUTCOME_UNKNOWN}).Bind(2, kCrashReason)
             .Bind(3, int64_t{kInFlight}).Run());
+    if (const int recovered = db_->Changes(); recovered > 0) {
+      LogInfo(absl::StrCat("ledger: ", recovered,
+                           " profiles were in flight when followgate stopped; now UNKNOWN"));
+    }
     FG_ASSIGN_OR_RETURN(auto invitations,
                         db_->Prepare("UPDATE invitations SET state=?1, reason=?2, "
                                      "prior_state=NULL WHERE state=?3"));
@@ -137,21 +142,25 @@ absl::Status InvitationLedger::StartBatch(const BatchSpec& spec) {
     batch.Bind(1, spec.request_id);
     FG_ASSIGN_OR_RETURN(bool exists, batch.Step());
     if (exists) {
-      const absl::Status differs = absl::AlreadyExistsError(absl::StrCat(
-          "request_id \"", spec.request_id, "\" already names a different batch (company ",
-          batch.Text(0), ", ", batch.Int(3),
-          " profiles): repeat it unchanged, or use a new request_id"));
-      if (batch.Text(0) != spec.company_id || batch.Text(1) != spec.account_id ||
-          (batch.Int(2) != 0) != spec.retry_unknown ||
-          batch.Int(3) != static_cast<int64_t>(spec.profile_urns.size())) {
-        return differs;
+      auto differs = [&](absl::string_view what) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "request_id \"", spec.request_id, "\" already names a batch with a different ",
+            what, ": repeat that request unchanged, or use a new request_id"));
+      };
+      if (batch.Text(0) != spec.company_id) return differs("company_id");
+      if (batch.Text(1) != spec.account_id) return differs("account_id");
+      if ((batch.Int(2) != 0) != spec.retry_unknown) return differs("retry_unknown");
+      if (batch.Int(3) != static_cast<int64_t>(spec.profile_urns.size())) {
+        return differs(absl::StrCat("number of profiles (", batch.Int(3), ")"));
       }
       FG_ASSIGN_OR_RETURN(auto urns, db_->Prepare("SELECT profile_urn FROM batch_profiles "
                                                   "WHERE request_id=?1 ORDER BY idx"));
       urns.Bind(1, spec.request_id);
-      for (const std::string& urn : spec.profile_urns) {
+      for (size_t i = 0; i < spec.profile_urns.size(); ++i) {
         FG_ASSIGN_OR_RETURN(bool row, urns.Step());
-        if (!row || urns.Text(0) != urn) return differs;
+        if (!row || urns.Text(0) != spec.profile_urns[i]) {
+          return differs(absl::StrCat("profile_urns[", i, "]"));
+        }
       }
       return absl::OkStatus();
     }

@@ -229,7 +229,9 @@ int main(int argc, char** argv) {
           ? std::string("no --state_dir: follows snapshots live in memory only")
           : absl::StrCat("state in ", (*server)->state_dir()));
   followgate::LogInfo((*server)->invitations_enabled()
-                          ? std::string("invitations on")
+                          ? absl::StrCat("invitations on, ConnectSafely at ",
+                                         options.sandbox ? (*server)->sandbox_url()
+                                                         : options.connectsafely.base_url)
                           : std::string("invitations off: no ConnectSafely API key "
                                         "(--connectsafely_api_key_file or "
                                         "CONNECTSAFELY_API_KEY)"));

@@ -139,7 +139,8 @@ class InvitationsTest(unittest.TestCase):
         self.assertEqual(failed.returncode, 1)
         self.assertIn("UNAVAILABLE", failed.stderr)
         resumed = run_cli(self.server, "invite", "--company=" + COMPANY, "--request_id=l", *urns)
-        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertEqual(resumed.returncode, 3, resumed.stderr)  # Done, with UNKNOWNs.
+        self.assertIn("50 profiles are UNKNOWN", resumed.stderr)
         statuses = [l["status"] for l in lines_of(resumed.stdout)]
         self.assertEqual(statuses.count("UNKNOWN"), 50)
         self.assertEqual(statuses.count("SENT"), 30)
@@ -184,7 +185,7 @@ class CrashSafetyTest(unittest.TestCase):
             server = Server(sandbox, state_dir=state_dir)
             final = run_cli(server, "invite", "--company=" + COMPANY, "--profiles_file=" + path,
                             "--request_id=crash")
-            self.assertEqual(final.returncode, 0, final.stderr)
+            self.assertEqual(final.returncode, 3, final.stderr)  # Done, with UNKNOWNs.
             lines = lines_of(final.stdout)
             server.stop()
         except BaseException:

@@ -216,12 +216,15 @@ TEST_F(InvitationBatcherTest, SameRequestIdWithOtherContentIsAlreadyExists) {
   auto batcher = Batcher();
   ASSERT_THAT(Run(*batcher, Request("b1", Profiles(0, 3))).status, IsOk());
   EXPECT_THAT(Run(*batcher, Request("b1", Profiles(0, 4))).status,
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("b1")));
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("\"b1\" already names a batch with a different number of "
+                                 "profiles (3)")));
   EXPECT_THAT(Run(*batcher, Request("b1", Profiles(1, 3))).status,
-              StatusIs(absl::StatusCode::kAlreadyExists));
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("profile_urns[0]")));
   v1::SendInvitationsRequest other_company = Request("b1", Profiles(0, 3));
   other_company.set_company_id("1000");
-  EXPECT_THAT(Run(*batcher, other_company).status, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(Run(*batcher, other_company).status,
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("company_id")));
   EXPECT_EQ(requests_.size(), 1u);
 }
 
