@@ -48,6 +48,11 @@ ABSL_FLAG(std::string, method, "stream",
           "Latency mode: stream (open, read first page, cancel) | list (ListFollowers).");
 ABSL_FLAG(int, page_size, 1000, "Latency mode, --method=list: page_size.");
 ABSL_FLAG(int, warmup, 20, "Latency mode: uncounted calls first.");
+ABSL_FLAG(bool, latency_bdp_probe, false,
+          "Latency mode: let HTTP/2 BDP probing grow the flow-control windows. Off by "
+          "default: with growing windows a server pushes megabytes of the cancelled "
+          "stream's later pages onto the connection, and the next call's first page "
+          "queues behind them, so the figure would measure the previous call.");
 ABSL_FLAG(bool, verify, false,
           "Throughput mode: also print a digest of every edge read (FNV-1a over the "
           "serialized edges), to compare what two servers send.");
@@ -68,8 +73,10 @@ followgate::v1::FollowerFilter FilterOf(const std::string& name) {
   std::exit(2);
 }
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, bool own_connection) {
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, bool own_connection,
+                                          bool bdp_probe = true) {
   grpc::ChannelArguments args;
+  if (!bdp_probe) args.SetInt("grpc.http2.bdp_probe", 0);
   args.SetMaxReceiveMessageSize(-1);
   // Without this, channels with equal arguments share one subchannel (one
   // TCP connection); 200 "clients" should be 200 connections.
@@ -230,7 +237,7 @@ int RunLatency() {
     return 2;
   }
   const std::string target = absl::GetFlag(FLAGS_server);
-  auto channel = NewChannel(target, false);
+  auto channel = NewChannel(target, false, absl::GetFlag(FLAGS_latency_bdp_probe));
   WaitConnected(channel);
   auto stub = FollowsService::NewStub(channel);
   const auto filter = FilterOf(absl::GetFlag(FLAGS_edge_type));

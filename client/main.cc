@@ -14,7 +14,9 @@
 // invitation batch finished with UNKNOWN profiles.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,6 +96,17 @@ absl::StatusOr<v1::FollowerFilter> ParseEdgeType(absl::string_view name) {
       absl::StrCat("--edge_type must be members, pages or all, got \"", name, "\""));
 }
 
+// Writes `text` to stdout and flushes it; on failure (a full disk, a closed
+// stdout) says so and returns false.
+bool WriteOut(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
+      std::fflush(stdout) == 0) {
+    return true;
+  }
+  absl::FPrintF(stderr, "followgate: cannot write the output: %s\n", std::strerror(errno));
+  return false;
+}
+
 // Exit status for a finished call; prints the error.
 int ReportStatus(const grpc::Status& status) {
   if (status.ok()) return 0;
@@ -105,24 +118,29 @@ int ReportStatus(const grpc::Status& status) {
 
 // Reads a stream of pages to its end, printing every edge.
 template <typename Page>
-int PrintStream(grpc::ClientReader<Page>* reader, EdgeFormat format, bool resumed,
-                const std::string& checkpoint) {
+int PrintStream(grpc::ClientContext* context, grpc::ClientReader<Page>* reader,
+                EdgeFormat format, bool resumed, const std::string& checkpoint) {
   Progress progress(stderr, isatty(STDERR_FILENO) != 0, absl::Now());
   // A resumed run appends to what an earlier run wrote: no second header.
   std::string out = resumed ? "" : FormatHeader(format);
   Page page;
+  int64_t pages = 0;
   while (reader->Read(&page)) {
     if (page.has_heartbeat()) {
       progress.OnWaiting(page.heartbeat().queue_position(),
-                         absl::Seconds(page.heartbeat().estimated_wait().seconds()),
+                         absl::Seconds(page.heartbeat().estimated_wait().seconds()) +
+                             absl::Nanoseconds(page.heartbeat().estimated_wait().nanos()),
                          absl::Now());
       continue;
     }
+    ++pages;
     for (const v1::FollowEdge& edge : page.edges()) AppendEdge(format, edge, &out);
     // Whole pages reach the file or pipe at once: pages come minutes apart,
     // and an interrupted run keeps every complete line it received.
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
+    if (!WriteOut(out)) {
+      context->TryCancel();
+      return 1;  // Nothing checkpointed past what was written.
+    }
     out.clear();
     if (!checkpoint.empty()) {
       // Only after the page is out: a crash in between repeats it, never
@@ -138,10 +156,20 @@ int PrintStream(grpc::ClientReader<Page>* reader, EdgeFormat format, bool resume
                         absl::Nanoseconds(page.upstream_wait().nanos()),
                     absl::Now());
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
+  if (!WriteOut(out)) return 1;
   const grpc::Status status = reader->Finish();
   progress.Finish(absl::Now());
+  if (status.ok() && resumed && pages == 0) {
+    absl::FPrintF(stderr,
+                  "followgate: the checkpoint %s is at the end of the stream: nothing more "
+                  "to read. Delete it to read the followers again\n",
+                  checkpoint);
+  }
+  if (!status.ok() && resumed && status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    absl::FPrintF(stderr, "followgate: (the token came from --checkpoint %s; delete it to "
+                          "start over)\n",
+                  checkpoint);
+  }
   return ReportStatus(status);
 }
 
@@ -168,8 +196,10 @@ int Invite(v1::InvitationsService::Stub* stub, grpc::ClientContext* context,
     for (const v1::ProfileResult& result : response.results()) {
       AppendProfileResult(format, result, &out);
     }
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
+    if (!WriteOut(out)) {
+      context->TryCancel();
+      return 1;
+    }
     out.clear();
     progress = response.progress();
     if (live) {
@@ -178,8 +208,7 @@ int Invite(v1::InvitationsService::Stub* stub, grpc::ClientContext* context,
                     progress.upstream_requests());
     }
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
+  if (!WriteOut(out)) return 1;
   const grpc::Status status = reader->Finish();
   if (!started) return ReportStatus(status);
   absl::FPrintF(stderr,
@@ -252,7 +281,7 @@ int Run(const std::vector<char*>& args) {
     request.set_resume_token(resume_token);
     if (max_staleness.has_value()) *request.mutable_max_staleness() = *max_staleness;
     auto reader = stub->StreamFollowers(&context, request);
-    return PrintStream(reader.get(), *format, !resume_token.empty(), checkpoint);
+    return PrintStream(&context, reader.get(), *format, !resume_token.empty(), checkpoint);
   }
   if (command == "following") {
     v1::StreamFollowingRequest request;
@@ -261,7 +290,7 @@ int Run(const std::vector<char*>& args) {
     request.set_resume_token(resume_token);
     if (max_staleness.has_value()) *request.mutable_max_staleness() = *max_staleness;
     auto reader = stub->StreamFollowing(&context, request);
-    return PrintStream(reader.get(), *format, !resume_token.empty(), checkpoint);
+    return PrintStream(&context, reader.get(), *format, !resume_token.empty(), checkpoint);
   }
   if (command == "invite") {
     v1::SendInvitationsRequest request;
@@ -292,7 +321,7 @@ int Run(const std::vector<char*>& args) {
     if (status.ok()) {
       std::string out = FormatInviteHeader(*format);
       AppendInvitation(*format, invitation, &out);
-      std::fwrite(out.data(), 1, out.size(), stdout);
+      if (!WriteOut(out)) return 1;
     }
     return ReportStatus(status);
   }
@@ -303,7 +332,8 @@ int Run(const std::vector<char*>& args) {
 }  // namespace followgate::cli
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(followgate::cli::kUsage);
+  absl::SetProgramUsageMessage(
+      absl::StrCat("the followgate command-line client. Usage:\n", followgate::cli::kUsage));
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
     return absl::EndsWith(file, "client/main.cc");

@@ -28,7 +28,7 @@ void Progress::OnPage(int64_t edges, absl::Duration upstream_wait, absl::Time no
 void Progress::OnWaiting(int ahead, absl::Duration wait, absl::Time now) {
   if (!live_) return;
   last_draw_ = now;
-  absl::FPrintF(out_, "\r\033[K%s; waiting for the LinkedIn budget: %d ahead, about %s",
+  absl::FPrintF(out_, "\r\033[K%s; now waiting: %d requests ahead, next page in about %s",
                 Summary(now), ahead, Seconds(wait));
   std::fflush(out_);
 }

@@ -74,3 +74,45 @@ def cc_grpc_proto(name, srcs, deps = [], visibility = None, **kwargs):
         visibility = visibility,
         **kwargs
     )
+
+def cc_system_proto(name, root, protos, grpc = False, visibility = None):
+    """Declares cc_library `name` for .proto files installed on the system.
+
+    Args:
+      name: name of the resulting cc_library.
+      root: the import root they live under, e.g. "/usr/share/grpc-proto".
+      protos: their paths below `root`, e.g. ["grpc/health/v1/health.proto"].
+      grpc: also generate gRPC stubs.
+      visibility: visibility of the cc_library.
+    """
+    hdrs = []
+    cc_srcs = []
+    for proto in protos:
+        base = proto[:-len(".proto")]
+        hdrs.append(base + ".pb.h")
+        cc_srcs.append(base + ".pb.cc")
+        if grpc:
+            hdrs.append(base + ".grpc.pb.h")
+            cc_srcs.append(base + ".grpc.pb.cc")
+    native.genrule(
+        name = name + "_gen",
+        outs = hdrs + cc_srcs,
+        cmd = " ".join([
+            _PROTOC,
+            "-I" + root,
+            "-I/usr/include",
+            "--cpp_out=$(RULEDIR)",
+        ] + ([
+            "--grpc_out=$(RULEDIR)",
+            "--plugin=protoc-gen-grpc=" + _GRPC_PLUGIN,
+        ] if grpc else []) + [root + "/" + p for p in protos]),
+        message = "protoc (C++) for %s" % name,
+    )
+    native.cc_library(
+        name = name,
+        srcs = cc_srcs,
+        hdrs = hdrs,
+        strip_include_prefix = "/" + native.package_name(),
+        visibility = visibility,
+        deps = ["//third_party:grpc", "//third_party:protobuf"],
+    )

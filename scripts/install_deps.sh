@@ -21,6 +21,10 @@ PACKAGES=(
   python3-grpcio
   python3-protobuf
   libsqlite3-dev
+  golang-github-gogo-googleapis-dev
+  grpc-proto
+  prometheus-cpp-dev
+  libssl-dev
   sqlite3
   nodejs
   npm

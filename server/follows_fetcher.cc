@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/error_details.h"
 #include "server/log.h"
 #include "server/upstream_errors.h"
 
@@ -49,10 +50,17 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
                          " failed: ", page.status().ToString(),
                          give_up ? "; giving up" : "; will retry"));
     if (give_up) {
-      if (attempt == 1) return page.status();
-      return absl::Status(page.status().code(),
-                          absl::StrCat(page.status().message(), " (gave up after ",
-                                       attempt, " attempts)"));
+      if (advice == RetryAdvice::kDoNotRetry && attempt == 1) return page.status();
+      absl::Status final_status = RewordStatus(
+          page.status(), absl::StrCat(page.status().message(), " (gave up after ", attempt,
+                                      " attempts)"));
+      // When the caller may try again: the next free slot, or the backoff.
+      const absl::Duration delay =
+          advice == RetryAdvice::kRetryAfterInterval
+              ? std::max(pacer_->min_interval(), pacer_->next_grant_time() - clock_->Now())
+              : options_.timeout_backoff;
+      return advice == RetryAdvice::kDoNotRetry ? final_status
+                                                : WithRetryDelay(final_status, delay);
     }
     if (advice == RetryAdvice::kRetryAfterInterval) {
       pacer_->OnThrottled();

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/error_details.h"
 #include "server/urn.h"
 
 namespace followgate {
@@ -43,10 +44,11 @@ absl::StatusOr<std::vector<FollowsQuery>> SequencesFor(
     case v1::FOLLOWER_FILTER_ALL:
       return std::vector<FollowsQuery>{members, pages};
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "follower_filter must be one of FOLLOWER_FILTER_MEMBERS, "
-          "FOLLOWER_FILTER_ORGANIZATIONAL_PAGES or FOLLOWER_FILTER_ALL, got ",
-          request.follower_filter()));
+      return InvalidField("follower_filter",
+                          absl::StrCat("follower_filter must be one of FOLLOWER_FILTER_MEMBERS, "
+                                       "FOLLOWER_FILTER_ORGANIZATIONAL_PAGES or "
+                                       "FOLLOWER_FILTER_ALL, got ",
+                                       request.follower_filter()));
   }
 }
 

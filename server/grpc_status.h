@@ -7,7 +7,11 @@
 
 namespace followgate {
 
-// Keeps the code (absl and gRPC number codes alike) and the message.
+// Keeps the code (absl and gRPC number codes alike) and the message, and
+// carries the status's google.rpc details (ErrorInfo, RetryInfo, BadRequest;
+// see error_details.h) as a serialized google.rpc.Status, which gRPC sends in
+// the `grpc-status-details-bin` trailer. Every error gets an ErrorInfo: when
+// the core attached none, its reason is the code's name.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace followgate

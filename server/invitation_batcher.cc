@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/error_details.h"
 #include "server/invitation_requests.h"
 #include "server/log.h"
 #include "server/status_macros.h"
@@ -162,11 +163,13 @@ class InvitationBatcher::BatchRun {
                                spec_.request_id});
           }
           EmitStep(std::move(unknown), false).IgnoreError();
-          return absl::Status(
-              answer.status.code(),
-              absl::StrCat(answer.status.message(), "; the ", chunk.profiles.size(),
-                           " profiles of that request are UNKNOWN. Repeat the request to "
-                           "continue with the rest"));
+          return WithRetryDelay(
+              RewordStatus(answer.status,
+                           absl::StrCat(answer.status.message(), "; the ",
+                                        chunk.profiles.size(),
+                                        " profiles of that request are UNKNOWN. Repeat the "
+                                        "request to continue with the rest")),
+              batcher_->options_.backoff);
         }
         case SendDisposition::kRejected:
           FG_RETURN_IF_ERROR(ledger.ReleaseChunk(chunk.id));
@@ -177,9 +180,11 @@ class InvitationBatcher::BatchRun {
       }
       if (attempt > batcher_->options_.max_retries) {
         FG_RETURN_IF_ERROR(ledger.ReleaseChunk(chunk.id));
-        return absl::Status(answer.status.code(),
-                            absl::StrCat(answer.status.message(), " (gave up after ", attempt,
-                                         " attempts; nothing was sent)"));
+        return WithRetryDelay(
+            RewordStatus(answer.status, absl::StrCat(answer.status.message(), " (gave up after ",
+                                                     attempt, " attempts; nothing was sent)")),
+            answer.retry_after > absl::ZeroDuration() ? answer.retry_after
+                                                      : batcher_->options_.backoff);
       }
       const absl::Duration wait = answer.retry_after > absl::ZeroDuration()
                                       ? answer.retry_after
@@ -316,11 +321,15 @@ absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
     FG_ASSIGN_OR_RETURN(int64_t used, ledger_->CreditsUsed(spec.company_id, budget->month_start,
                                                            budget->month_end));
     if (used >= budget->per_month) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "company ", spec.company_id, " has used its ", budget->per_month,
-          " invitation credits for this month; they renew at ",
-          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", budget->month_end, absl::UTCTimeZone()),
-          ". Nothing was sent or recorded"));
+      const std::string renew =
+          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", budget->month_end, absl::UTCTimeZone());
+      return WithRetryDelay(
+          WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
+                            "company ", spec.company_id, " has used its ", budget->per_month,
+                            " invitation credits for this month; they renew at ", renew,
+                            ". Nothing was sent or recorded")),
+                        "INVITATION_CREDITS_EXHAUSTED", {{"renew_time", renew}}),
+          budget->month_end - clock_->Now());
     }
   }
   FG_RETURN_IF_ERROR(ledger_->StartBatch(spec));

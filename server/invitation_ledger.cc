@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "server/error_details.h"
 #include "server/log.h"
 #include "server/status_macros.h"
 
@@ -143,9 +144,11 @@ absl::Status InvitationLedger::StartBatch(const BatchSpec& spec) {
     FG_ASSIGN_OR_RETURN(bool exists, batch.Step());
     if (exists) {
       auto differs = [&](absl::string_view what) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "request_id \"", spec.request_id, "\" already names a batch with a different ",
-            what, ": repeat that request unchanged, or use a new request_id"));
+        return WithErrorInfo(
+            absl::AlreadyExistsError(absl::StrCat(
+                "request_id \"", spec.request_id, "\" already names a batch with a different ",
+                what, ": repeat that request unchanged, or use a new request_id")),
+            "REQUEST_ID_REUSED", {{"request_id", spec.request_id}});
       };
       if (batch.Text(0) != spec.company_id) return differs("company_id");
       if (batch.Text(1) != spec.account_id) return differs("account_id");

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/error_details.h"
 #include "server/urn.h"
 #include "server/uuid.h"
 
@@ -37,9 +38,11 @@ absl::Status ValidateCompanyId(absl::string_view field, absl::string_view compan
   if (!company_id.empty() && company_id.size() <= 20 && AllOf(company_id, IsDigit)) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      field, " must be the numeric LinkedIn company id (1 to 20 digits, e.g. 105672170), got ",
-      Quoted(company_id)));
+  return InvalidField(
+      field, absl::StrCat(field,
+                          " must be the numeric LinkedIn company id (1 to 20 digits, e.g. "
+                          "105672170), got ",
+                          Quoted(company_id)));
 }
 
 absl::Status ValidateProfileUrn(absl::string_view field, absl::string_view urn) {
@@ -48,15 +51,17 @@ absl::Status ValidateProfileUrn(absl::string_view field, absl::string_view urn) 
     if (!id.empty() && id.size() <= 200 && AllOf(id, IsIdChar)) return absl::OkStatus();
   }
   if (absl::StartsWith(urn, kPersonUrnPrefix)) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return InvalidField(field, absl::StrCat(
         field, " is ", Quoted(urn),
         ", a member id from the follows API; invitations need a LinkedIn profile URN "
         "(urn:li:fsd_profile:{id}). The two are different identities and cannot be "
         "converted into each other"));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      field, " must be urn:li:fsd_profile:{id} ({id}: letters, digits, - and _), got ",
-      Quoted(urn)));
+  return InvalidField(
+      field, absl::StrCat(field,
+                          " must be urn:li:fsd_profile:{id} ({id}: letters, digits, - and _), "
+                          "got ",
+                          Quoted(urn)));
 }
 
 absl::StatusOr<BatchSpec> BatchSpecFor(const v1::SendInvitationsRequest& request,
@@ -66,24 +71,25 @@ absl::StatusOr<BatchSpec> BatchSpecFor(const v1::SendInvitationsRequest& request
   }
   const std::string& account = request.account_id();
   if (account.size() > 128 || !AllOf(account, IsAccountChar)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "account_id must be at most 128 printable characters without spaces, got ",
-        Quoted(account)));
+    return InvalidField("account_id",
+                        absl::StrCat("account_id must be at most 128 printable characters "
+                                     "without spaces, got ",
+                                     Quoted(account)));
   }
   const std::string& request_id = request.request_id();
   if (request_id.size() > 128 || !AllOf(request_id, IsRequestIdChar)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request_id must be 1 to 128 characters of A-Z a-z 0-9 - _ . : (a UUID is "
-        "best), got ",
-        Quoted(request_id)));
+    return InvalidField("request_id",
+                        absl::StrCat("request_id must be 1 to 128 characters of A-Z a-z 0-9 "
+                                     "- _ . : (a UUID is best), got ",
+                                     Quoted(request_id)));
   }
   if (request.profile_urns().empty()) {
-    return absl::InvalidArgumentError("profile_urns must hold at least one profile");
+    return InvalidField("profile_urns", "profile_urns must hold at least one profile");
   }
   if (request.profile_urns_size() > max_profiles) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("profile_urns holds ", request.profile_urns_size(),
-                     " profiles; at most ", max_profiles, " per request"));
+    return InvalidField("profile_urns",
+                        absl::StrCat("profile_urns holds ", request.profile_urns_size(),
+                                     " profiles; at most ", max_profiles, " per request"));
   }
   for (int i = 0; i < request.profile_urns_size(); ++i) {
     if (absl::Status s = ValidateProfileUrn(absl::StrCat("profile_urns[", i, "]"),

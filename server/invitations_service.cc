@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/error_details.h"
 #include "server/grpc_status.h"
 #include "server/log.h"
 
@@ -11,9 +12,11 @@ namespace followgate {
 namespace {
 
 const absl::Status& NotConfigured() {
-  static const absl::Status* const status = new absl::Status(absl::FailedPreconditionError(
-      "invitations are not configured on this server: start it with "
-      "--connectsafely_api_key_file (or CONNECTSAFELY_API_KEY) and --state_dir"));
+  static const absl::Status* const status = new absl::Status(WithErrorInfo(
+      absl::FailedPreconditionError(
+          "invitations are not configured on this server: start it with "
+          "--connectsafely_api_key_file (or CONNECTSAFELY_API_KEY) and --state_dir"),
+      "INVITATIONS_NOT_CONFIGURED"));
   return *status;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/error_details.h"
 
 namespace followgate {
 namespace {
@@ -37,8 +38,8 @@ std::string EncodeResumeToken(const ResumePoint& p) {
 
 absl::StatusOr<ResumePoint> DecodeResumeToken(absl::string_view field,
                                               absl::string_view token) {
-  const absl::Status invalid = absl::InvalidArgumentError(
-      absl::StrCat(field, " is not a token this service issued (damaged or made up)"));
+  const absl::Status invalid = InvalidField(
+      field, absl::StrCat(field, " is not a token this service issued (damaged or made up)"));
   std::string text;
   if (token.size() > 512 || !absl::WebSafeBase64Unescape(token, &text)) return invalid;
   const size_t last_dot = text.rfind('.');

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/error_details.h"
 #include "server/follows_requests.h"
 #include "server/log.h"
 #include "server/status_macros.h"
@@ -136,12 +137,14 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Reopen(int64_t snaps
   absl::MutexLock lock(&open_mu_);
   FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> info, store_->Get(snapshot_id));
   if (!info.has_value()) {
-    return absl::FailedPreconditionError(
-        "the snapshot this resume token points into is gone (deleted by retention); "
-        "start again without the token");
+    return WithErrorInfo(absl::FailedPreconditionError(
+                             "the snapshot this resume token points into is gone (deleted by "
+                             "retention); start again without the token"),
+                         "SNAPSHOT_GONE");
   }
   if (info->query_key != SnapshotQueryKey(query)) {
-    return absl::InvalidArgumentError("resume_token belongs to another query");
+    return WithErrorInfo(absl::InvalidArgumentError("resume_token belongs to another query"),
+                         "RESUME_TOKEN_MISMATCH");
   }
   return LeaseLocked(*info, query, who);
 }

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/error_details.h"
 #include "server/follows_requests.h"
 #include "server/resume_token.h"
 #include "server/status_macros.h"
@@ -22,7 +23,7 @@ absl::StatusOr<std::optional<absl::Duration>> StalenessOf(
     bool has, const google::protobuf::Duration& value) {
   if (!has) return std::optional<absl::Duration>();
   if (value.seconds() < 0 || value.nanos() < 0) {
-    return absl::InvalidArgumentError("max_staleness must not be negative");
+    return InvalidField("max_staleness", "max_staleness must not be negative");
   }
   return std::optional<absl::Duration>(absl::Seconds(value.seconds()) +
                                        absl::Nanoseconds(value.nanos()));
@@ -42,9 +43,10 @@ absl::StatusOr<ResumePoint> StartOf(const ReadPlan& plan, absl::string_view fiel
   FG_ASSIGN_OR_RETURN(ResumePoint point, DecodeResumeToken(field, plan.resume_token));
   if (point.query_fingerprint != start.query_fingerprint ||
       point.sequence_index >= static_cast<int>(plan.sequences.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " belongs to another query; send it only with the request "
-                            "that produced it"));
+    return WithErrorInfo(
+        InvalidField(field, absl::StrCat(field, " belongs to another query; send it only "
+                                                "with the request that produced it")),
+        "RESUME_TOKEN_MISMATCH", {{"field", std::string(field)}});
   }
   return point;
 }
@@ -144,7 +146,7 @@ absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
                                                         const Requester& who,
                                                         const CancellationToken& cancel) {
   if (request.page_size() < 0) {
-    return absl::InvalidArgumentError("page_size must not be negative");
+    return InvalidField("page_size", "page_size must not be negative");
   }
   const int page_size = request.page_size() == 0
                             ? kDefaultListPageSize

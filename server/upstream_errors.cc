@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/error_details.h"
 #include "server/http_client.h"
 
 namespace followgate {
@@ -17,30 +18,31 @@ struct HttpRule {
   int last_status;
   absl::StatusCode code;
   RetryAdvice retry;
-  const char* hint;  // What the operator or caller can do about it.
+  const char* reason;  // ErrorInfo reason (README, "Errors").
+  const char* hint;    // What the operator or caller can do about it.
 };
 
 // LinkedIn's documented errors (seed table, UPSTREAM.md). First match wins.
 constexpr HttpRule kLinkedInHttpRules[] = {
     {400, 400, absl::StatusCode::kInvalidArgument, RetryAdvice::kDoNotRetry,
-     "LinkedIn rejected the request's parameters"},
+     "LINKEDIN_BAD_REQUEST", "LinkedIn rejected the request's parameters"},
     {401, 401, absl::StatusCode::kUnauthenticated, RetryAdvice::kDoNotRetry,
-     "the LinkedIn access token is missing, invalid or expired; renew it"},
+     "LINKEDIN_TOKEN_REJECTED", "the LinkedIn access token is missing, invalid or expired; renew it"},
     {403, 403, absl::StatusCode::kPermissionDenied, RetryAdvice::kDoNotRetry,
-     "the token's member is not an admin of this page or the application lacks "
+     "LINKEDIN_FORBIDDEN", "the token's member is not an admin of this page or the application lacks "
      "r_dma_admin_pages_content"},
     {404, 404, absl::StatusCode::kNotFound, RetryAdvice::kDoNotRetry,
-     "LinkedIn knows no such entity"},
+     "LINKEDIN_NOT_FOUND", "LinkedIn knows no such entity"},
     {426, 426, absl::StatusCode::kFailedPrecondition, RetryAdvice::kDoNotRetry,
-     "the LinkedIn-Version sent is retired; raise --linkedin_version"},
+     "LINKEDIN_VERSION_RETIRED", "the LinkedIn-Version sent is retired; raise --linkedin_version"},
     {429, 429, absl::StatusCode::kResourceExhausted,
      RetryAdvice::kRetryAfterInterval,
-     "LinkedIn's rate limit (one request per interval) was hit"},
+     "LINKEDIN_THROTTLED", "LinkedIn's rate limit (one request per interval) was hit"},
     {500, 599, absl::StatusCode::kUnavailable, RetryAdvice::kRetryAfterBackoff,
-     "LinkedIn failed; retried after the backoff"},
+     "LINKEDIN_UNAVAILABLE", "LinkedIn failed; retried after the backoff"},
     // Any other answer means LinkedIn changed its contract: not retryable.
     {300, 499, absl::StatusCode::kFailedPrecondition, RetryAdvice::kDoNotRetry,
-     "unexpected LinkedIn answer"},
+     "LINKEDIN_UNEXPECTED_ANSWER", "unexpected LinkedIn answer"},
 };
 
 absl::Status WithAdvice(absl::Status status, RetryAdvice advice) {
@@ -75,25 +77,26 @@ struct SendRule {
   int last_status;
   absl::StatusCode code;
   SendDisposition disposition;
+  const char* reason;  // ErrorInfo reason (README, "Errors").
   const char* hint;
 };
 
 constexpr SendRule kConnectSafelyHttpRules[] = {
     {400, 400, absl::StatusCode::kInvalidArgument, SendDisposition::kRejected,
-     "ConnectSafely rejected the request"},
+     "CONNECTSAFELY_BAD_REQUEST", "ConnectSafely rejected the request"},
     {401, 401, absl::StatusCode::kUnauthenticated, SendDisposition::kRejected,
-     "the ConnectSafely API key is missing or invalid"},
+     "CONNECTSAFELY_KEY_REJECTED", "the ConnectSafely API key is missing or invalid"},
     {403, 403, absl::StatusCode::kPermissionDenied, SendDisposition::kRejected,
-     "the LinkedIn account is not a Super Admin of the company page"},
+     "CONNECTSAFELY_NOT_SUPER_ADMIN", "the LinkedIn account is not a Super Admin of the company page"},
     {404, 404, absl::StatusCode::kNotFound, SendDisposition::kRejected,
-     "ConnectSafely knows no such company or account"},
+     "CONNECTSAFELY_NOT_FOUND", "ConnectSafely knows no such company or account"},
     {429, 429, absl::StatusCode::kResourceExhausted, SendDisposition::kThrottled,
-     "ConnectSafely's rate limit was hit"},
+     "CONNECTSAFELY_THROTTLED", "ConnectSafely's rate limit was hit"},
     // A 5xx may come after invitations went out: the chunk is UNKNOWN.
     {500, 599, absl::StatusCode::kUnavailable, SendDisposition::kAmbiguous,
-     "ConnectSafely failed; the request's outcome is unknown"},
+     "CONNECTSAFELY_OUTCOME_UNKNOWN", "ConnectSafely failed; the request's outcome is unknown"},
     {300, 499, absl::StatusCode::kFailedPrecondition, SendDisposition::kRejected,
-     "unexpected ConnectSafely answer"},
+     "CONNECTSAFELY_UNEXPECTED_ANSWER", "unexpected ConnectSafely answer"},
 };
 
 // The `error` text of a ConnectSafely error body, or "".
@@ -112,9 +115,11 @@ ConnectSafelyError ConnectSafelyHttpError(int http_status, absl::string_view bod
   for (const SendRule& rule : kConnectSafelyHttpRules) {
     if (http_status < rule.first_status || http_status > rule.last_status) continue;
     return {rule.disposition,
-            absl::Status(rule.code, absl::StrCat("ConnectSafely answered HTTP ", http_status,
-                                                 error.empty() ? "" : " (", error,
-                                                 error.empty() ? "" : ")", ": ", rule.hint))};
+            WithErrorInfo(
+                absl::Status(rule.code, absl::StrCat("ConnectSafely answered HTTP ", http_status,
+                                                     error.empty() ? "" : " (", error,
+                                                     error.empty() ? "" : ")", ": ", rule.hint)),
+                rule.reason, {{"http_status", std::to_string(http_status)}})};
   }
   return {SendDisposition::kAmbiguous,
           absl::InternalError(absl::StrCat("ConnectSafely answered unexpected HTTP ",
@@ -124,13 +129,15 @@ ConnectSafelyError ConnectSafelyHttpError(int http_status, absl::string_view bod
 ConnectSafelyError ConnectSafelyTransportError(const absl::Status& transport) {
   const std::string what = absl::StrCat("ConnectSafely request failed: ", transport.message());
   if (IsRequestNeverSent(transport)) {
-    return {SendDisposition::kNotSent, absl::UnavailableError(what)};
+    return {SendDisposition::kNotSent,
+            WithErrorInfo(absl::UnavailableError(what), "CONNECTSAFELY_UNREACHABLE")};
   }
   switch (transport.code()) {
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDataLoss:
-      return {SendDisposition::kAmbiguous, absl::UnavailableError(what)};
+      return {SendDisposition::kAmbiguous,
+              WithErrorInfo(absl::UnavailableError(what), "CONNECTSAFELY_OUTCOME_UNKNOWN")};
     case absl::StatusCode::kCancelled:
       return {SendDisposition::kAmbiguous, absl::CancelledError(what)};
     default:
@@ -140,7 +147,9 @@ ConnectSafelyError ConnectSafelyTransportError(const absl::Status& transport) {
 
 ConnectSafelyError ConnectSafelyMalformedBody(absl::string_view why) {
   return {SendDisposition::kAmbiguous,
-          absl::UnavailableError(absl::StrCat("ConnectSafely sent a malformed body: ", why))};
+          WithErrorInfo(
+              absl::UnavailableError(absl::StrCat("ConnectSafely sent a malformed body: ", why)),
+              "CONNECTSAFELY_OUTCOME_UNKNOWN")};
 }
 
 absl::Status LinkedInHttpError(int http_status, absl::string_view body) {
@@ -150,10 +159,11 @@ absl::Status LinkedInHttpError(int http_status, absl::string_view body) {
       continue;
     }
     return WithAdvice(
-        absl::Status(rule.code,
-                     absl::StrCat("LinkedIn answered HTTP ", http_status,
-                                  described.empty() ? "" : " (", described,
-                                  described.empty() ? "" : ")", ": ", rule.hint)),
+        WithErrorInfo(absl::Status(rule.code,
+                                   absl::StrCat("LinkedIn answered HTTP ", http_status,
+                                                described.empty() ? "" : " (", described,
+                                                described.empty() ? "" : ")", ": ", rule.hint)),
+                      rule.reason, {{"http_status", std::to_string(http_status)}}),
         rule.retry);
   }
   return absl::InternalError(
@@ -166,8 +176,9 @@ absl::Status LinkedInTransportError(const absl::Status& transport) {
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDataLoss:
       return WithAdvice(
-          absl::UnavailableError(absl::StrCat("LinkedIn request failed: ",
-                                              transport.message())),
+          WithErrorInfo(absl::UnavailableError(absl::StrCat("LinkedIn request failed: ",
+                                                            transport.message())),
+                        "LINKEDIN_UNAVAILABLE"),
           RetryAdvice::kRetryAfterBackoff);
     case absl::StatusCode::kCancelled:
       return transport;
@@ -179,7 +190,8 @@ absl::Status LinkedInTransportError(const absl::Status& transport) {
 
 absl::Status LinkedInMalformedBody(absl::string_view why) {
   return WithAdvice(
-      absl::UnavailableError(absl::StrCat("LinkedIn sent a malformed body: ", why)),
+      WithErrorInfo(absl::UnavailableError(absl::StrCat("LinkedIn sent a malformed body: ", why)),
+                    "LINKEDIN_MALFORMED_BODY"),
       RetryAdvice::kRetryAfterBackoff);
 }
 

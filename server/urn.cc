@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/error_details.h"
 
 namespace followgate {
 namespace {
@@ -46,12 +47,12 @@ absl::Status ValidateFolloweeUrn(absl::string_view field, absl::string_view urn)
     return absl::OkStatus();
   }
   if (urn.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " is required: urn:li:organizationalPage:{digits}"));
+    return InvalidField(field,
+                        absl::StrCat(field, " is required: urn:li:organizationalPage:{digits}"));
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, " must be urn:li:organizationalPage:{digits} (at most ",
-                   kMaxUrnLength, " characters), got ", Quoted(urn)));
+  return InvalidField(field, absl::StrCat(field,
+                                          " must be urn:li:organizationalPage:{digits} (at most ",
+                                          kMaxUrnLength, " characters), got ", Quoted(urn)));
 }
 
 absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn) {
@@ -62,15 +63,14 @@ absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn)
     return absl::OkStatus();
   }
   if (urn.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field,
-        " is required: urn:li:person:{id} or urn:li:organizationalPage:{digits}"));
+    return InvalidField(
+        field, absl::StrCat(field, " is required: urn:li:person:{id} or "
+                                   "urn:li:organizationalPage:{digits}"));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      field,
-      " must be urn:li:person:{id} or urn:li:organizationalPage:{digits} (at "
-      "most ",
-      kMaxUrnLength, " characters), got ", Quoted(urn)));
+  return InvalidField(field, absl::StrCat(field,
+                                          " must be urn:li:person:{id} or "
+                                          "urn:li:organizationalPage:{digits} (at most ",
+                                          kMaxUrnLength, " characters), got ", Quoted(urn)));
 }
 
 FollowerClassifier::FollowerClassifier()

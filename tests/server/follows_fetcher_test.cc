@@ -45,11 +45,6 @@ FollowsQuery Members() {
   return query;
 }
 
-FollowsQuery Pages() {
-  FollowsQuery query = Members();
-  query.edge_type = v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE;
-  return query;
-}
 
 // The fetcher under test on a fake HTTP client and a self-advancing clock
 // with one participant: the test thread.

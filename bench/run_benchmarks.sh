@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Benchmarks of followgate's serving path from warm snapshots, next to a
+# minimal gRPC server that streams the same pages from memory (see
+# bench/README.md). Prints its figures; exits non-zero only when something
+# failed to run (a ratio below target is reported, not an error).
+#
+# Usage: bench/run_benchmarks.sh
+# Knobs (environment): RUNS=5 LATENCY_CALLS=200 LATENCY_ROUNDS=3 CLIENTS=200
+#   SLOW_MS=50 BIG=1000000 SMALL=250000 BENCH_BAZEL_SHUTDOWN=1 BENCH_KEEP=0
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+RUNS="${RUNS:-5}"
+LATENCY_CALLS="${LATENCY_CALLS:-200}"
+LATENCY_ROUNDS="${LATENCY_ROUNDS:-3}"
+CLIENTS="${CLIENTS:-200}"
+SLOW_MS="${SLOW_MS:-50}"
+BIG="${BIG:-1000000}"
+SMALL="${SMALL:-250000}"
+BIG_PAGE=77
+SMALL_PAGE=78
+BIG_URN="urn:li:organizationalPage:${BIG_PAGE}"
+SMALL_URN="urn:li:organizationalPage:${SMALL_PAGE}"
+TOKEN="bench-token-$$"
+PY=/usr/bin/python3
+
+work="$(mktemp -d /tmp/followgate-bench-XXXXXX)"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null || true; done
+  if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
+    echo "logs kept in ${work}" >&2
+  else
+    rm -rf "${work}"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+die() { echo "run_benchmarks: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- build
+log "building (opt)"
+# --symlink_prefix=/: leave the bazel-* convenience symlinks alone (they may
+# point at another configuration that someone else is using).
+bazel build -c opt --symlink_prefix=/ //bench:all //server:followgate_server \
+  //server/sandbox:followgate_sandbox >"${work}/build.log" 2>&1 ||
+  { cat "${work}/build.log" >&2; die "build failed"; }
+out="$(bazel info -c opt bazel-bin 2>/dev/null)"
+# Private copies: a later build in this workspace cannot swap them mid-run,
+# and perf can still resolve their symbols.
+mkdir -p "${work}/bin"
+cp "${out}/bench/stream_client" "${out}/bench/minimal_follows_server" \
+  "${out}/server/followgate_server" "${out}/server/sandbox/followgate_sandbox" "${work}/bin/"
+bin="${work}/bin"
+if [[ "${BENCH_BAZEL_SHUTDOWN:-1}" == 1 ]]; then
+  bazel shutdown >/dev/null 2>&1 || true  # Its JVM would only add noise.
+fi
+
+# ---------------------------------------------------------------- processes
+# start NAME ARGV... : starts a process with --port_file, waits for the port.
+start() {
+  local name="$1"
+  shift
+  local port_file="${work}/${name}.port"
+  "$@" --port_file="${port_file}" >"${work}/${name}.log" 2>&1 &
+  local pid=$!
+  pids+=("${pid}")
+  eval "${name}_pid=${pid}"
+  local deadline=$((SECONDS + ${START_TIMEOUT:-120}))
+  while [[ ! -s "${port_file}" ]]; do
+    kill -0 "${pid}" 2>/dev/null || { cat "${work}/${name}.log" >&2; die "${name} exited before serving"; }
+    ((SECONDS < deadline)) || die "${name} did not serve in time"
+    sleep 0.05
+  done
+  eval "${name}_port=$(cat "${port_file}")"
+}
+
+log "starting the sandbox: page ${BIG_PAGE} with ${BIG} members, page ${SMALL_PAGE} with ${SMALL}"
+start sandbox "${bin}/followgate_sandbox" --port=0 --token="${TOKEN}" \
+  --pages="${BIG_PAGE}:${BIG}:0,${SMALL_PAGE}:${SMALL}:0" --min_interval=0s
+echo "${TOKEN}" >"${work}/linkedin_token"
+mkdir -p "${work}/state"
+log "starting followgate_server"
+start followgate env -u LINKEDIN_ACCESS_TOKEN -u CONNECTSAFELY_API_KEY \
+  "${bin}/followgate_server" --host=127.0.0.1 --port=0 \
+  --linkedin_base_url="http://127.0.0.1:${sandbox_port}" \
+  --linkedin_token_file="${work}/linkedin_token" --linkedin_min_interval=0s \
+  --state_dir="${work}/state"
+FG="127.0.0.1:${followgate_port}"
+# `env` execs the server: the pid is the server's.
+
+client() { "${bin}/stream_client" "$@"; }
+# json FILE KEY: one field of the JSON object in FILE.
+json() { "${PY}" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+check_ok() {  # FILE: a throughput result whose streams all ended well.
+  "${PY}" - "$1" <<'PY' || die "$(cat "$1")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if r.get("ok_streams") == r.get("streams") and "errors" not in r else 1)
+PY
+}
+
+# ---------------------------------------------------------------- warm-up
+for spec in "${BIG_URN}:${BIG}" "${SMALL_URN}:${SMALL}"; do
+  urn="${spec%:*}"
+  log "warming the snapshot of ${urn} (upstream crawl)"
+  client --server="${FG}" --followee="${urn}" --label=warm >"${work}/warm.json"
+  check_ok "${work}/warm.json"
+  edges="$(json "${work}/warm.json" edges)"
+  [[ "${edges}" == "${spec##*:}" ]] || die "warm-up of ${urn} read ${edges} edges"
+  echo "warm-up ${urn}: ${edges} edges in $(json "${work}/warm.json" seconds) s" \
+    "($(json "${work}/warm.json" pages) upstream pages)" >>"${work}/warm.txt"
+done
+
+log "starting minimal_follows_server (reads ${BIG_URN} once from followgate)"
+start minimal "${bin}/minimal_follows_server" --host=127.0.0.1 --port=0 --source="${FG}" \
+  --followee="${BIG_URN}"
+MIN="127.0.0.1:${minimal_port}"
+
+# Both must send the same edges.
+client --server="${FG}" --verify >"${work}/verify_fg.json"
+client --server="${MIN}" --verify >"${work}/verify_min.json"
+[[ "$(json "${work}/verify_fg.json" edges_digest)" == "$(json "${work}/verify_min.json" edges_digest)" ]] ||
+  die "followgate and the minimal server sent different edges"
+
+# ---------------------------------------------------------------- 1. warm streaming
+log "warm streaming: ${RUNS} alternating runs of one ${BIG}-edge stream per server"
+: >"${work}/stream.jsonl"
+for ((i = 1; i <= RUNS; i++)); do
+  # Alternate the order too, so that neither always runs second.
+  if ((i % 2)); then order="fg min"; else order="min fg"; fi
+  for who in ${order}; do
+    target="${FG}"
+    [[ "${who}" == min ]] && target="${MIN}"
+    client --server="${target}" --followee="${BIG_URN}" --label="${who}" >"${work}/one.json"
+    check_ok "${work}/one.json"
+    cat "${work}/one.json" >>"${work}/stream.jsonl"
+  done
+done
+
+# ---------------------------------------------------------------- 2. latency
+log "latency: ${LATENCY_ROUNDS} alternating rounds of ${LATENCY_CALLS} calls per server and method"
+: >"${work}/latency.jsonl"
+for ((i = 1; i <= LATENCY_ROUNDS; i++)); do
+  for method in stream list; do
+    if ((i % 2)); then order="fg min"; else order="min fg"; fi
+    for who in ${order}; do
+      target="${FG}"
+      [[ "${who}" == min ]] && target="${MIN}"
+      client --server="${target}" --followee="${BIG_URN}" --unary_latency="${LATENCY_CALLS}" \
+        --method="${method}" --page_size=1000 --label="${who}" >"${work}/one.json"
+      grep -q '"error"' "${work}/one.json" && die "$(cat "${work}/one.json")"
+      cat "${work}/one.json" >>"${work}/latency.jsonl"
+    done
+  done
+done
+
+# ---------------------------------------------------------------- 3. memory
+status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/${followgate_pid}/status"; }
+: >"${work}/memory.jsonl"
+for spec in "${SMALL_URN}:${SMALL}" "${BIG_URN}:${BIG}"; do
+  urn="${spec%:*}"
+  log "memory: ${CLIENTS} concurrent clients stream ${urn} (${spec##*:} edges), one reads every ${SLOW_MS} ms"
+  sleep 1
+  # Resets VmHWM to the current RSS (Linux >= 4.0), so the peak is this phase's.
+  echo 5 >"/proc/${followgate_pid}/clear_refs" || die "cannot reset VmHWM"
+  before="$(status_kb VmRSS)"
+  threads_before="$(status_kb Threads)"
+  # Sample threads and RSS while the clients run (VmHWM catches the RSS peak).
+  (
+    max_threads=0
+    while kill -0 "${followgate_pid}" 2>/dev/null; do
+      t="$(awk '$1 == "Threads:" {print $2}' "/proc/${followgate_pid}/status")"
+      ((t > max_threads)) && max_threads="${t}" && echo "${max_threads}" >"${work}/max_threads"
+      sleep 0.2
+    done
+  ) &
+  sampler=$!
+  client --server="${FG}" --followee="${urn}" --streams="${CLIENTS}" --slow_reader_ms="${SLOW_MS}" \
+    --label="memory ${spec##*:}" >"${work}/one.json"
+  kill "${sampler}" 2>/dev/null || true
+  wait "${sampler}" 2>/dev/null || true
+  check_ok "${work}/one.json"
+  peak="$(status_kb VmHWM)"
+  after="$(status_kb VmRSS)"
+  "${PY}" - "${work}/one.json" "${spec##*:}" "${before}" "${peak}" "${after}" \
+    "${threads_before}" "$(cat "${work}/max_threads" 2>/dev/null || echo 0)" \
+    >>"${work}/memory.jsonl" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r.update(snapshot_edges=int(sys.argv[2]), rss_before_kb=int(sys.argv[3]),
+         rss_peak_kb=int(sys.argv[4]), rss_after_kb=int(sys.argv[5]),
+         threads_before=int(sys.argv[6]), threads_peak=int(sys.argv[7]))
+print(json.dumps(r))
+PY
+  rm -f "${work}/max_threads"
+done
+
+# ---------------------------------------------------------------- report
+"${PY}" - "${work}" "${RUNS}" "${LATENCY_CALLS}" "${LATENCY_ROUNDS}" "${CLIENTS}" "${SLOW_MS}" "${BIG}" <<'PY'
+import json, statistics, sys
+work, runs, calls, rounds, clients, slow_ms, big = sys.argv[1], *map(int, sys.argv[2:])
+load = lambda name: [json.loads(l) for l in open(f"{work}/{name}") if l.strip()]
+med = statistics.median
+
+print()
+print("followgate benchmarks (opt build, 127.0.0.1; medians of alternating runs)")
+print()
+for line in open(f"{work}/warm.txt"):
+    print(line.rstrip())
+print()
+
+stream = load("stream.jsonl")
+print(f"1. Warm streaming, one client, {big:,d} edges, median of {runs} runs each")
+eps = {}
+for who, name in (("fg", "followgate"), ("min", "minimal server")):
+    rs = [r for r in stream if r["label"] == who]
+    eps[who] = med(r["edges_per_s"] for r in rs)
+    each = ", ".join(f"{r['edges_per_s'] / 1e6:.2f}" for r in rs)
+    print(f"   {name:15s} {eps[who]:>12,.0f} edges/s   {med(r['seconds'] for r in rs):6.3f} s"
+          f"   (runs, M edges/s: {each})")
+ratio = eps["fg"] / eps["min"]
+print(f"   ratio followgate/minimal: {ratio:.2f}  (target >= 0.80: {'met' if ratio >= 0.8 else 'NOT met'})")
+print()
+
+lat = load("latency.jsonl")
+print(f"2. Latency from the warm snapshot, {calls} sequential calls per round, median of {rounds} rounds (microseconds)")
+print(f"   {'':38s} {'p50':>8s} {'p99':>8s}")
+for method, title in (("stream", "StreamFollowers first page (1000 edges)"),
+                      ("list", "ListFollowers page_size=1000")):
+    for who, name in (("fg", "followgate"), ("min", "minimal")):
+        rs = [r for r in lat if r["label"] == who and r["method"] == method]
+        print(f"   {title + ', ' + name:60s} {med(r['p50_us'] for r in rs):>8,.0f} {med(r['p99_us'] for r in rs):>8,.0f}")
+print()
+
+mem = load("memory.jsonl")
+print(f"3. followgate RSS, {clients} concurrent clients each streaming a whole snapshot, one reading every {slow_ms} ms")
+print(f"   {'snapshot':>12s} {'before':>10s} {'peak':>10s} {'after':>10s} {'threads':>8s} {'all done':>9s} {'slow one':>9s} {'edges/s':>11s}")
+for r in mem:
+    print(f"   {r['snapshot_edges']:>12,d} {r['rss_before_kb'] / 1024:>8.1f}MB {r['rss_peak_kb'] / 1024:>8.1f}MB"
+          f" {r['rss_after_kb'] / 1024:>8.1f}MB {r['threads_peak']:>8d} {r['seconds']:>8.1f}s"
+          f" {r['slow_stream_s']:>8.1f}s {r['edges_per_s']:>11,.0f}")
+if len(mem) == 2:
+    small_r, big_r = mem
+    grow = (big_r["rss_peak_kb"] - small_r["rss_peak_kb"]) / 1024
+    print(f"   peak difference, {big_r['snapshot_edges']:,d} vs {small_r['snapshot_edges']:,d} edges:"
+          f" {grow:+.1f} MB for {big_r['snapshot_edges'] / small_r['snapshot_edges']:.0f}x the edges")
+print()
+print("raw results: stream.jsonl, latency.jsonl, memory.jsonl (BENCH_KEEP=1 keeps them)", flush=True)
+PY
+log "done"
