@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "followgate/v1/follows.grpc.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -162,6 +164,77 @@ TEST_F(FollowsServiceTest, ShutdownEndsOpenStreamsWithUnavailableAfterTheGrace) 
   stopper.join();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("shutting down"));
+}
+
+// The google.rpc details of a failed call.
+struct Details {
+  google::rpc::ErrorInfo info;
+  google::rpc::BadRequest bad_request;
+  google::rpc::RetryInfo retry;
+  bool has_retry = false;
+};
+
+Details DetailsOf(const grpc::Status& status) {
+  google::rpc::Status rpc;
+  EXPECT_TRUE(rpc.ParseFromString(status.error_details()));
+  EXPECT_EQ(rpc.code(), status.error_code());
+  Details details;
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&details.info);
+    if (any.Is<google::rpc::BadRequest>()) any.UnpackTo(&details.bad_request);
+    if (any.Is<google::rpc::RetryInfo>()) details.has_retry = any.UnpackTo(&details.retry);
+  }
+  return details;
+}
+
+TEST_F(FollowsServiceTest, ErrorsCarryReasonFieldViolationsAndRetryDelays) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}});
+  {
+    grpc::ClientContext context;
+    auto reader = stub_->StreamFollowers(&context, FollowersOf(0, v1::FOLLOWER_FILTER_ALL));
+    v1::FollowerPage page;
+    reader->Read(&page);
+    v1::StreamFollowersRequest bad;
+    bad.set_followee("urn:li:company:1");
+    grpc::ClientContext bad_context;
+    auto bad_reader = stub_->StreamFollowers(&bad_context, bad);
+    EXPECT_FALSE(bad_reader->Read(&page));
+    const grpc::Status status = bad_reader->Finish();
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    const Details details = DetailsOf(status);
+    EXPECT_EQ(details.info.reason(), "INVALID_FIELD");
+    EXPECT_EQ(details.info.domain(), "followgate.dev");
+    ASSERT_EQ(details.bad_request.field_violations_size(), 1);
+    EXPECT_EQ(details.bad_request.field_violations(0).field(), "followee");
+    reader->Finish();
+  }
+  {
+    grpc::ClientContext context;
+    auto reader = stub_->StreamFollowers(&context, FollowersOf(404, v1::FOLLOWER_FILTER_ALL));
+    v1::FollowerPage page;
+    EXPECT_FALSE(reader->Read(&page));
+    const grpc::Status status = reader->Finish();
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    const Details details = DetailsOf(status);
+    EXPECT_EQ(details.info.reason(), "LINKEDIN_NOT_FOUND");
+    EXPECT_EQ(details.info.metadata().at("http_status"), "404");
+  }
+  {
+    linkedin_->AddFaults({sandbox::SandboxFault::Status(503), sandbox::SandboxFault::Status(503),
+                          sandbox::SandboxFault::Status(503), sandbox::SandboxFault::Status(503),
+                          sandbox::SandboxFault::Status(503), sandbox::SandboxFault::Status(503)});
+    grpc::ClientContext context;
+    auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+    v1::FollowerPage page;
+    while (reader->Read(&page)) {
+    }
+    const grpc::Status status = reader->Finish();
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    const Details details = DetailsOf(status);
+    EXPECT_EQ(details.info.reason(), "LINKEDIN_UNAVAILABLE");
+    ASSERT_TRUE(details.has_retry);
+    EXPECT_EQ(details.retry.retry_delay().nanos(), 100000000);  // The 100 ms backoff.
+  }
 }
 
 }  // namespace
