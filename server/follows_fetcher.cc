@@ -31,6 +31,10 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
     }
     waited += clock_->Now() - wait_started;
     absl::StatusOr<FollowsPage> page = client_->FetchPage(query, cursor, &cancel);
+    if (options_.on_credential_checked) {
+      if (page.ok()) options_.on_credential_checked(true);
+      if (absl::IsUnauthenticated(page.status())) options_.on_credential_checked(false);
+    }
     if (page.ok()) {
       StreamedPage streamed;
       streamed.page = *std::move(page);

@@ -23,6 +23,9 @@ struct FollowsFetcherOptions {
   // Wait after a timeout, broken connection, truncated body or 5xx
   // (LinkedIn asks for 60 s after a timeout).
   absl::Duration timeout_backoff = absl::Seconds(60);
+  // Optional: told after each LinkedIn answer whether it accepted the access
+  // token (false on 401, true on success). Must be quick and thread-safe.
+  std::function<void(bool accepted)> on_credential_checked;
 };
 
 // Who a fetch is for, for the pacer's fair sharing and for heartbeats.

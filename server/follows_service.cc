@@ -52,6 +52,7 @@ grpc::ServerWriteReactor<Page>* FollowsServiceImpl::Stream(absl::string_view met
                                                            const Request& request,
                                                            const std::string& urn) {
   const std::string caller = CallerOf(*context);
+  if (streams_->draining()) return new FailedStreamReactor<Page>(DrainingStatus());
   absl::StatusOr<ReadPlan> plan = PlanFor(request);
   if (!plan.ok()) {
     LogCallEnd(method, caller, urn, plan.status(), 0, 0, absl::ZeroDuration());
@@ -92,6 +93,11 @@ grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
     v1::ListFollowersResponse* response) {
   Requester who;
   who.caller = CallerOf(*context);
+  if (streams_->draining()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(DrainingStatus()));
+    return reactor;
+  }
   return new BlockingUnaryReactor(
       streams_, [this, who, request, response](const CancellationToken& cancel) {
         const absl::Time started = absl::Now();
@@ -108,6 +114,9 @@ grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
 grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFollowerChanges(
     grpc::CallbackServerContext* context, const v1::StreamFollowerChangesRequest* request) {
   using Reactor = PageStreamReactor<v1::FollowerChangesPage>;
+  if (streams_->draining()) {
+    return new FailedStreamReactor<v1::FollowerChangesPage>(DrainingStatus());
+  }
   return new Reactor(streams_, [this, caller = CallerOf(*context), request = *request](
                                    const CancellationToken& cancel, const Reactor::Write& write) {
     const absl::Time started = absl::Now();

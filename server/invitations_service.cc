@@ -32,6 +32,9 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
   if (batcher_ == nullptr) {
     return new FailedStreamReactor<v1::SendInvitationsResponse>(NotConfigured());
   }
+  if (streams_->draining()) {
+    return new FailedStreamReactor<v1::SendInvitationsResponse>(DrainingStatus());
+  }
   return new Reactor(
       streams_, [batcher = batcher_, request = *request, peer = context->peer()](
                     const CancellationToken& cancel, const Reactor::Write& write) {

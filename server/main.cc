@@ -79,6 +79,18 @@ ABSL_FLAG(std::string, company_invitation_credits, "",
           "Per-company monthly budgets overriding --monthly_invitation_credits, "
           "e.g. 105672170:150,1000:250.");
 ABSL_FLAG(int, max_batch_profiles, 10000, "Most profiles accepted in one batch.");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(60),
+          "HTTP/2 keepalive ping interval on idle connections.");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
+          "How long to wait for a keepalive ping's answer.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
+          "Connections are closed gracefully after this age, so that load spreads "
+          "over replicas.");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(30),
+          "Calls still open on an aged connection get this long, then end with "
+          "UNAVAILABLE (streams resume with their token).");
+ABSL_FLAG(int, max_request_bytes, 4 << 20,
+          "Largest request message accepted; larger ones get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(absl::Duration, drain_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long open streams may go on.");
 ABSL_FLAG(bool, sandbox, false,
@@ -163,6 +175,11 @@ int main(int argc, char** argv) {
   options.fetcher.timeout_backoff = absl::GetFlag(FLAGS_linkedin_timeout_backoff);
   options.fetcher.max_retries = absl::GetFlag(FLAGS_linkedin_max_retries);
   options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
+  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
+  options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
   options.snapshots.default_max_staleness = absl::GetFlag(FLAGS_max_staleness);
   options.snapshots.max_age = absl::GetFlag(FLAGS_snapshot_max_age);

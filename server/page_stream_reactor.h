@@ -2,15 +2,19 @@
 #ifndef FOLLOWGATE_SERVER_PAGE_STREAM_REACTOR_H_
 #define FOLLOWGATE_SERVER_PAGE_STREAM_REACTOR_H_
 
+#include <atomic>
 #include <functional>
 #include <set>
+#include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/cancellation.h"
+#include "server/error_details.h"
 #include "server/grpc_status.h"
 
 namespace followgate {
@@ -22,6 +26,24 @@ class AbortableStream {
   // Stops the stream's work and ends it with `status` (not OK).
   virtual void Abort(const absl::Status& status) = 0;
 };
+
+// What a call gets while the server drains: UNAVAILABLE, reason
+// SERVER_DRAINING, retry after a second (on another replica or the restarted
+// server).
+inline absl::Status DrainingStatus() {
+  return WithRetryDelay(
+      WithErrorInfo(absl::UnavailableError("followgate is shutting down; retry the call (another "
+                                           "replica or later), with the last resume token"),
+                    "SERVER_DRAINING"),
+      absl::Seconds(1));
+}
+
+// Whether a message type carries a resume token.
+template <typename Message, typename = void>
+struct HasResumeToken : std::false_type {};
+template <typename Message>
+struct HasResumeToken<Message, std::void_t<decltype(std::declval<Message>().resume_token())>>
+    : std::true_type {};
 
 // Tracks live streams so that their owner can end them and wait for all to
 // finish before destroying what they use. Thread-safe.
@@ -48,7 +70,12 @@ class StreamTracker {
     for (AbortableStream* stream : live_) stream->Abort(status);
   }
 
+  // From now on new calls are refused (see DrainingStatus).
+  void StartDraining() { draining_ = true; }
+  bool draining() const { return draining_; }
+
  private:
+  std::atomic<bool> draining_{false};
   absl::Mutex mu_;
   std::set<AbortableStream*> live_ ABSL_GUARDED_BY(mu_);
 };
@@ -58,7 +85,10 @@ class StreamTracker {
 // message has left (one write in flight: the caller's flow control holds the
 // producer back) or CANCELLED once the call is gone. When the producer
 // returns, its status finishes the call. The caller's cancellation or
-// deadline fires the producer's CancellationToken. Deletes itself in OnDone.
+// deadline fires the producer's CancellationToken. An aborted stream ends
+// with the abort status, carrying in its ErrorInfo metadata `resume_token`
+// the token of the last message sent (for messages that have one). Deletes
+// itself in OnDone.
 template <typename Message>
 class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
                                 public AbortableStream {
@@ -106,7 +136,11 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(+[](bool* writing) { return !*writing; }, &writing_));
-      if (!abort_status_.ok()) status = abort_status_;
+      if (!abort_status_.ok()) {
+        status = last_resume_token_.empty()
+                     ? abort_status_
+                     : WithErrorMetadata(abort_status_, "resume_token", last_resume_token_);
+      }
     }
     this->Finish(ToGrpcStatus(status));
   }
@@ -125,6 +159,12 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
     }
     // Only this thread touches current_, and only while no write is in flight.
     current_ = std::move(message);
+    if constexpr (HasResumeToken<Message>::value) {
+      if (!current_.resume_token().empty()) {
+        absl::MutexLock lock(&mu_);
+        last_resume_token_ = current_.resume_token();
+      }
+    }
     this->StartWrite(&current_);
     return absl::OkStatus();
   }
@@ -135,6 +175,7 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
   absl::Mutex mu_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status abort_status_ ABSL_GUARDED_BY(mu_);
+  std::string last_resume_token_ ABSL_GUARDED_BY(mu_);
   Message current_;
   std::thread thread_;
 };

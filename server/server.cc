@@ -5,13 +5,18 @@
 
 #include <cerrno>
 #include <cstring>
+#include <atomic>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "grpc/grpc.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "server/clock.h"
 #include "server/curl_http_client.h"
 #include "server/follows_service.h"
@@ -41,6 +46,20 @@ struct FollowgateServer::Parts {
   std::unique_ptr<InvitationsServiceImpl> invitations_service;
   std::unique_ptr<grpc::Server> grpc_server;
   int port = 0;
+  // What health reports: SERVING once started, unless draining or LinkedIn
+  // rejects the token (the follows service, and so the server, then).
+  std::atomic<bool> started{false};
+  std::atomic<bool> linkedin_credential_ok{true};
+  void UpdateHealth() {
+    if (grpc_server == nullptr) return;
+    grpc::HealthCheckServiceInterface* health = grpc_server->GetHealthCheckService();
+    if (health == nullptr) return;
+    const bool up = started && !streams.draining();
+    const bool follows_up = up && linkedin_credential_ok;
+    health->SetServingStatus("followgate.v1.FollowsService", follows_up);
+    health->SetServingStatus("followgate.v1.InvitationsService", up && batcher != nullptr);
+    health->SetServingStatus("", follows_up);
+  }
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
 };
@@ -96,6 +115,9 @@ absl::Status Validate(const ServerOptions& options) {
   if (options.snapshots.max_bytes < 0) {
     return absl::InvalidArgumentError("snapshot_max_bytes must not be negative");
   }
+  if (options.max_request_bytes < 1024) {
+    return absl::InvalidArgumentError("max_request_bytes must be at least 1024");
+  }
   if (options.connectsafely.request_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("connectsafely_request_timeout must be positive");
   }
@@ -150,6 +172,15 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
       options.state_dir = *dir;
     }
   }
+  FollowgateServer::Parts* raw_parts = parts.get();
+  // A rejected LinkedIn token makes the follows service (and the server)
+  // NOT_SERVING until LinkedIn accepts it again.
+  options.fetcher.on_credential_checked = [raw_parts](bool accepted) {
+    if (raw_parts->linkedin_credential_ok.exchange(accepted) == accepted) return;
+    LogInfo(accepted ? "LinkedIn accepts the access token again: SERVING"
+                     : "LinkedIn rejects the access token: NOT_SERVING until it accepts it");
+    raw_parts->UpdateHealth();
+  };
   parts->options = options;
   Clock* clock = Clock::Real();
   parts->linkedin = std::make_unique<LinkedInClient>(&parts->http, clock, options.linkedin);
@@ -182,9 +213,25 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   parts->invitations_service =
       std::make_unique<InvitationsServiceImpl>(parts->batcher.get(), &parts->streams);
 
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // Linked in so that reflection can describe grpc.health.v1 to tools.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options.host, ":", options.port),
                            grpc::InsecureServerCredentials(), &parts->port);
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  auto millis = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, millis(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, millis(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Clients may ping every 10 s (heartbeats keep long streams busy anyway).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, millis(options.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             millis(options.max_connection_age_grace));
   builder.RegisterService(parts->follows_service.get());
   builder.RegisterService(parts->invitations_service.get());
   parts->grpc_server = builder.BuildAndStart();
@@ -193,6 +240,8 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
                                                options.port,
                                                " (in use, or not a local address)"));
   }
+  parts->started = true;
+  parts->UpdateHealth();
   return std::unique_ptr<FollowgateServer>(new FollowgateServer(std::move(parts)));
 }
 
@@ -214,17 +263,15 @@ void FollowgateServer::Shutdown() {
   absl::MutexLock lock(&parts_->shutdown_mu);
   if (parts_->shut_down) return;
   parts_->shut_down = true;
-  // New calls are refused from now on; open streams get drain_grace, then
-  // end with UNAVAILABLE so that callers retry elsewhere.
-  const absl::Duration grace = parts_->options.drain_grace;
-  std::thread refuse_new_calls([this, grace] {
-    parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + grace + absl::Seconds(5)));
-  });
-  if (!parts_->streams.WaitUntilNoneLive(grace)) {
-    parts_->streams.AbortAll(absl::UnavailableError(
-        "followgate is shutting down; retry the call (another replica or later)"));
+  // Health turns NOT_SERVING and new calls are refused (SERVER_DRAINING)
+  // while open streams get drain_grace; then they end with UNAVAILABLE and
+  // their resume token, so that callers continue elsewhere.
+  parts_->streams.StartDraining();
+  parts_->UpdateHealth();
+  if (!parts_->streams.WaitUntilNoneLive(parts_->options.drain_grace)) {
+    parts_->streams.AbortAll(DrainingStatus());
   }
-  refuse_new_calls.join();
+  parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   parts_->grpc_server->Wait();
   parts_->streams.WaitUntilNoneLive();  // Their producers have stopped.
   parts_->snapshot_hub.reset();         // Stops the crawls.

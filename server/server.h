@@ -36,8 +36,19 @@ struct ServerOptions {
   ConnectSafelyClientOptions connectsafely;
   InvitationBatcherOptions invitations;
   // On Shutdown, how long open streams may go on before they end with
-  // UNAVAILABLE.
+  // UNAVAILABLE (and their resume token).
   absl::Duration drain_grace = absl::Seconds(10);
+  // HTTP/2 keepalive pings to idle connections, and how long to wait for the
+  // answer.
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Connections are closed (gracefully) after this age, so that load spreads
+  // over replicas behind a load balancer; calls still open get the grace,
+  // then end with UNAVAILABLE (streams resume with their token).
+  absl::Duration max_connection_age = absl::Minutes(30);
+  absl::Duration max_connection_age_grace = absl::Minutes(30);
+  // Largest request message accepted (RESOURCE_EXHAUSTED beyond).
+  int max_request_bytes = 4 << 20;
   // Start the built-in sandbox upstreams (LinkedIn and ConnectSafely) on
   // loopback and use them: base URLs and credentials are replaced, and an
   // empty `state_dir` becomes a fresh temporary directory.

@@ -10,6 +10,7 @@
 #include "followgate/v1/follows.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -59,6 +60,27 @@ v1::StreamFollowersRequest FollowersOf(int page, v1::FollowerFilter filter) {
   request.set_followee(absl::StrCat("urn:li:organizationalPage:", page));
   request.set_follower_filter(filter);
   return request;
+}
+
+// The google.rpc details of a failed call.
+struct Details {
+  google::rpc::ErrorInfo info;
+  google::rpc::BadRequest bad_request;
+  google::rpc::RetryInfo retry;
+  bool has_retry = false;
+};
+
+Details DetailsOf(const grpc::Status& status) {
+  google::rpc::Status rpc;
+  EXPECT_TRUE(rpc.ParseFromString(status.error_details()));
+  EXPECT_EQ(rpc.code(), status.error_code());
+  Details details;
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&details.info);
+    if (any.Is<google::rpc::BadRequest>()) any.UnpackTo(&details.bad_request);
+    if (any.Is<google::rpc::RetryInfo>()) details.has_retry = any.UnpackTo(&details.retry);
+  }
+  return details;
 }
 
 TEST_F(FollowsServiceTest, StreamsEveryFollowerInPagesWithTheirMetadata) {
@@ -152,8 +174,21 @@ TEST_F(FollowsServiceTest, ConcurrentStreamsShareTheRateLimitWithoutThrottling) 
   }
 }
 
-TEST_F(FollowsServiceTest, ShutdownEndsOpenStreamsWithUnavailableAfterTheGrace) {
-  Start(absl::Hours(1), {{42, 5000, 0}}, /*drain_grace=*/absl::Milliseconds(100));
+TEST_F(FollowsServiceTest, DrainTurnsHealthNotServingAndEndsStreamsWithTheirResumeToken) {
+  Start(absl::Hours(1), {{42, 5000, 0}}, /*drain_grace=*/absl::Milliseconds(300));
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  auto check = [&](const std::string& service) {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    const grpc::Status status = health->Check(&context, request, &response);
+    return status.ok() ? response.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
+  };
+  EXPECT_EQ(check(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(check("followgate.v1.FollowsService"),
+            grpc::health::v1::HealthCheckResponse::SERVING);
+
   grpc::ClientContext context;
   auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
   v1::FollowerPage page;
@@ -164,27 +199,37 @@ TEST_F(FollowsServiceTest, ShutdownEndsOpenStreamsWithUnavailableAfterTheGrace) 
   stopper.join();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("shutting down"));
+  const Details details = DetailsOf(status);
+  EXPECT_EQ(details.info.reason(), "SERVER_DRAINING");
+  EXPECT_EQ(details.info.metadata().at("resume_token"), page.resume_token());
+  EXPECT_TRUE(details.has_retry);
 }
 
-// The google.rpc details of a failed call.
-struct Details {
-  google::rpc::ErrorInfo info;
-  google::rpc::BadRequest bad_request;
-  google::rpc::RetryInfo retry;
-  bool has_retry = false;
-};
-
-Details DetailsOf(const grpc::Status& status) {
-  google::rpc::Status rpc;
-  EXPECT_TRUE(rpc.ParseFromString(status.error_details()));
-  EXPECT_EQ(rpc.code(), status.error_code());
-  Details details;
-  for (const auto& any : rpc.details()) {
-    if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&details.info);
-    if (any.Is<google::rpc::BadRequest>()) any.UnpackTo(&details.bad_request);
-    if (any.Is<google::rpc::RetryInfo>()) details.has_retry = any.UnpackTo(&details.retry);
+TEST_F(FollowsServiceTest, RejectedLinkedInTokenTurnsTheFollowsServiceNotServing) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}});
+  linkedin_->AddFaults({sandbox::SandboxFault::Status(401)});
+  grpc::ClientContext context;
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  v1::FollowerPage page;
+  while (reader->Read(&page)) {
   }
-  return details;
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  grpc::ClientContext health_context;
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("followgate.v1.FollowsService");
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(health->Check(&health_context, request, &response).ok());
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // The next accepted request turns it back.
+  grpc::ClientContext again;
+  auto ok_reader = stub_->StreamFollowers(&again, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  while (ok_reader->Read(&page)) {
+  }
+  EXPECT_TRUE(ok_reader->Finish().ok());
+  grpc::ClientContext after;
+  ASSERT_TRUE(health->Check(&after, request, &response).ok());
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 TEST_F(FollowsServiceTest, ErrorsCarryReasonFieldViolationsAndRetryDelays) {
