@@ -230,7 +230,7 @@ print()
 
 lat = load("latency.jsonl")
 print(f"2. Latency from the warm snapshot, {calls} sequential calls per round, median of {rounds} rounds (microseconds)")
-print(f"   {'':38s} {'p50':>8s} {'p99':>8s}")
+print(f"   {'':60s} {'p50':>8s} {'p99':>8s}")
 for method, title in (("stream", "StreamFollowers first page (1000 edges)"),
                       ("list", "ListFollowers page_size=1000")):
     for who, name in (("fg", "followgate"), ("min", "minimal")):
@@ -240,16 +240,17 @@ print()
 
 mem = load("memory.jsonl")
 print(f"3. followgate RSS, {clients} concurrent clients each streaming a whole snapshot, one reading every {slow_ms} ms")
-print(f"   {'snapshot':>12s} {'before':>10s} {'peak':>10s} {'after':>10s} {'threads':>8s} {'all done':>9s} {'slow one':>9s} {'edges/s':>11s}")
+print(f"   {'snapshot':>12s} {'before':>10s} {'peak':>10s} {'peak-before':>12s} {'after':>10s} {'threads':>8s} {'all done':>9s} {'slow one':>9s} {'edges/s':>11s}")
 for r in mem:
     print(f"   {r['snapshot_edges']:>12,d} {r['rss_before_kb'] / 1024:>8.1f}MB {r['rss_peak_kb'] / 1024:>8.1f}MB"
-          f" {r['rss_after_kb'] / 1024:>8.1f}MB {r['threads_peak']:>8d} {r['seconds']:>8.1f}s"
+          f" {(r['rss_peak_kb'] - r['rss_before_kb']) / 1024:>+10.1f}MB {r['rss_after_kb'] / 1024:>8.1f}MB {r['threads_peak']:>8d} {r['seconds']:>8.1f}s"
           f" {r['slow_stream_s']:>8.1f}s {r['edges_per_s']:>11,.0f}")
 if len(mem) == 2:
     small_r, big_r = mem
     grow = (big_r["rss_peak_kb"] - small_r["rss_peak_kb"]) / 1024
-    print(f"   peak difference, {big_r['snapshot_edges']:,d} vs {small_r['snapshot_edges']:,d} edges:"
-          f" {grow:+.1f} MB for {big_r['snapshot_edges'] / small_r['snapshot_edges']:.0f}x the edges")
+    print(f"   peak, {big_r['snapshot_edges']:,d} vs {small_r['snapshot_edges']:,d} edges"
+          f" ({big_r['snapshot_edges'] / small_r['snapshot_edges']:.0f}x the edges): {grow:+.1f} MB"
+          f" (the second phase starts from what the first left resident)")
 print()
 print("raw results: stream.jsonl, latency.jsonl, memory.jsonl (BENCH_KEEP=1 keeps them)", flush=True)
 PY

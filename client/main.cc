@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +42,7 @@
 #include "followgate/v1/invitations.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
+#include "server/secrets.h"
 #include "server/uuid.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "followgate server, HOST:PORT.");
@@ -60,6 +63,13 @@ ABSL_FLAG(int, priority, 0,
 ABSL_FLAG(std::string, caller, "",
           "Names this caller to the server (header x-followgate-caller), for fair "
           "sharing and logs.");
+ABSL_FLAG(std::string, token_file, "",
+          "File holding this caller's token for the server (default: env "
+          "FOLLOWGATE_TOKEN); sent as authorization: Bearer.");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "TLS: CA certificate (PEM) to verify the server with; turns TLS on.");
+ABSL_FLAG(std::string, tls_cert_file, "", "Mutual TLS: this client's certificate (PEM).");
+ABSL_FLAG(std::string, tls_key_file, "", "Mutual TLS: this client's private key (PEM).");
 ABSL_FLAG(std::string, company, "", "invite, invitation: the numeric company id.");
 ABSL_FLAG(std::string, account, "", "invite: the ConnectSafely account (optional).");
 ABSL_FLAG(std::string, request_id, "",
@@ -94,6 +104,43 @@ absl::StatusOr<v1::FollowerFilter> ParseEdgeType(absl::string_view name) {
   if (name == "all") return v1::FOLLOWER_FILTER_ALL;
   return absl::InvalidArgumentError(
       absl::StrCat("--edge_type must be members, pages or all, got \"", name, "\""));
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read --", flag, " ", path));
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// Plaintext, TLS (--tls_ca_file) or mutual TLS (also a certificate and key).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials() {
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca_file);
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert_file);
+  const std::string key = absl::GetFlag(FLAGS_tls_key_file);
+  if (ca.empty()) {
+    if (!cert.empty() || !key.empty()) {
+      return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file need --tls_ca_file");
+    }
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions ssl;
+  auto root = ReadPem(ca, "tls_ca_file");
+  if (!root.ok()) return root.status();
+  ssl.pem_root_certs = *root;
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError("mutual TLS needs both --tls_cert_file and --tls_key_file");
+  }
+  if (!cert.empty()) {
+    auto chain = ReadPem(cert, "tls_cert_file");
+    if (!chain.ok()) return chain.status();
+    auto private_key = ReadPem(key, "tls_key_file");
+    if (!private_key.ok()) return private_key.status();
+    ssl.pem_cert_chain = *chain;
+    ssl.pem_private_key = *private_key;
+  }
+  return grpc::SslCredentials(ssl);
 }
 
 // Writes `text` to stdout and flushes it; on failure (a full disk, a closed
@@ -241,14 +288,20 @@ int Run(const std::vector<char*>& args) {
   }
   const std::string urn = operands.empty() ? "" : operands[0];
 
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server),
-                                     grpc::InsecureChannelCredentials());
+  auto credentials = ChannelCredentials();
+  if (!credentials.ok()) return UsageError(credentials.status().message());
+  auto token = followgate::ReadSecret(absl::GetFlag(FLAGS_token_file), "FOLLOWGATE_TOKEN");
+  if (!token.ok() && !absl::IsNotFound(token.status())) {
+    return UsageError(token.status().message());
+  }
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), *credentials);
   auto stub = v1::FollowsService::NewStub(channel);
   auto invitations = v1::InvitationsService::NewStub(channel);
   grpc::ClientContext context;
   if (const std::string caller = absl::GetFlag(FLAGS_caller); !caller.empty()) {
     context.AddMetadata("x-followgate-caller", caller);
   }
+  if (token.ok()) context.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
   const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
   if (timeout != absl::InfiniteDuration()) {
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

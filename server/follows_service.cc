@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/call_identity.h"
 #include "server/log.h"
 #include "server/snapshot_streams.h"
 
@@ -26,24 +27,14 @@ void LogCallEnd(absl::string_view method, const std::string& caller, absl::strin
 
 }  // namespace
 
-std::string CallerOf(const grpc::CallbackServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  if (auto it = metadata.find("x-followgate-caller"); it != metadata.end()) {
-    return std::string(it->second.data(), std::min<size_t>(it->second.size(), 64));
-  }
-  std::string peer = context.peer();  // e.g. "ipv4:127.0.0.1:51234"
-  const size_t colon = peer.rfind(':');
-  if (colon != std::string::npos && peer.find(':') != colon) peer.resize(colon);
-  return peer;
-}
-
 FollowsServiceImpl::FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
                                        absl::Duration heartbeat_interval,
-                                       StreamTracker* streams)
+                                       const CallerAuth* auth, StreamTracker* streams)
     : hub_(hub),
       store_(store),
       clock_(clock),
       heartbeat_interval_(heartbeat_interval),
+      auth_(auth),
       streams_(streams) {}
 
 template <typename Page, typename Request>
@@ -51,7 +42,12 @@ grpc::ServerWriteReactor<Page>* FollowsServiceImpl::Stream(absl::string_view met
                                                            grpc::CallbackServerContext* context,
                                                            const Request& request,
                                                            const std::string& urn) {
-  const std::string caller = CallerOf(*context);
+  absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
+  if (!authorized.ok()) {
+    LogCallEnd(method, "?", urn, authorized.status(), 0, 0, absl::ZeroDuration());
+    return new FailedStreamReactor<Page>(authorized.status());
+  }
+  const std::string caller = *authorized;
   if (streams_->draining()) return new FailedStreamReactor<Page>(DrainingStatus());
   absl::StatusOr<ReadPlan> plan = PlanFor(request);
   if (!plan.ok()) {
@@ -91,13 +87,14 @@ grpc::ServerWriteReactor<v1::FollowingPage>* FollowsServiceImpl::StreamFollowing
 grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
     grpc::CallbackServerContext* context, const v1::ListFollowersRequest* request,
     v1::ListFollowersResponse* response) {
-  Requester who;
-  who.caller = CallerOf(*context);
-  if (streams_->draining()) {
+  absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
+  if (!authorized.ok() || streams_->draining()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(DrainingStatus()));
+    reactor->Finish(ToGrpcStatus(authorized.ok() ? DrainingStatus() : authorized.status()));
     return reactor;
   }
+  Requester who;
+  who.caller = *authorized;
   return new BlockingUnaryReactor(
       streams_, [this, who, request, response](const CancellationToken& cancel) {
         const absl::Time started = absl::Now();
@@ -114,10 +111,12 @@ grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
 grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFollowerChanges(
     grpc::CallbackServerContext* context, const v1::StreamFollowerChangesRequest* request) {
   using Reactor = PageStreamReactor<v1::FollowerChangesPage>;
+  absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
+  if (!authorized.ok()) return new FailedStreamReactor<v1::FollowerChangesPage>(authorized.status());
   if (streams_->draining()) {
     return new FailedStreamReactor<v1::FollowerChangesPage>(DrainingStatus());
   }
-  return new Reactor(streams_, [this, caller = CallerOf(*context), request = *request](
+  return new Reactor(streams_, [this, caller = *authorized, request = *request](
                                    const CancellationToken& cancel, const Reactor::Write& write) {
     const absl::Time started = absl::Now();
     int64_t pages = 0, changes = 0;

@@ -6,22 +6,22 @@
 
 #include "absl/time/time.h"
 #include "followgate/v1/follows.grpc.pb.h"
+#include "server/caller_auth.h"
 #include "server/clock.h"
 #include "server/page_stream_reactor.h"
 #include "server/snapshot_hub.h"
 
 namespace followgate {
 
-// Who a call is for, for fair sharing and logs: the `x-followgate-caller`
-// header when the caller names itself, else its address (without the port).
-std::string CallerOf(const grpc::CallbackServerContext& context);
-
-// Validates each request, then serves it from snapshots. Thread-safe.
-// `hub`, `store`, `clock` and `streams` are not owned and must outlive every call.
+// Authorizes each call (scope follows.read), validates its request, then
+// serves it from snapshots. Thread-safe. `hub`, `store`, `clock`, `auth`
+// (may be null: no authentication) and `streams` are not owned and must
+// outlive every call.
 class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
  public:
   FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
-                     absl::Duration heartbeat_interval, StreamTracker* streams);
+                     absl::Duration heartbeat_interval, const CallerAuth* auth,
+                     StreamTracker* streams);
 
   grpc::ServerWriteReactor<v1::FollowerPage>* StreamFollowers(
       grpc::CallbackServerContext* context,
@@ -46,6 +46,7 @@ class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
   SnapshotStore* const store_;
   Clock* const clock_;
   const absl::Duration heartbeat_interval_;
+  const CallerAuth* const auth_;
   StreamTracker* const streams_;
 };
 

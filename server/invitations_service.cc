@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/call_identity.h"
 #include "server/error_details.h"
 #include "server/grpc_status.h"
 #include "server/log.h"
@@ -23,12 +24,14 @@ const absl::Status& NotConfigured() {
 }  // namespace
 
 InvitationsServiceImpl::InvitationsServiceImpl(InvitationBatcher* batcher,
-                                               StreamTracker* streams)
-    : batcher_(batcher), streams_(streams) {}
+                                               const CallerAuth* auth, StreamTracker* streams)
+    : batcher_(batcher), auth_(auth), streams_(streams) {}
 
 grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::SendInvitations(
     grpc::CallbackServerContext* context, const v1::SendInvitationsRequest* request) {
   using Reactor = PageStreamReactor<v1::SendInvitationsResponse>;
+  absl::StatusOr<std::string> caller = AuthorizeCall(auth_, *context, kScopeInvitationsSend);
+  if (!caller.ok()) return new FailedStreamReactor<v1::SendInvitationsResponse>(caller.status());
   if (batcher_ == nullptr) {
     return new FailedStreamReactor<v1::SendInvitationsResponse>(NotConfigured());
   }
@@ -36,7 +39,7 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
     return new FailedStreamReactor<v1::SendInvitationsResponse>(DrainingStatus());
   }
   return new Reactor(
-      streams_, [batcher = batcher_, request = *request, peer = context->peer()](
+      streams_, [batcher = batcher_, request = *request, peer = *caller](
                     const CancellationToken& cancel, const Reactor::Write& write) {
         const absl::Time started = absl::Now();
         std::string request_id = request.request_id();
@@ -49,7 +52,7 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
             });
         LogInfo(absl::StrCat(
             "SendInvitations company ", request.company_id().substr(0, 20), " batch ",
-            request_id.substr(0, 128), " from ", peer, " ended ",
+            request_id.substr(0, 128), " for ", peer, " ended ",
             absl::StatusCodeToString(status.code()), " after ", absl::FormatDuration(absl::Now() - started),
             ": ", progress.decided_profiles(), "/", request.profile_urns_size(), " decided, ",
             progress.sent(), " sent, ", progress.unknown(), " unknown, ",
@@ -63,6 +66,11 @@ grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
     grpc::CallbackServerContext* context, const v1::GetInvitationRequest* request,
     v1::Invitation* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<std::string> caller = AuthorizeCall(auth_, *context, kScopeInvitationsRead);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   if (batcher_ == nullptr) {
     reactor->Finish(ToGrpcStatus(NotConfigured()));
     return reactor;

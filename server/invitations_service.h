@@ -3,18 +3,21 @@
 #define FOLLOWGATE_SERVER_INVITATIONS_SERVICE_H_
 
 #include "followgate/v1/invitations.grpc.pb.h"
+#include "server/caller_auth.h"
 #include "server/invitation_batcher.h"
 #include "server/page_stream_reactor.h"
 
 namespace followgate {
 
-// Streams batches from the batcher; answers lookups from the ledger.
-// Thread-safe. `batcher` may be null: invitations are not configured and
-// every call answers FAILED_PRECONDITION. `batcher` and `streams` are not
-// owned and must outlive every call.
+// Streams batches from the batcher (scope invitations.send); answers lookups
+// from the ledger (invitations.read, or invitations.send). Thread-safe.
+// `batcher` may be null: invitations are not configured and every call
+// answers FAILED_PRECONDITION; `auth` may be null: no authentication. None
+// is owned; each must outlive every call.
 class InvitationsServiceImpl final : public v1::InvitationsService::CallbackService {
  public:
-  InvitationsServiceImpl(InvitationBatcher* batcher, StreamTracker* streams);
+  InvitationsServiceImpl(InvitationBatcher* batcher, const CallerAuth* auth,
+                         StreamTracker* streams);
 
   grpc::ServerWriteReactor<v1::SendInvitationsResponse>* SendInvitations(
       grpc::CallbackServerContext* context, const v1::SendInvitationsRequest* request) override;
@@ -24,6 +27,7 @@ class InvitationsServiceImpl final : public v1::InvitationsService::CallbackServ
 
  private:
   InvitationBatcher* const batcher_;
+  const CallerAuth* const auth_;
   StreamTracker* const streams_;
 };
 

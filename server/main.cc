@@ -91,6 +91,13 @@ ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(30),
           "UNAVAILABLE (streams resume with their token).");
 ABSL_FLAG(int, max_request_bytes, 4 << 20,
           "Largest request message accepted; larger ones get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(std::string, callers_file, "",
+          "JSON file of the callers allowed in, with their token hashes and "
+          "scopes (reloaded on SIGHUP). Without it every caller is served.");
+ABSL_FLAG(std::string, tls_cert_file, "", "TLS: the server's certificate chain (PEM).");
+ABSL_FLAG(std::string, tls_key_file, "", "TLS: the server's private key (PEM).");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "Mutual TLS: clients must present a certificate signed by this CA (PEM).");
 ABSL_FLAG(absl::Duration, drain_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long open streams may go on.");
 ABSL_FLAG(bool, sandbox, false,
@@ -163,6 +170,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   followgate::ServerOptions options;
@@ -180,6 +188,10 @@ int main(int argc, char** argv) {
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
   options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  options.callers_file = absl::GetFlag(FLAGS_callers_file);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
   options.snapshots.default_max_staleness = absl::GetFlag(FLAGS_max_staleness);
   options.snapshots.max_age = absl::GetFlag(FLAGS_snapshot_max_age);
@@ -237,7 +249,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   followgate::LogInfo(absl::StrCat(
-      "followgate serving on ", address, ", upstream ",
+      "followgate serving on ", address,
+      options.tls_cert_file.empty() ? " (plaintext)"
+                                    : options.tls_client_ca_file.empty() ? " (TLS)"
+                                                                         : " (mutual TLS)",
+      ", upstream ",
       options.sandbox ? absl::StrCat("sandbox at ", (*server)->sandbox_url())
                       : options.linkedin.base_url,
       ", LinkedIn interval ", absl::FormatDuration(options.linkedin_min_interval)));
@@ -258,8 +274,23 @@ int main(int argc, char** argv) {
         " followers urn:li:organizationalPage:1000"));
   }
 
+  followgate::LogInfo(
+      (*server)->authenticates_callers()
+          ? absl::StrCat("callers authenticated from ", options.callers_file,
+                         " (SIGHUP reloads it)")
+          : std::string("no --callers_file: every caller on this port is served (let a "
+                        "mesh sidecar authenticate); callers may name themselves with "
+                        "the x-followgate-caller header"));
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  for (;;) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    const absl::Status reloaded = (*server)->ReloadCallers();
+    followgate::LogInfo(reloaded.ok() ? std::string("SIGHUP: callers file reloaded")
+                                      : absl::StrCat("SIGHUP: callers file NOT reloaded, "
+                                                     "keeping the old callers: ",
+                                                     reloaded.message()));
+  }
   followgate::LogInfo(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                                    ", draining for up to ",
                                    absl::FormatDuration(options.drain_grace)));

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <atomic>
 #include <thread>
 #include <utility>
@@ -17,6 +19,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/caller_auth.h"
 #include "server/clock.h"
 #include "server/curl_http_client.h"
 #include "server/follows_service.h"
@@ -42,6 +45,7 @@ struct FollowgateServer::Parts {
   std::unique_ptr<ConnectSafelyClient> connectsafely;
   std::unique_ptr<InvitationBatcher> batcher;
   StreamTracker streams;
+  std::unique_ptr<CallerAuth> auth;
   std::unique_ptr<FollowsServiceImpl> follows_service;
   std::unique_ptr<InvitationsServiceImpl> invitations_service;
   std::unique_ptr<grpc::Server> grpc_server;
@@ -139,6 +143,45 @@ absl::Status MakeDirectories(const std::string& path) {
   }
 }
 
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read --", flag, " ", path));
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// Insecure without certificates; TLS with them; mutual TLS with a client CA.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
+    const ServerOptions& options) {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    if (!options.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "tls_client_ca_file needs tls_cert_file and tls_key_file");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("TLS needs both tls_cert_file and tls_key_file");
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  auto key = ReadPem(options.tls_key_file, "tls_key_file");
+  if (!key.ok()) return key.status();
+  auto cert = ReadPem(options.tls_cert_file, "tls_cert_file");
+  if (!cert.ok()) return cert.status();
+  pair.private_key = *key;
+  pair.cert_chain = *cert;
+  ssl.pem_key_cert_pairs.push_back(pair);
+  if (!options.tls_client_ca_file.empty()) {
+    auto ca = ReadPem(options.tls_client_ca_file, "tls_client_ca_file");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
 absl::StatusOr<std::string> TemporaryStateDir() {
   char pattern[] = "/tmp/followgate-sandbox-XXXXXX";
   if (mkdtemp(pattern) == nullptr) {
@@ -207,19 +250,24 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
     parts->batcher = std::make_unique<InvitationBatcher>(
         parts->ledger.get(), parts->connectsafely.get(), clock, options.invitations);
   }
+  auto auth = CallerAuth::Create(options.callers_file);
+  if (!auth.ok()) return auth.status();
+  parts->auth = *std::move(auth);
   parts->follows_service = std::make_unique<FollowsServiceImpl>(
       parts->snapshot_hub.get(), parts->snapshot_store.get(), clock, options.heartbeat_interval,
-      &parts->streams);
-  parts->invitations_service =
-      std::make_unique<InvitationsServiceImpl>(parts->batcher.get(), &parts->streams);
+      parts->auth.get(), &parts->streams);
+  parts->invitations_service = std::make_unique<InvitationsServiceImpl>(
+      parts->batcher.get(), parts->auth.get(), &parts->streams);
+  auto credentials = ServerCredentialsFor(options);
+  if (!credentials.ok()) return credentials.status();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   // Linked in so that reflection can describe grpc.health.v1 to tools.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat(options.host, ":", options.port),
-                           grpc::InsecureServerCredentials(), &parts->port);
+  builder.AddListeningPort(absl::StrCat(options.host, ":", options.port), *credentials,
+                           &parts->port);
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
   auto millis = [](absl::Duration d) {
     return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
@@ -258,6 +306,10 @@ std::string FollowgateServer::sandbox_url() const {
 std::string FollowgateServer::state_dir() const { return parts_->options.state_dir; }
 
 bool FollowgateServer::invitations_enabled() const { return parts_->batcher != nullptr; }
+
+absl::Status FollowgateServer::ReloadCallers() { return parts_->auth->Reload(); }
+
+bool FollowgateServer::authenticates_callers() const { return parts_->auth->enabled(); }
 
 void FollowgateServer::Shutdown() {
   absl::MutexLock lock(&parts_->shutdown_mu);

@@ -49,6 +49,13 @@ struct ServerOptions {
   absl::Duration max_connection_age_grace = absl::Minutes(30);
   // Largest request message accepted (RESOURCE_EXHAUSTED beyond).
   int max_request_bytes = 4 << 20;
+  // Callers file (see caller_auth.h); "" lets every caller in.
+  std::string callers_file;
+  // TLS: the server's certificate chain and key (PEM files); with
+  // `tls_client_ca_file`, clients must present a certificate it signed.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
   // Start the built-in sandbox upstreams (LinkedIn and ConnectSafely) on
   // loopback and use them: base URLs and credentials are replaced, and an
   // empty `state_dir` becomes a fresh temporary directory.
@@ -76,6 +83,11 @@ class FollowgateServer {
   // Refuses new calls, lets open streams run for drain_grace, then ends them
   // and waits for their upstream work to stop. Idempotent.
   void Shutdown();
+
+  // Reads the callers file again (on SIGHUP); keeps the old callers and
+  // returns why when the file is wrong.
+  absl::Status ReloadCallers();
+  bool authenticates_callers() const;
 
  private:
   struct Parts;

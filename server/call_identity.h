@@ -1,0 +1,23 @@
+// Who a gRPC call is for.
+#ifndef FOLLOWGATE_SERVER_CALL_IDENTITY_H_
+#define FOLLOWGATE_SERVER_CALL_IDENTITY_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/grpcpp.h"
+#include "server/caller_auth.h"
+
+namespace followgate {
+
+// The caller's name if it may make a call that needs `scope` (see
+// CallerAuth); without authentication, its `x-followgate-caller` header or
+// its address (without the port). `auth` may be null (no authentication).
+absl::StatusOr<std::string> AuthorizeCall(const CallerAuth* auth,
+                                          const grpc::CallbackServerContext& context,
+                                          absl::string_view scope);
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_CALL_IDENTITY_H_
