@@ -32,7 +32,6 @@ PACKAGES=(
   git
 )
 
-BUF_VERSION_SPEC="@bufbuild/buf@1"
 TOOLS_DIR=".tools"
 
 is_installed() {
@@ -66,10 +65,18 @@ if ((${#missing[@]} > 0)); then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# buf (lint, breaking-change checks, `buf curl`), project-local.
-if [[ ! -x "${TOOLS_DIR}/node_modules/.bin/buf" ]]; then
-  echo "install_deps: installing ${BUF_VERSION_SPEC} into ${TOOLS_DIR}/" >&2
+# npm tools, project-local: buf (lint, breaking-change checks, `buf curl`) and
+# the Node gRPC client libraries used by client/node and its tests.
+NPM_PACKAGES=("@bufbuild/buf@1" "@grpc/grpc-js@1" "@grpc/proto-loader@0.8")
+missing_npm=()
+for spec in "${NPM_PACKAGES[@]}"; do
+  name="${spec%@*}"
+  if [[ ! -d "${TOOLS_DIR}/node_modules/${name}" ]]; then
+    missing_npm+=("${spec}")
+  fi
+done
+if ((${#missing_npm[@]} > 0)); then
+  echo "install_deps: installing ${missing_npm[*]} into ${TOOLS_DIR}/" >&2
   mkdir -p "${TOOLS_DIR}"
-  npm install --prefix "${TOOLS_DIR}" --no-audit --no-fund --loglevel=error \
-    "${BUF_VERSION_SPEC}"
+  npm install --prefix "${TOOLS_DIR}" --no-audit --no-fund --loglevel=error "${missing_npm[@]}"
 fi

@@ -30,8 +30,15 @@ _FILTERS = {
 class FollowgateClient:
     """Streams follow edges from a followgate server over one channel."""
 
-    def __init__(self, target, credentials=None, channel=None):
+    def __init__(self, target, credentials=None, channel=None, token=None):
+        """`credentials`: grpc.ssl_channel_credentials(...) for TLS / mutual TLS;
+        `token`: this caller's token (needs TLS; sent as authorization: Bearer)."""
         if channel is None:
+            if token is not None:
+                if credentials is None:
+                    raise ValueError("a token needs TLS credentials")
+                credentials = grpc.composite_channel_credentials(
+                    credentials, grpc.access_token_call_credentials(token))
             channel = (grpc.secure_channel(target, credentials)
                        if credentials is not None else grpc.insecure_channel(target))
         self._channel = channel

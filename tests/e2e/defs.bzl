@@ -9,6 +9,7 @@ _BINARIES = [
 _PYTHON_LIBS = [
     "//client/python",
     "//protos:py_grpc",
+    "//protos:py_system_protos",
     "//tests/e2e:harness.py",
     "//tests/e2e:junit.py",
 ]

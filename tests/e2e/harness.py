@@ -143,3 +143,58 @@ def run_cli(server, *args, timeout=300):
     """Runs the CLI against `server`; returns the CompletedProcess (text)."""
     return subprocess.run([CLI, "--server=" + server.target] + list(args),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def tls_material():
+    """A CA, a server certificate for localhost/127.0.0.1 and a client
+    certificate, made with openssl in a temp dir: {ca, server_cert,
+    server_key, client_cert, client_key} paths."""
+    d = temp_dir()
+    paths = {k: os.path.join(d, k + ".pem") for k in
+             ("ca", "ca_key", "server_cert", "server_key", "client_cert", "client_key")}
+    ext = os.path.join(d, "san.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", paths["ca_key"], "-out",
+        paths["ca"], "-days", "2", "-subj", "/CN=followgate test CA")
+    for who, subject in (("server", "/CN=localhost"), ("client", "/CN=e2e-client")):
+        csr = os.path.join(d, who + ".csr")
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", paths[who + "_key"], "-out", csr,
+            "-subj", subject)
+        run("x509", "-req", "-in", csr, "-CA", paths["ca"], "-CAkey", paths["ca_key"],
+            "-CAcreateserial", "-out", paths[who + "_cert"], "-days", "2",
+            *(["-extfile", ext] if who == "server" else []))
+    return paths
+
+
+def callers_file(callers):
+    """Writes a callers file for {name: (token, [scopes])}; returns its path."""
+    import hashlib
+    path = os.path.join(temp_dir(), "callers.json")
+    with open(path, "w") as f:
+        json.dump({"callers": [
+            {"name": name, "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
+             "scopes": scopes} for name, (token, scopes) in callers.items()]}, f)
+    return path
+
+
+def rich_details(rpc_error):
+    """The google.rpc details of a grpc.RpcError: {ErrorInfo, RetryInfo, BadRequest}."""
+    from google.rpc import error_details_pb2, status_pb2
+    for key, value in rpc_error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            status = status_pb2.Status.FromString(value)
+            out = {}
+            for any_message in status.details:
+                for cls in (error_details_pb2.ErrorInfo, error_details_pb2.RetryInfo,
+                            error_details_pb2.BadRequest):
+                    if any_message.Is(cls.DESCRIPTOR):
+                        message = cls()
+                        any_message.Unpack(message)
+                        out[cls.__name__] = message
+            return out
+    return {}

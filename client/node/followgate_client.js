@@ -1,0 +1,94 @@
+// A small Node client for followgate (@grpc/grpc-js + @grpc/proto-loader).
+//
+//   const { FollowgateClient } = require('./followgate_client');
+//   const client = new FollowgateClient('localhost:50051', { protosDir, ca, cert, key, token });
+//   for await (const page of client.followerPages('urn:li:organizationalPage:1000')) ...
+//
+// Errors are grpc-js ServiceErrors; richErrorDetails(error) decodes the
+// google.rpc details (ErrorInfo, RetryInfo, BadRequest) the server sends.
+'use strict';
+
+const path = require('path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+const protobuf = require('protobufjs');
+
+const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+class FollowgateClient {
+  // options.protosDir: the repository's protos/ folder.
+  // options.googleapisDir: the folder holding google/rpc/*.proto.
+  // options.ca, options.cert, options.key: PEM buffers (TLS when ca is set;
+  //   mutual TLS with cert and key). options.token: caller token.
+  constructor(target, options) {
+    const definition = protoLoader.loadSync(
+      ['followgate/v1/follows.proto', 'followgate/v1/invitations.proto'],
+      { ...LOADER_OPTIONS, includeDirs: [options.protosDir, '/usr/include'] });
+    const v1 = grpc.loadPackageDefinition(definition).followgate.v1;
+    let credentials = options.ca
+      ? grpc.credentials.createSsl(options.ca, options.key || null, options.cert || null)
+      : grpc.credentials.createInsecure();
+    if (options.token) {
+      credentials = grpc.credentials.combineChannelCredentials(
+        credentials,
+        grpc.credentials.createFromMetadataGenerator((_, callback) => {
+          const metadata = new grpc.Metadata();
+          metadata.set('authorization', 'Bearer ' + options.token);
+          callback(null, metadata);
+        }));
+    }
+    this.follows = new v1.FollowsService(target, credentials);
+    this.invitations = new v1.InvitationsService(target, credentials);
+    this.googleapisDir = options.googleapisDir;
+  }
+
+  close() {
+    this.follows.close();
+    this.invitations.close();
+  }
+
+  // Yields FollowerPage messages (heartbeats skipped) after `resumeToken`.
+  async *followerPages(followee, { filter = 'FOLLOWER_FILTER_ALL', resumeToken = '' } = {}) {
+    const call = this.follows.StreamFollowers(
+      { followee, follower_filter: filter, resume_token: resumeToken });
+    for await (const page of call) {
+      if (!page.heartbeat) yield page;
+    }
+  }
+
+  // Runs an invitation batch to its end: { requestId, results (by index), progress }.
+  invite(companyId, profileUrns, requestId) {
+    return new Promise((resolve, reject) => {
+      const results = new Map();
+      let progress = null;
+      const call = this.invitations.SendInvitations(
+        { company_id: companyId, profile_urns: profileUrns, request_id: requestId });
+      call.on('data', (response) => {
+        for (const result of response.results) results.set(result.index, result);
+        progress = response.progress;
+      });
+      call.on('error', reject);
+      call.on('end', () => resolve({ requestId, results, progress }));
+    });
+  }
+
+  // The google.rpc details of a failed call: { errorInfo, retryInfo, badRequest }.
+  richErrorDetails(error) {
+    const root = protobuf.loadSync(['status.proto', 'error_details.proto'].map(
+      (f) => path.join(this.googleapisDir, 'google/rpc', f)));
+    const values = error.metadata ? error.metadata.get('grpc-status-details-bin') : [];
+    if (values.length === 0) return {};
+    const status = root.lookupType('google.rpc.Status').decode(values[0]);
+    const details = {};
+    for (const any of status.details) {
+      const name = any.type_url.split('/').pop();
+      const type = root.lookupType(name);
+      const key = { 'google.rpc.ErrorInfo': 'errorInfo', 'google.rpc.RetryInfo': 'retryInfo',
+                    'google.rpc.BadRequest': 'badRequest' }[name];
+      if (key) details[key] = type.toObject(type.decode(any.value), { longs: String });
+    }
+    return details;
+  }
+}
+
+module.exports = { FollowgateClient };
