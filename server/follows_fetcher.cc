@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/error_details.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/upstream_errors.h"
 
 namespace followgate {
@@ -30,6 +31,7 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
       return granted;
     }
     waited += clock_->Now() - wait_started;
+    Metrics::Get().RecordBudgetWait(clock_->Now() - wait_started);
     absl::StatusOr<FollowsPage> page = client_->FetchPage(query, cursor, &cancel);
     if (options_.on_credential_checked) {
       if (page.ok()) options_.on_credential_checked(true);

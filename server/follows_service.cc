@@ -7,22 +7,29 @@
 #include "absl/time/clock.h"
 #include "server/call_identity.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/snapshot_streams.h"
 
 namespace followgate {
 namespace {
 
-// One line per finished call: who, what, outcome, volume, duration.
+// One log line and the metrics per finished call: who, what, outcome,
+// volume, duration.
 void LogCallEnd(absl::string_view method, const std::string& caller, absl::string_view urn,
-                const absl::Status& status, int64_t pages, int64_t edges,
+                const absl::Status& status, int64_t pages, int64_t edges, int64_t bytes,
                 absl::Duration elapsed) {
-  // The URN is the caller's input: escaped and bounded so it cannot forge
-  // log lines.
-  LogInfo(absl::StrCat(method, " \"", absl::CEscape(urn.substr(0, 300)), "\" for ",
-                       absl::CEscape(caller), " ended ", absl::StatusCodeToString(status.code()),
-                       " after ", pages, " pages, ", edges, " edges, ",
-                       absl::FormatDuration(elapsed), status.ok() ? "" : ": ",
-                       status.message()));
+  const std::string code = absl::StatusCodeToString(status.code());
+  Metrics::Get().RecordRpc(method, code, elapsed);
+  LogEvent(status.ok() || absl::IsCancelled(status) ? "INFO" : "WARNING", "rpc",
+           {{"method", std::string(method)},
+            {"caller", caller},
+            {"target", std::string(urn.substr(0, 300))},
+            {"code", code},
+            {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
+            {"pages", pages},
+            {"edges", edges},
+            {"bytes", bytes},
+            {"message", std::string(status.message())}});
 }
 
 }  // namespace
@@ -44,14 +51,14 @@ grpc::ServerWriteReactor<Page>* FollowsServiceImpl::Stream(absl::string_view met
                                                            const std::string& urn) {
   absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
   if (!authorized.ok()) {
-    LogCallEnd(method, "?", urn, authorized.status(), 0, 0, absl::ZeroDuration());
+    LogCallEnd(method, "?", urn, authorized.status(), 0, 0, 0, absl::ZeroDuration());
     return new FailedStreamReactor<Page>(authorized.status());
   }
   const std::string caller = *authorized;
   if (streams_->draining()) return new FailedStreamReactor<Page>(DrainingStatus());
   absl::StatusOr<ReadPlan> plan = PlanFor(request);
   if (!plan.ok()) {
-    LogCallEnd(method, caller, urn, plan.status(), 0, 0, absl::ZeroDuration());
+    LogCallEnd(method, caller, urn, plan.status(), 0, 0, 0, absl::ZeroDuration());
     return new FailedStreamReactor<Page>(plan.status());
   }
   plan->who.caller = caller;
@@ -60,16 +67,17 @@ grpc::ServerWriteReactor<Page>* FollowsServiceImpl::Stream(absl::string_view met
                     const CancellationToken& cancel,
                     const typename PageStreamReactor<Page>::Write& write) {
         const absl::Time started = absl::Now();
-        int64_t pages = 0, edges = 0;
+        int64_t pages = 0, edges = 0, bytes = 0;
         const absl::Status status = StreamPages<Page>(
             hub_, clock_, heartbeat_interval_, plan, cancel, [&](Page page) {
               if (!page.has_heartbeat()) {
                 ++pages;
                 edges += page.edges_size();
               }
+              bytes += static_cast<int64_t>(page.ByteSizeLong());
               return write(std::move(page));
             });
-        LogCallEnd(method, caller, urn, status, pages, edges, absl::Now() - started);
+        LogCallEnd(method, caller, urn, status, pages, edges, bytes, absl::Now() - started);
         return status;
       });
 }
@@ -103,7 +111,9 @@ grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
         if (page.ok()) *response = *std::move(page);
         const absl::Status status = page.status();
         LogCallEnd("ListFollowers", who.caller, request->followee(), status, status.ok(),
-                   status.ok() ? response->edges_size() : 0, absl::Now() - started);
+                   status.ok() ? response->edges_size() : 0,
+                   status.ok() ? static_cast<int64_t>(response->ByteSizeLong()) : 0,
+                   absl::Now() - started);
         return status;
       });
 }
@@ -119,15 +129,16 @@ grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFol
   return new Reactor(streams_, [this, caller = *authorized, request = *request](
                                    const CancellationToken& cancel, const Reactor::Write& write) {
     const absl::Time started = absl::Now();
-    int64_t pages = 0, changes = 0;
+    int64_t pages = 0, changes = 0, bytes = 0;
     const absl::Status status = followgate::StreamFollowerChanges(
         store_, request, cancel, [&](v1::FollowerChangesPage page) {
           ++pages;
           changes += page.changes_size();
+          bytes += static_cast<int64_t>(page.ByteSizeLong());
           return write(std::move(page));
         });
     LogCallEnd("StreamFollowerChanges", caller, request.followee(), status, pages, changes,
-               absl::Now() - started);
+               bytes, absl::Now() - started);
     return status;
   });
 }

@@ -11,6 +11,7 @@
 #include "server/error_details.h"
 #include "server/invitation_requests.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/status_macros.h"
 
 namespace followgate {
@@ -66,8 +67,9 @@ std::vector<DecidedProfile> OutcomesOf(const Chunk& chunk,
 class InvitationBatcher::BatchRun {
  public:
   BatchRun(InvitationBatcher* batcher, BatchSpec spec, std::optional<CreditBudget> budget,
-           const CancellationToken& cancel, const Emit& emit)
-      : batcher_(batcher),
+           bool fresh, const CancellationToken& cancel, const Emit& emit)
+      : fresh_(fresh),
+        batcher_(batcher),
         spec_(std::move(spec)),
         budget_(std::move(budget)),
         cancel_(cancel),
@@ -77,7 +79,9 @@ class InvitationBatcher::BatchRun {
     FG_ASSIGN_OR_RETURN(std::vector<DecidedProfile> replay,
                         batcher_->ledger_->DecidedProfiles(spec_.request_id));
     FG_ASSIGN_OR_RETURN(int pending, batcher_->ledger_->PendingProfiles(spec_.request_id));
+    replaying_ = !fresh_;
     FG_RETURN_IF_ERROR(EmitStep(std::move(replay), /*done=*/pending == 0));
+    replaying_ = false;
     if (pending == 0) return absl::OkStatus();
 
     std::vector<std::thread> helpers;
@@ -212,6 +216,10 @@ class InvitationBatcher::BatchRun {
       }
       result->set_invited_by_request_id(d.invited_by_request_id);
       Count(d.outcome);
+      if (!replaying_) {
+        Metrics::Get().RecordInvitation(
+            absl::AsciiStrToLower(v1::InvitationOutcome_Name(d.outcome).substr(19)));
+      }
     }
     progress_.set_total_profiles(static_cast<int>(spec_.profile_urns.size()));
     absl::StatusOr<int> requests = batcher_->ledger_->UpstreamRequests(spec_.request_id);
@@ -240,6 +248,9 @@ class InvitationBatcher::BatchRun {
     }
   }
 
+  // A batch created by this call (its first message is no replay).
+  const bool fresh_;
+  bool replaying_ = false;  // Set by Run() before any worker starts.
   InvitationBatcher* const batcher_;
   const BatchSpec spec_;
   const std::optional<CreditBudget> budget_;
@@ -317,7 +328,8 @@ absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
   } unlock{this, spec.request_id};
 
   std::optional<CreditBudget> budget = BudgetFor(spec.company_id);
-  if (budget.has_value() && !ledger_->BatchExists(spec.request_id)) {
+  const bool fresh = !ledger_->BatchExists(spec.request_id);
+  if (budget.has_value() && fresh) {
     FG_ASSIGN_OR_RETURN(int64_t used, ledger_->CreditsUsed(spec.company_id, budget->month_start,
                                                            budget->month_end));
     if (used >= budget->per_month) {
@@ -333,7 +345,7 @@ absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
     }
   }
   FG_RETURN_IF_ERROR(ledger_->StartBatch(spec));
-  return BatchRun(this, std::move(spec), std::move(budget), cancel, emit).Run();
+  return BatchRun(this, std::move(spec), std::move(budget), fresh, cancel, emit).Run();
 }
 
 absl::StatusOr<v1::Invitation> InvitationBatcher::GetInvitation(

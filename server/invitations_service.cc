@@ -8,6 +8,7 @@
 #include "server/error_details.h"
 #include "server/grpc_status.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 namespace followgate {
 namespace {
@@ -50,14 +51,22 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
               progress = response.progress();
               return write(std::move(response));
             });
-        LogInfo(absl::StrCat(
-            "SendInvitations company ", request.company_id().substr(0, 20), " batch ",
-            request_id.substr(0, 128), " for ", peer, " ended ",
-            absl::StatusCodeToString(status.code()), " after ", absl::FormatDuration(absl::Now() - started),
-            ": ", progress.decided_profiles(), "/", request.profile_urns_size(), " decided, ",
-            progress.sent(), " sent, ", progress.unknown(), " unknown, ",
-            progress.upstream_requests(), " upstream requests",
-            status.ok() ? "" : "; ", status.message()));
+        const std::string code = absl::StatusCodeToString(status.code());
+        const absl::Duration elapsed = absl::Now() - started;
+        Metrics::Get().RecordRpc("SendInvitations", code, elapsed);
+        LogEvent(status.ok() || absl::IsCancelled(status) ? "INFO" : "WARNING", "rpc",
+                 {{"method", "SendInvitations"},
+                  {"caller", peer},
+                  {"company_id", request.company_id().substr(0, 20)},
+                  {"request_id", request_id.substr(0, 128)},
+                  {"code", code},
+                  {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
+                  {"profiles", int64_t{request.profile_urns_size()}},
+                  {"decided", int64_t{progress.decided_profiles()}},
+                  {"sent", int64_t{progress.sent()}},
+                  {"unknown", int64_t{progress.unknown()}},
+                  {"upstream_requests", int64_t{progress.upstream_requests()}},
+                  {"message", std::string(status.message())}});
         return status;
       });
 }
@@ -75,8 +84,17 @@ grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
     reactor->Finish(ToGrpcStatus(NotConfigured()));
     return reactor;
   }
+  const absl::Time started = absl::Now();
   absl::StatusOr<v1::Invitation> invitation = batcher_->GetInvitation(*request);
   if (invitation.ok()) *response = *std::move(invitation);
+  const std::string code = absl::StatusCodeToString(invitation.status().code());
+  Metrics::Get().RecordRpc("GetInvitation", code, absl::Now() - started);
+  LogEvent("INFO", "rpc",
+           {{"method", "GetInvitation"},
+            {"caller", *caller},
+            {"company_id", request->company_id().substr(0, 20)},
+            {"code", code},
+            {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - started)}});
   reactor->Finish(ToGrpcStatus(invitation.status()));
   return reactor;
 }

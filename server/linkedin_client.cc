@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
+#include "server/log.h"
+#include "server/metrics.h"
 #include "server/status_macros.h"
 #include "server/upstream_errors.h"
 #include "server/urn.h"
@@ -163,7 +165,22 @@ absl::StatusOr<FollowsPage> LinkedInClient::FetchPage(
   request.timeout = options_.request_timeout;
   request.cancel = cancel;
   const absl::Time started = clock_->Now();
+  const absl::Time wall_started = absl::Now();
   absl::StatusOr<HttpResponse> response = http_->Send(request);
+  // One log line and metric per upstream request (never its headers).
+  const std::string outcome = response.ok() ? std::to_string(response->status_code)
+                                            : absl::StatusCodeToString(response.status().code());
+  const absl::Duration took = absl::Now() - wall_started;
+  Metrics::Get().RecordUpstream("linkedin", outcome, took);
+  LogEvent("INFO", "upstream",
+           {{"upstream", "linkedin"},
+            {"finder", query.finder == FollowsQuery::Finder::kFollowee ? "followee" : "follower"},
+            {"urn", query.urn},
+            {"edge_type", std::string(EdgeTypeName(query.edge_type))},
+            {"first_page", cursor.empty()},
+            {"outcome", outcome},
+            {"duration_ms", absl::ToDoubleMilliseconds(took)},
+            {"bytes", static_cast<int64_t>(response.ok() ? response->body.size() : 0)}});
   if (!response.ok()) return LinkedInTransportError(response.status());
   if (response->status_code < 200 || response->status_code > 299) {
     return LinkedInHttpError(response->status_code, response->body);

@@ -1,27 +1,34 @@
 #include "server/log.h"
 
 #include <cstdio>
-#include <string>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 
 namespace followgate {
-namespace {
 
-void Log(absl::string_view level, absl::string_view message) {
-  const std::string line =
-      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                                    absl::UTCTimeZone()),
-                   " ", level, " ", message, "\n");
-  std::fwrite(line.data(), 1, line.size(), stderr);
+void LogEvent(absl::string_view level, absl::string_view event, const LogFields& fields) {
+  nlohmann::ordered_json line;
+  line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  line["level"] = std::string(level);
+  line["event"] = std::string(event);
+  for (const auto& [key, value] : fields) {
+    std::visit([&line, &key](const auto& v) { line[key] = v; }, value);
+  }
+  // Invalid UTF-8 in caller input is replaced rather than failing the line.
+  const std::string text =
+      line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
 }
 
-}  // namespace
+void LogInfo(absl::string_view message) {
+  LogEvent("INFO", "message", {{"msg", std::string(message)}});
+}
 
-void LogInfo(absl::string_view message) { Log("INFO", message); }
-void LogError(absl::string_view message) { Log("ERROR", message); }
+void LogError(absl::string_view message) {
+  LogEvent("ERROR", "message", {{"msg", std::string(message)}});
+}
 
 }  // namespace followgate

@@ -91,6 +91,8 @@ ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(30),
           "UNAVAILABLE (streams resume with their token).");
 ABSL_FLAG(int, max_request_bytes, 4 << 20,
           "Largest request message accepted; larger ones get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, metrics_port, -1,
+          "Serve Prometheus metrics at /metrics on this port (0 picks one; -1: off).");
 ABSL_FLAG(std::string, callers_file, "",
           "JSON file of the callers allowed in, with their token hashes and "
           "scopes (reloaded on SIGHUP). Without it every caller is served.");
@@ -189,6 +191,7 @@ int main(int argc, char** argv) {
   options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
   options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   options.callers_file = absl::GetFlag(FLAGS_callers_file);
+  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
@@ -274,6 +277,10 @@ int main(int argc, char** argv) {
         " followers urn:li:organizationalPage:1000"));
   }
 
+  if ((*server)->metrics_port() >= 0) {
+    followgate::LogEvent("INFO", "metrics",
+                         {{"port", int64_t{(*server)->metrics_port()}}, {"path", "/metrics"}});
+  }
   followgate::LogInfo(
       (*server)->authenticates_callers()
           ? absl::StrCat("callers authenticated from ", options.callers_file,

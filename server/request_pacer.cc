@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/metrics.h"
+
 namespace followgate {
 
 RequestPacer::RequestPacer(Clock* clock, absl::Duration min_interval)
@@ -56,9 +58,11 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
   absl::MutexLock lock(&mu_);
   const uint64_t ticket = next_ticket_++;
   waiters_.emplace(ticket, Waiter{request.caller, request.priority, request.not_before});
+  Metrics::Get().SetBudgetQueueLength(static_cast<int>(waiters_.size()));
   if (ticket_out != nullptr) ticket_out->id = ticket;
   auto leave = [&] {
     waiters_.erase(ticket);
+    Metrics::Get().SetBudgetQueueLength(static_cast<int>(waiters_.size()));
     if (ticket_out != nullptr) ticket_out->id = 0;
     ++generation_;
   };

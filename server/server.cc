@@ -26,6 +26,7 @@
 #include "server/invitation_ledger.h"
 #include "server/invitations_service.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/page_stream_reactor.h"
 #include "server/request_pacer.h"
 #include "server/sandbox/sandbox_upstreams.h"
@@ -50,6 +51,7 @@ struct FollowgateServer::Parts {
   std::unique_ptr<InvitationsServiceImpl> invitations_service;
   std::unique_ptr<grpc::Server> grpc_server;
   int port = 0;
+  int metrics_port = -1;
   // What health reports: SERVING once started, unless draining or LinkedIn
   // rejects the token (the follows service, and so the server, then).
   std::atomic<bool> started{false};
@@ -288,6 +290,11 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
                                                options.port,
                                                " (in use, or not a local address)"));
   }
+  if (options.metrics_port >= 0) {
+    auto bound = Metrics::Get().Expose(absl::StrCat(options.host, ":", options.metrics_port));
+    if (!bound.ok()) return bound.status();
+    parts->metrics_port = *bound;
+  }
   parts->started = true;
   parts->UpdateHealth();
   return std::unique_ptr<FollowgateServer>(new FollowgateServer(std::move(parts)));
@@ -310,6 +317,8 @@ bool FollowgateServer::invitations_enabled() const { return parts_->batcher != n
 absl::Status FollowgateServer::ReloadCallers() { return parts_->auth->Reload(); }
 
 bool FollowgateServer::authenticates_callers() const { return parts_->auth->enabled(); }
+
+int FollowgateServer::metrics_port() const { return parts_->metrics_port; }
 
 void FollowgateServer::Shutdown() {
   absl::MutexLock lock(&parts_->shutdown_mu);

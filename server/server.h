@@ -49,6 +49,8 @@ struct ServerOptions {
   absl::Duration max_connection_age_grace = absl::Minutes(30);
   // Largest request message accepted (RESOURCE_EXHAUSTED beyond).
   int max_request_bytes = 4 << 20;
+  // Serve Prometheus metrics on this port (0 picks one; -1: off).
+  int metrics_port = -1;
   // Callers file (see caller_auth.h); "" lets every caller in.
   std::string callers_file;
   // TLS: the server's certificate chain and key (PEM files); with
@@ -88,6 +90,8 @@ class FollowgateServer {
   // returns why when the file is wrong.
   absl::Status ReloadCallers();
   bool authenticates_callers() const;
+  // The metrics port; -1 when metrics are not served.
+  int metrics_port() const;
 
  private:
   struct Parts;

@@ -9,6 +9,7 @@
 #include "server/error_details.h"
 #include "server/follows_requests.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/status_macros.h"
 
 namespace followgate {
@@ -124,9 +125,14 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Open(
   FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> in_progress, store_->LatestInProgress(key));
   if (complete.has_value() && clock_->Now() - complete->started_at <= staleness &&
       (!in_progress.has_value() || in_progress->id < complete->id)) {
+    Metrics::Get().RecordSnapshotOpen("hit");
     return LeaseLocked(*complete, query, who);
   }
-  if (in_progress.has_value()) return LeaseLocked(*in_progress, query, who);
+  if (in_progress.has_value()) {
+    Metrics::Get().RecordSnapshotOpen("continued");
+    return LeaseLocked(*in_progress, query, who);
+  }
+  Metrics::Get().RecordSnapshotOpen("new");
   FG_ASSIGN_OR_RETURN(SnapshotInfo created, store_->Create(key));
   return LeaseLocked(created, query, who);
 }

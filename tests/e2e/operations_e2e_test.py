@@ -98,6 +98,38 @@ class ReflectionAndInteropTest(unittest.TestCase):
         self.assertEqual(too_big.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
 
 
+class ObservabilityTest(unittest.TestCase):
+    def test_metrics_and_one_json_log_line_per_rpc_and_upstream_request(self):
+        import urllib.request
+        sandbox = Sandbox(pages="42:2345:0")
+        server = Server(sandbox, state_dir=temp_dir(), extra=["--metrics_port=0"])
+        try:
+            with FollowgateClient(server.target) as client:
+                self.assertEqual(sum(1 for _ in client.followers(PAGE, "members")), 2345)
+                with self.assertRaises(grpc.RpcError):
+                    list(client.follower_pages("urn:li:organizationalPage:999"))
+            events = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+            port = next(e["port"] for e in events if e["event"] == "metrics")
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+                metrics = r.read().decode()
+        finally:
+            server.stop()
+            sandbox.stop()
+        rpcs = [e for e in events if e["event"] == "rpc"]
+        self.assertEqual([(e["method"], e["code"]) for e in rpcs],
+                         [("StreamFollowers", "OK"), ("StreamFollowers", "NOT_FOUND")])
+        self.assertEqual(rpcs[0]["edges"], 2345)
+        self.assertGreater(rpcs[0]["bytes"], 2345 * 40)
+        self.assertIn("caller", rpcs[0])
+        upstream = [e for e in events if e["event"] == "upstream"]
+        self.assertEqual([e["outcome"] for e in upstream], ["200", "200", "200", "404"])
+        self.assertIn('followgate_rpcs_total{code="OK",method="StreamFollowers"} 1', metrics)
+        self.assertIn('followgate_upstream_requests_total{outcome="200",upstream="linkedin"} 3',
+                      metrics)
+        self.assertIn('followgate_snapshot_opens_total{result="new"}', metrics)
+        self.assertIn("followgate_budget_wait_seconds_count", metrics)
+
+
 class DrainTest(unittest.TestCase):
     def test_sigterm_during_twenty_streams_each_resumes_on_a_restarted_server(self):
         sandbox = Sandbox(pages="42:12345:0", min_interval="0.05s")

@@ -1,0 +1,50 @@
+// The server's Prometheus metrics.
+#ifndef FOLLOWGATE_SERVER_METRICS_H_
+#define FOLLOWGATE_SERVER_METRICS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace followgate {
+
+// One process-wide registry that every part records into (recording costs a
+// few atomic operations and works whether or not it is exposed). The server
+// exposes it over HTTP when started with --metrics_port. Thread-safe.
+//
+//   followgate_rpcs_total{method,code}                  finished calls
+//   followgate_rpc_duration_seconds{method}             their durations
+//   followgate_upstream_requests_total{upstream,outcome} LinkedIn/ConnectSafely
+//   followgate_upstream_request_duration_seconds{upstream}
+//   followgate_budget_wait_seconds                      time waited for LinkedIn's budget
+//   followgate_budget_queue_length                      requests waiting for it
+//   followgate_snapshot_opens_total{result}             hit (fresh), continued, new
+//   followgate_invitations_total{outcome}               profile outcomes
+class Metrics {
+ public:
+  static Metrics& Get();
+
+  void RecordRpc(absl::string_view method, absl::string_view code, absl::Duration duration);
+  void RecordUpstream(absl::string_view upstream, absl::string_view outcome,
+                      absl::Duration duration);
+  void RecordBudgetWait(absl::Duration wait);
+  void SetBudgetQueueLength(int waiting);
+  void RecordSnapshotOpen(absl::string_view result);
+  void RecordInvitation(absl::string_view outcome);
+
+  // Serves /metrics on `address` ("0.0.0.0:9464"; port 0 picks one); returns
+  // the bound port. Call at most once.
+  absl::StatusOr<int> Expose(const std::string& address);
+
+ private:
+  Metrics();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_METRICS_H_
