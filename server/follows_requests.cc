@@ -70,8 +70,6 @@ std::string SerializeStoredPage(StreamedPage& page) {
   out.set_edge_type(page.edge_type);
   if (page.page.total.has_value()) out.set_upstream_total(*page.page.total);
   *out.mutable_fetch_time() = ToTimestamp(page.page.fetch_time);
-  *out.mutable_upstream_wait() =
-      TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(page.upstream_wait));
   return out.SerializeAsString();
 }
 

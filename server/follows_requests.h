@@ -20,9 +20,10 @@ absl::StatusOr<std::vector<FollowsQuery>> SequencesFor(
     const v1::StreamFollowingRequest& request);
 
 // A fetched page as snapshots store it: a serialized FollowerPage holding
-// the edges, edge type, upstream total, fetch time and upstream wait.
-// FollowingPage numbers its fields alike, so the same bytes parse as either;
-// streams add their own sequence number, last-page flag and resume token.
+// the edges, edge type, upstream total and fetch time. FollowingPage numbers
+// its fields alike, so the same bytes parse as either; streams append their
+// own fields (sequence number, last-page flag, upstream wait, resume token),
+// which protobuf merges into the same message, without decoding the page.
 // Moves the edges out of `page`.
 std::string SerializeStoredPage(StreamedPage& page);
 

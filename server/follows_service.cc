@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/call_identity.h"
+#include "server/error_details.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/snapshot_streams.h"
@@ -20,16 +21,17 @@ void LogCallEnd(absl::string_view method, const std::string& caller, absl::strin
                 absl::Duration elapsed) {
   const std::string code = absl::StatusCodeToString(status.code());
   Metrics::Get().RecordRpc(method, code, elapsed);
-  LogEvent(status.ok() || absl::IsCancelled(status) ? "INFO" : "WARNING", "rpc",
-           {{"method", std::string(method)},
-            {"caller", caller},
-            {"target", std::string(urn.substr(0, 300))},
-            {"code", code},
-            {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
-            {"pages", pages},
-            {"edges", edges},
-            {"bytes", bytes},
-            {"message", std::string(status.message())}});
+  LogFields fields = {{"method", std::string(method)},
+                      {"caller", caller},
+                      {"target", std::string(urn.substr(0, 300))},
+                      {"code", code},
+                      {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
+                      {"pages", pages},
+                      {"bytes", bytes},
+                      {"message", std::string(status.message())}};
+  // Streams send stored pages undecoded: they do not count edges.
+  if (edges >= 0) fields.emplace_back("edges", edges);
+  LogEvent(status.ok() || absl::IsCancelled(status) ? "INFO" : "WARNING", "rpc", fields);
 }
 
 }  // namespace
@@ -44,52 +46,62 @@ FollowsServiceImpl::FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, C
       auth_(auth),
       streams_(streams) {}
 
-template <typename Page, typename Request>
-grpc::ServerWriteReactor<Page>* FollowsServiceImpl::Stream(absl::string_view method,
-                                                           grpc::CallbackServerContext* context,
-                                                           const Request& request,
-                                                           const std::string& urn) {
+namespace {
+
+std::string UrnOf(const v1::StreamFollowersRequest& request) { return request.followee(); }
+std::string UrnOf(const v1::StreamFollowingRequest& request) { return request.follower(); }
+
+}  // namespace
+
+template <typename Request>
+grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
+    absl::string_view method, grpc::CallbackServerContext* context,
+    const grpc::ByteBuffer* raw_request) {
+  using Failed = FailedStreamReactor<grpc::ByteBuffer>;
+  Request request;
+  grpc::ByteBuffer copy(*raw_request);
+  if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &request).ok()) {
+    return new Failed(InvalidField("request", "the request is not a valid message"));
+  }
+  const std::string urn = UrnOf(request);
   absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
   if (!authorized.ok()) {
     LogCallEnd(method, "?", urn, authorized.status(), 0, 0, 0, absl::ZeroDuration());
-    return new FailedStreamReactor<Page>(authorized.status());
+    return new Failed(authorized.status());
   }
   const std::string caller = *authorized;
-  if (streams_->draining()) return new FailedStreamReactor<Page>(DrainingStatus());
+  if (streams_->draining()) return new Failed(DrainingStatus());
   absl::StatusOr<ReadPlan> plan = PlanFor(request);
   if (!plan.ok()) {
     LogCallEnd(method, caller, urn, plan.status(), 0, 0, 0, absl::ZeroDuration());
-    return new FailedStreamReactor<Page>(plan.status());
+    return new Failed(plan.status());
   }
   plan->who.caller = caller;
-  return new PageStreamReactor<Page>(
-      streams_, [this, method = std::string(method), caller, urn, plan = *std::move(plan)](
-                    const CancellationToken& cancel,
-                    const typename PageStreamReactor<Page>::Write& write) {
-        const absl::Time started = absl::Now();
-        int64_t pages = 0, edges = 0, bytes = 0;
-        const absl::Status status = StreamPages<Page>(
-            hub_, clock_, heartbeat_interval_, plan, cancel, [&](Page page) {
-              if (!page.has_heartbeat()) {
-                ++pages;
-                edges += page.edges_size();
-              }
-              bytes += static_cast<int64_t>(page.ByteSizeLong());
-              return write(std::move(page));
-            });
-        LogCallEnd(method, caller, urn, status, pages, edges, bytes, absl::Now() - started);
-        return status;
-      });
+  using Reactor = PageStreamReactor<TokenedBuffer, grpc::ByteBuffer>;
+  return new Reactor(streams_, [this, method = std::string(method), caller, urn,
+                                plan = *std::move(plan)](const CancellationToken& cancel,
+                                                         const Reactor::Write& write) {
+    const absl::Time started = absl::Now();
+    int64_t pages = 0, bytes = 0;
+    const absl::Status status = StreamPageBytes(
+        hub_, clock_, heartbeat_interval_, plan, cancel, [&](PageBytes page) {
+          if (!page.heartbeat) ++pages;
+          bytes += static_cast<int64_t>(page.bytes.size());
+          return write(TokenedBuffer(std::move(page.bytes), std::move(page.resume_token)));
+        });
+    LogCallEnd(method, caller, urn, status, pages, -1, bytes, absl::Now() - started);
+    return status;
+  });
 }
 
-grpc::ServerWriteReactor<v1::FollowerPage>* FollowsServiceImpl::StreamFollowers(
-    grpc::CallbackServerContext* context, const v1::StreamFollowersRequest* request) {
-  return Stream<v1::FollowerPage>("StreamFollowers", context, *request, request->followee());
+grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::StreamFollowers(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  return Stream<v1::StreamFollowersRequest>("StreamFollowers", context, request);
 }
 
-grpc::ServerWriteReactor<v1::FollowingPage>* FollowsServiceImpl::StreamFollowing(
-    grpc::CallbackServerContext* context, const v1::StreamFollowingRequest* request) {
-  return Stream<v1::FollowingPage>("StreamFollowing", context, *request, request->follower());
+grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::StreamFollowing(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  return Stream<v1::StreamFollowingRequest>("StreamFollowing", context, request);
 }
 
 grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(

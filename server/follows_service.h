@@ -17,18 +17,21 @@ namespace followgate {
 // serves it from snapshots. Thread-safe. `hub`, `store`, `clock`, `auth`
 // (may be null: no authentication) and `streams` are not owned and must
 // outlive every call.
-class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
+// StreamFollowers and StreamFollowing are raw methods: they send stored page
+// bytes without decoding them (see StreamPageBytes).
+class FollowsServiceImpl final
+    : public v1::FollowsService::WithRawCallbackMethod_StreamFollowers<
+          v1::FollowsService::WithRawCallbackMethod_StreamFollowing<
+              v1::FollowsService::CallbackService>> {
  public:
   FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
                      absl::Duration heartbeat_interval, const CallerAuth* auth,
                      StreamTracker* streams);
 
-  grpc::ServerWriteReactor<v1::FollowerPage>* StreamFollowers(
-      grpc::CallbackServerContext* context,
-      const v1::StreamFollowersRequest* request) override;
-  grpc::ServerWriteReactor<v1::FollowingPage>* StreamFollowing(
-      grpc::CallbackServerContext* context,
-      const v1::StreamFollowingRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamFollowers(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamFollowing(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* ListFollowers(grpc::CallbackServerContext* context,
                                           const v1::ListFollowersRequest* request,
                                           v1::ListFollowersResponse* response) override;
@@ -37,10 +40,10 @@ class FollowsServiceImpl final : public v1::FollowsService::CallbackService {
       const v1::StreamFollowerChangesRequest* request) override;
 
  private:
-  template <typename Page, typename Request>
-  grpc::ServerWriteReactor<Page>* Stream(absl::string_view method,
-                                         grpc::CallbackServerContext* context,
-                                         const Request& request, const std::string& urn);
+  template <typename Request>
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Stream(absl::string_view method,
+                                                     grpc::CallbackServerContext* context,
+                                                     const grpc::ByteBuffer* raw_request);
 
   SnapshotHub* const hub_;
   SnapshotStore* const store_;

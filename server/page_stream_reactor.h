@@ -45,6 +45,37 @@ template <typename Message>
 struct HasResumeToken<Message, std::void_t<decltype(std::declval<Message>().resume_token())>>
     : std::true_type {};
 
+// Serialized bytes of a page message, ready for a raw stream, with the
+// resume token the message carries.
+class TokenedBuffer {
+ public:
+  TokenedBuffer() = default;
+  // Takes `bytes` over without copying them.
+  TokenedBuffer(std::string bytes, std::string resume_token)
+      : resume_token_(std::move(resume_token)) {
+    auto* owned = new std::string(std::move(bytes));
+    grpc::Slice slice(
+        owned->data(), owned->size(), +[](void* s) { delete static_cast<std::string*>(s); },
+        owned);
+    grpc::ByteBuffer buffer(&slice, 1);
+    buffer_.Swap(&buffer);
+  }
+  const std::string& resume_token() const { return resume_token_; }
+  grpc::ByteBuffer& buffer() { return buffer_; }
+
+ private:
+  grpc::ByteBuffer buffer_;
+  std::string resume_token_;
+};
+
+// What gRPC writes for a message: the message itself, or a TokenedBuffer's
+// bytes.
+template <typename Message>
+Message& WireOf(Message& message) {
+  return message;
+}
+inline grpc::ByteBuffer& WireOf(TokenedBuffer& message) { return message.buffer(); }
+
 // Tracks live streams so that their owner can end them and wait for all to
 // finish before destroying what they use. Thread-safe.
 class StreamTracker {
@@ -89,8 +120,11 @@ class StreamTracker {
 // with the abort status, carrying in its ErrorInfo metadata `resume_token`
 // the token of the last message sent (for messages that have one). Deletes
 // itself in OnDone.
-template <typename Message>
-class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
+//
+// `Wire` is what gRPC writes: Message itself, or grpc::ByteBuffer for a raw
+// stream whose Message is a TokenedBuffer.
+template <typename Message, typename Wire = Message>
+class PageStreamReactor final : public grpc::ServerWriteReactor<Wire>,
                                 public AbortableStream {
  public:
   using Write = std::function<absl::Status(Message)>;
@@ -157,14 +191,14 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
       }
       writing_ = true;
     }
-    // Only this thread touches current_, and only while no write is in flight.
-    current_ = std::move(message);
     if constexpr (HasResumeToken<Message>::value) {
-      if (!current_.resume_token().empty()) {
+      if (!message.resume_token().empty()) {
         absl::MutexLock lock(&mu_);
-        last_resume_token_ = current_.resume_token();
+        last_resume_token_ = message.resume_token();
       }
     }
+    // Only this thread touches current_, and only while no write is in flight.
+    current_ = std::move(WireOf(message));
     this->StartWrite(&current_);
     return absl::OkStatus();
   }
@@ -176,7 +210,7 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Message>,
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status abort_status_ ABSL_GUARDED_BY(mu_);
   std::string last_resume_token_ ABSL_GUARDED_BY(mu_);
-  Message current_;
+  Wire current_;
   std::thread thread_;
 };
 
@@ -227,7 +261,7 @@ class BlockingUnaryReactor final : public grpc::ServerUnaryReactor, public Abort
 
 // A stream that fails before producing anything (e.g. a malformed request).
 template <typename Message>
-class FailedStreamReactor final : public grpc::ServerWriteReactor<Message> {
+class FailedStreamReactor final : public grpc::ServerWriteReactor<Message> {  // NOLINT
  public:
   explicit FailedStreamReactor(const absl::Status& status) {
     this->Finish(ToGrpcStatus(status));

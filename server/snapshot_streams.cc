@@ -83,10 +83,9 @@ absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowingRequest& request) {
   return plan;
 }
 
-template <typename Page>
-absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
-                         const ReadPlan& plan, const CancellationToken& cancel,
-                         const std::function<absl::Status(Page)>& write) {
+absl::Status StreamPageBytes(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
+                             const ReadPlan& plan, const CancellationToken& cancel,
+                             const std::function<absl::Status(PageBytes)>& write) {
   FG_ASSIGN_OR_RETURN(ResumePoint start, StartOf(plan, "resume_token"));
   int64_t stream_sequence = start.stream_sequence;
   const int sequences = static_cast<int>(plan.sequences.size());
@@ -97,20 +96,17 @@ absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbea
       FG_ASSIGN_OR_RETURN(SnapshotLease::PageWait wait,
                           lease->WaitForPage(page, clock->Now() + heartbeat_interval, cancel));
       if (wait.kind == SnapshotLease::PageWait::Kind::kEnd) break;
-      Page message;
+      // The stream's own fields; FollowingPage numbers them alike.
+      v1::FollowerPage fields;
       if (wait.kind == SnapshotLease::PageWait::Kind::kTimeout) {
-        v1::StreamHeartbeat* heartbeat = message.mutable_heartbeat();
+        v1::StreamHeartbeat* heartbeat = fields.mutable_heartbeat();
         if (std::optional<QueuePosition> position = lease->Position(); position.has_value()) {
           heartbeat->set_queue_position(position->ahead);
           *heartbeat->mutable_estimated_wait() = TimeUtil::NanosecondsToDuration(
               absl::ToInt64Nanoseconds(position->estimated_wait));
         }
-        FG_RETURN_IF_ERROR(write(std::move(message)));
+        FG_RETURN_IF_ERROR(write({fields.SerializeAsString(), "", true}));
         continue;
-      }
-      if (!message.ParseFromString(wait.page)) {
-        return absl::DataLossError(absl::StrCat("page ", page, " of snapshot ",
-                                                lease->snapshot_id(), " is corrupt"));
       }
       ResumePoint next = start;
       next.sequence_index = i;
@@ -120,18 +116,36 @@ absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbea
       next.stream_sequence = stream_sequence + 1;
       // What this stream waited for the page, not what its fetch waited.
       const absl::Time now = clock->Now();
-      *message.mutable_upstream_wait() =
+      *fields.mutable_upstream_wait() =
           TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(now - asked));
       asked = now;
-      message.set_sequence_number(stream_sequence++);
-      message.set_last_page(wait.last && i + 1 == sequences);
-      message.set_resume_token(EncodeResumeToken(next));
+      fields.set_sequence_number(stream_sequence++);
+      fields.set_last_page(wait.last && i + 1 == sequences);
+      fields.set_resume_token(EncodeResumeToken(next));
+      PageBytes message;
+      message.bytes = std::move(wait.page);
+      fields.AppendToString(&message.bytes);
+      message.resume_token = fields.resume_token();
       FG_RETURN_IF_ERROR(write(std::move(message)));
       ++page;
       if (wait.last) break;
     }
   }
   return absl::OkStatus();
+}
+
+template <typename Page>
+absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
+                         const ReadPlan& plan, const CancellationToken& cancel,
+                         const std::function<absl::Status(Page)>& write) {
+  return StreamPageBytes(hub, clock, heartbeat_interval, plan, cancel,
+                         [&](PageBytes bytes) -> absl::Status {
+                           Page page;
+                           if (!page.ParseFromString(bytes.bytes)) {
+                             return absl::DataLossError("a stored page is corrupt");
+                           }
+                           return write(std::move(page));
+                         });
 }
 
 template absl::Status StreamPages<v1::FollowerPage>(

@@ -34,12 +34,26 @@ struct ReadPlan {
 absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowersRequest& request);
 absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowingRequest& request);
 
+// One message of a stream, serialized: a stored page followed by the
+// stream's own fields, or a heartbeat. Parses as a FollowerPage or a
+// FollowingPage.
+struct PageBytes {
+  std::string bytes;
+  std::string resume_token;  // "" for a heartbeat.
+  bool heartbeat = false;
+};
+
 // Streams the plan's pages: `write` gets each page in order, with its
-// sequence number, last-page flag and resume token set. While no page comes
-// for `heartbeat_interval`, it gets a heartbeat message instead. Returns the
+// sequence number, last-page flag, upstream wait and resume token set,
+// without decoding the stored page. While no page comes for
+// `heartbeat_interval`, it gets a heartbeat message instead. Returns the
 // first error: the crawl's, `write`'s, INVALID_ARGUMENT for a token of
 // another query, FAILED_PRECONDITION for a token whose snapshot is gone.
-// Page is v1::FollowerPage or v1::FollowingPage.
+absl::Status StreamPageBytes(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
+                             const ReadPlan& plan, const CancellationToken& cancel,
+                             const std::function<absl::Status(PageBytes)>& write);
+
+// The same, decoded: Page is v1::FollowerPage or v1::FollowingPage.
 template <typename Page>
 absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
                          const ReadPlan& plan, const CancellationToken& cancel,

@@ -118,7 +118,7 @@ class ObservabilityTest(unittest.TestCase):
         rpcs = [e for e in events if e["event"] == "rpc"]
         self.assertEqual([(e["method"], e["code"]) for e in rpcs],
                          [("StreamFollowers", "OK"), ("StreamFollowers", "NOT_FOUND")])
-        self.assertEqual(rpcs[0]["edges"], 2345)
+        self.assertEqual(rpcs[0]["pages"], 3)
         self.assertGreater(rpcs[0]["bytes"], 2345 * 40)
         self.assertIn("caller", rpcs[0])
         upstream = [e for e in events if e["event"] == "upstream"]
