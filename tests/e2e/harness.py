@@ -31,6 +31,15 @@ sys.path.insert(0, runfile("client/python"))
 SANDBOX_TOKEN = "e2e-secret-token-5f3a"
 SANDBOX_API_KEY = "e2e-connectsafely-key-9c1d"
 
+# Every secret a test hands to a process. Each process's log is checked for
+# all of them when it stops: no secret may ever appear in a log.
+SECRETS = {SANDBOX_TOKEN, SANDBOX_API_KEY}
+
+
+def register_secret(secret):
+    SECRETS.add(secret)
+    return secret
+
 
 def temp_dir():
     return tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
@@ -71,13 +80,20 @@ class Process:
             return f.read()
 
     def stop(self, sig=signal.SIGTERM, timeout=60):
-        """Signals the process and returns its exit code."""
+        """Signals the process and returns its exit code; fails if a secret
+        appears in its log."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout=timeout)
         finally:
-            self._log.close()
+            if not self._log.closed:
+                self._log.close()
+            log = self.log()
+            leaked = [s for s in SECRETS if s in log]
+            if leaked:
+                raise AssertionError("%d secret(s) appear in the log of %s"
+                                     % (len(leaked), self.proc.args[0]))
 
 
 class Sandbox(Process):
@@ -117,6 +133,8 @@ class Server(Process):
 
     def __init__(self, sandbox=None, interval="0.15s", extra=(), env=None, token=SANDBOX_TOKEN,
                  state_dir=None, api_key=SANDBOX_API_KEY):
+        register_secret(token)
+        register_secret(api_key)
         argv = [SERVER, "--host=127.0.0.1", "--port=0",
                 "--linkedin_min_interval=" + interval,
                 "--linkedin_timeout_backoff=0.2s"]
@@ -174,6 +192,8 @@ def tls_material():
 def callers_file(callers):
     """Writes a callers file for {name: (token, [scopes])}; returns its path."""
     import hashlib
+    for token, _ in callers.values():
+        register_secret(token)
     path = os.path.join(temp_dir(), "callers.json")
     with open(path, "w") as f:
         json.dump({"callers": [
