@@ -30,4 +30,8 @@ absl::StatusOr<std::string> AuthorizeCall(const CallerAuth* auth,
   return auth->Authorize(Header(context, "authorization"), scope, "");
 }
 
+std::string CallerMetricLabel(const CallerAuth* auth, const std::string& caller) {
+  return auth != nullptr && auth->enabled() ? caller : "unauthenticated";
+}
+
 }  // namespace followgate

@@ -18,6 +18,11 @@ absl::StatusOr<std::string> AuthorizeCall(const CallerAuth* auth,
                                           const grpc::CallbackServerContext& context,
                                           absl::string_view scope);
 
+// The caller label of metrics: its name when callers are authenticated (a
+// bounded set), else "unauthenticated" (names callers give themselves are
+// unbounded).
+std::string CallerMetricLabel(const CallerAuth* auth, const std::string& caller);
+
 }  // namespace followgate
 
 #endif  // FOLLOWGATE_SERVER_CALL_IDENTITY_H_

@@ -16,11 +16,11 @@ namespace {
 
 // One log line and the metrics per finished call: who, what, outcome,
 // volume, duration.
-void LogCallEnd(absl::string_view method, const std::string& caller, absl::string_view urn,
-                const absl::Status& status, int64_t pages, int64_t edges, int64_t bytes,
-                absl::Duration elapsed) {
+void LogCallEnd(const CallerAuth* auth, absl::string_view method, const std::string& caller,
+                absl::string_view urn, const absl::Status& status, int64_t pages, int64_t edges,
+                int64_t bytes, absl::Duration elapsed) {
   const std::string code = absl::StatusCodeToString(status.code());
-  Metrics::Get().RecordRpc(method, code, elapsed);
+  Metrics::Get().RecordRpc(method, code, CallerMetricLabel(auth, caller), elapsed);
   LogFields fields = {{"method", std::string(method)},
                       {"caller", caller},
                       {"target", std::string(urn.substr(0, 300))},
@@ -66,14 +66,14 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
   const std::string urn = UrnOf(request);
   absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
   if (!authorized.ok()) {
-    LogCallEnd(method, "?", urn, authorized.status(), 0, 0, 0, absl::ZeroDuration());
+    LogCallEnd(auth_, method, "?", urn, authorized.status(), 0, 0, 0, absl::ZeroDuration());
     return new Failed(authorized.status());
   }
   const std::string caller = *authorized;
   if (streams_->draining()) return new Failed(DrainingStatus());
   absl::StatusOr<ReadPlan> plan = PlanFor(request);
   if (!plan.ok()) {
-    LogCallEnd(method, caller, urn, plan.status(), 0, 0, 0, absl::ZeroDuration());
+    LogCallEnd(auth_, method, caller, urn, plan.status(), 0, 0, 0, absl::ZeroDuration());
     return new Failed(plan.status());
   }
   plan->who.caller = caller;
@@ -89,7 +89,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
           bytes += static_cast<int64_t>(page.bytes.size());
           return write(TokenedBuffer(std::move(page.bytes), std::move(page.resume_token)));
         });
-    LogCallEnd(method, caller, urn, status, pages, -1, bytes, absl::Now() - started);
+    LogCallEnd(auth_, method, caller, urn, status, pages, -1, bytes, absl::Now() - started);
     return status;
   });
 }
@@ -122,7 +122,7 @@ grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
             followgate::ListFollowers(hub_, *request, who, cancel);
         if (page.ok()) *response = *std::move(page);
         const absl::Status status = page.status();
-        LogCallEnd("ListFollowers", who.caller, request->followee(), status, status.ok(),
+        LogCallEnd(auth_, "ListFollowers", who.caller, request->followee(), status, status.ok(),
                    status.ok() ? response->edges_size() : 0,
                    status.ok() ? static_cast<int64_t>(response->ByteSizeLong()) : 0,
                    absl::Now() - started);
@@ -149,7 +149,7 @@ grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFol
           bytes += static_cast<int64_t>(page.ByteSizeLong());
           return write(std::move(page));
         });
-    LogCallEnd("StreamFollowerChanges", caller, request.followee(), status, pages, changes,
+    LogCallEnd(auth_, "StreamFollowerChanges", caller, request.followee(), status, pages, changes,
                bytes, absl::Now() - started);
     return status;
   });

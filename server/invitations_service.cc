@@ -40,7 +40,7 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
     return new FailedStreamReactor<v1::SendInvitationsResponse>(DrainingStatus());
   }
   return new Reactor(
-      streams_, [batcher = batcher_, request = *request, peer = *caller](
+      streams_, [batcher = batcher_, auth = auth_, request = *request, peer = *caller](
                     const CancellationToken& cancel, const Reactor::Write& write) {
         const absl::Time started = absl::Now();
         std::string request_id = request.request_id();
@@ -53,7 +53,7 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
             });
         const std::string code = absl::StatusCodeToString(status.code());
         const absl::Duration elapsed = absl::Now() - started;
-        Metrics::Get().RecordRpc("SendInvitations", code, elapsed);
+        Metrics::Get().RecordRpc("SendInvitations", code, CallerMetricLabel(auth, peer), elapsed);
         LogEvent(status.ok() || absl::IsCancelled(status) ? "INFO" : "WARNING", "rpc",
                  {{"method", "SendInvitations"},
                   {"caller", peer},
@@ -88,7 +88,8 @@ grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
   absl::StatusOr<v1::Invitation> invitation = batcher_->GetInvitation(*request);
   if (invitation.ok()) *response = *std::move(invitation);
   const std::string code = absl::StatusCodeToString(invitation.status().code());
-  Metrics::Get().RecordRpc("GetInvitation", code, absl::Now() - started);
+  Metrics::Get().RecordRpc("GetInvitation", code, CallerMetricLabel(auth_, *caller),
+                           absl::Now() - started);
   LogEvent("INFO", "rpc",
            {{"method", "GetInvitation"},
             {"caller", *caller},

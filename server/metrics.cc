@@ -64,8 +64,12 @@ Metrics& Metrics::Get() {
 }
 
 void Metrics::RecordRpc(absl::string_view method, absl::string_view code,
-                        absl::Duration duration) {
-  impl_->rpcs.Add({{"method", std::string(method)}, {"code", std::string(code)}}).Increment();
+                        absl::string_view caller, absl::Duration duration) {
+  impl_->rpcs
+      .Add({{"method", std::string(method)},
+            {"code", std::string(code)},
+            {"caller", std::string(caller)}})
+      .Increment();
   impl_->rpc_duration.Add({{"method", std::string(method)}}, DurationBuckets())
       .Observe(absl::ToDoubleSeconds(duration));
 }

@@ -15,7 +15,10 @@ namespace followgate {
 // few atomic operations and works whether or not it is exposed). The server
 // exposes it over HTTP when started with --metrics_port. Thread-safe.
 //
-//   followgate_rpcs_total{method,code}                  finished calls
+//   followgate_rpcs_total{method,code,caller}           finished calls (caller:
+//                                                       its name when callers are
+//                                                       authenticated, else
+//                                                       "unauthenticated")
 //   followgate_rpc_duration_seconds{method}             their durations
 //   followgate_upstream_requests_total{upstream,outcome} LinkedIn/ConnectSafely
 //   followgate_upstream_request_duration_seconds{upstream}
@@ -27,7 +30,8 @@ class Metrics {
  public:
   static Metrics& Get();
 
-  void RecordRpc(absl::string_view method, absl::string_view code, absl::Duration duration);
+  void RecordRpc(absl::string_view method, absl::string_view code, absl::string_view caller,
+                 absl::Duration duration);
   void RecordUpstream(absl::string_view upstream, absl::string_view outcome,
                       absl::Duration duration);
   void RecordBudgetWait(absl::Duration wait);

@@ -123,7 +123,8 @@ class ObservabilityTest(unittest.TestCase):
         self.assertIn("caller", rpcs[0])
         upstream = [e for e in events if e["event"] == "upstream"]
         self.assertEqual([e["outcome"] for e in upstream], ["200", "200", "200", "404"])
-        self.assertIn('followgate_rpcs_total{code="OK",method="StreamFollowers"} 1', metrics)
+        self.assertIn('followgate_rpcs_total{caller="unauthenticated",code="OK",'
+                      'method="StreamFollowers"} 1', metrics)
         self.assertIn('followgate_upstream_requests_total{outcome="200",upstream="linkedin"} 3',
                       metrics)
         self.assertIn('followgate_snapshot_opens_total{result="new"}', metrics)
