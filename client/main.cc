@@ -17,8 +17,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,14 +104,6 @@ absl::StatusOr<v1::FollowerFilter> ParseEdgeType(absl::string_view name) {
       absl::StrCat("--edge_type must be members, pages or all, got \"", name, "\""));
 }
 
-absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read --", flag, " ", path));
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 // Plaintext, TLS (--tls_ca_file) or mutual TLS (also a certificate and key).
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials() {
   const std::string ca = absl::GetFlag(FLAGS_tls_ca_file);
@@ -126,16 +116,16 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials() {
     return grpc::InsecureChannelCredentials();
   }
   grpc::SslCredentialsOptions ssl;
-  auto root = ReadPem(ca, "tls_ca_file");
+  auto root = followgate::ReadFlagFile(ca, "tls_ca_file");
   if (!root.ok()) return root.status();
   ssl.pem_root_certs = *root;
   if (cert.empty() != key.empty()) {
     return absl::InvalidArgumentError("mutual TLS needs both --tls_cert_file and --tls_key_file");
   }
   if (!cert.empty()) {
-    auto chain = ReadPem(cert, "tls_cert_file");
+    auto chain = followgate::ReadFlagFile(cert, "tls_cert_file");
     if (!chain.ok()) return chain.status();
-    auto private_key = ReadPem(key, "tls_key_file");
+    auto private_key = followgate::ReadFlagFile(key, "tls_key_file");
     if (!private_key.ok()) return private_key.status();
     ssl.pem_cert_chain = *chain;
     ssl.pem_private_key = *private_key;

@@ -48,4 +48,12 @@ absl::StatusOr<std::string> ReadSecret(absl::string_view file_path,
   return Checked(value, absl::StrCat("environment variable ", env_var));
 }
 
+absl::StatusOr<std::string> ReadFlagFile(absl::string_view path, absl::string_view flag) {
+  std::ifstream in{std::string(path)};
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read --", flag, " ", path));
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
 }  // namespace followgate

@@ -17,6 +17,10 @@ namespace followgate {
 absl::StatusOr<std::string> ReadSecret(absl::string_view file_path,
                                        const char* env_var);
 
+// The whole content of the file a flag names (e.g. a PEM certificate or
+// key); INVALID_ARGUMENT naming the flag and the path when it cannot be read.
+absl::StatusOr<std::string> ReadFlagFile(absl::string_view path, absl::string_view flag);
+
 }  // namespace followgate
 
 #endif  // FOLLOWGATE_SERVER_SECRETS_H_

@@ -5,8 +5,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <atomic>
 #include <thread>
 #include <utility>
@@ -29,6 +27,7 @@
 #include "server/metrics.h"
 #include "server/page_stream_reactor.h"
 #include "server/request_pacer.h"
+#include "server/secrets.h"
 #include "server/sandbox/sandbox_upstreams.h"
 
 namespace followgate {
@@ -145,14 +144,6 @@ absl::Status MakeDirectories(const std::string& path) {
   }
 }
 
-absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read --", flag, " ", path));
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 // Insecure without certificates; TLS with them; mutual TLS with a client CA.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
     const ServerOptions& options) {
@@ -168,15 +159,15 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
   }
   grpc::SslServerCredentialsOptions ssl;
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  auto key = ReadPem(options.tls_key_file, "tls_key_file");
+  auto key = ReadFlagFile(options.tls_key_file, "tls_key_file");
   if (!key.ok()) return key.status();
-  auto cert = ReadPem(options.tls_cert_file, "tls_cert_file");
+  auto cert = ReadFlagFile(options.tls_cert_file, "tls_cert_file");
   if (!cert.ok()) return cert.status();
   pair.private_key = *key;
   pair.cert_chain = *cert;
   ssl.pem_key_cert_pairs.push_back(pair);
   if (!options.tls_client_ca_file.empty()) {
-    auto ca = ReadPem(options.tls_client_ca_file, "tls_client_ca_file");
+    auto ca = ReadFlagFile(options.tls_client_ca_file, "tls_client_ca_file");
     if (!ca.ok()) return ca.status();
     ssl.pem_root_certs = *ca;
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
