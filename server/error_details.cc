@@ -1,5 +1,6 @@
 #include "server/error_details.h"
 
+#include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace followgate {
@@ -54,6 +55,11 @@ absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
   info.mutable_retry_delay()->set_seconds(nanos / 1000000000);
   info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
   return WithPayload(std::move(status), kRetryInfoUrl, info);
+}
+
+std::string QuoteForMessage(absl::string_view value) {
+  if (value.size() > 80) return absl::StrCat("\"", value.substr(0, 80), "...\"");
+  return absl::StrCat("\"", value, "\"");
 }
 
 absl::Status InvalidField(absl::string_view field, absl::string_view message) {

@@ -26,6 +26,9 @@ absl::Status WithErrorMetadata(absl::Status status, absl::string_view key,
 // Attaches google.rpc.RetryInfo: retry after `delay`.
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
 
+// A caller's value quoted for an error message, cut after 80 characters.
+std::string QuoteForMessage(absl::string_view value);
+
 // INVALID_ARGUMENT with `message`, a google.rpc.BadRequest field violation
 // for `field`, and ErrorInfo reason INVALID_FIELD.
 absl::Status InvalidField(absl::string_view field, absl::string_view message);

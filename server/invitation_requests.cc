@@ -13,11 +13,6 @@
 namespace followgate {
 namespace {
 
-std::string Quoted(absl::string_view value) {
-  if (value.size() > 80) return absl::StrCat("\"", value.substr(0, 80), "...\"");
-  return absl::StrCat("\"", value, "\"");
-}
-
 bool AllOf(absl::string_view s, bool (*ok)(char)) {
   for (char c : s) {
     if (!ok(c)) return false;
@@ -42,7 +37,7 @@ absl::Status ValidateCompanyId(absl::string_view field, absl::string_view compan
       field, absl::StrCat(field,
                           " must be the numeric LinkedIn company id (1 to 20 digits, e.g. "
                           "105672170), got ",
-                          Quoted(company_id)));
+                          QuoteForMessage(company_id)));
 }
 
 absl::Status ValidateProfileUrn(absl::string_view field, absl::string_view urn) {
@@ -52,7 +47,7 @@ absl::Status ValidateProfileUrn(absl::string_view field, absl::string_view urn) 
   }
   if (absl::StartsWith(urn, kPersonUrnPrefix)) {
     return InvalidField(field, absl::StrCat(
-        field, " is ", Quoted(urn),
+        field, " is ", QuoteForMessage(urn),
         ", a member id from the follows API; invitations need a LinkedIn profile URN "
         "(urn:li:fsd_profile:{id}). The two are different identities and cannot be "
         "converted into each other"));
@@ -61,7 +56,7 @@ absl::Status ValidateProfileUrn(absl::string_view field, absl::string_view urn) 
       field, absl::StrCat(field,
                           " must be urn:li:fsd_profile:{id} ({id}: letters, digits, - and _), "
                           "got ",
-                          Quoted(urn)));
+                          QuoteForMessage(urn)));
 }
 
 absl::StatusOr<BatchSpec> BatchSpecFor(const v1::SendInvitationsRequest& request,
@@ -74,14 +69,14 @@ absl::StatusOr<BatchSpec> BatchSpecFor(const v1::SendInvitationsRequest& request
     return InvalidField("account_id",
                         absl::StrCat("account_id must be at most 128 printable characters "
                                      "without spaces, got ",
-                                     Quoted(account)));
+                                     QuoteForMessage(account)));
   }
   const std::string& request_id = request.request_id();
   if (request_id.size() > 128 || !AllOf(request_id, IsRequestIdChar)) {
     return InvalidField("request_id",
                         absl::StrCat("request_id must be 1 to 128 characters of A-Z a-z 0-9 "
                                      "- _ . : (a UUID is best), got ",
-                                     Quoted(request_id)));
+                                     QuoteForMessage(request_id)));
   }
   if (request.profile_urns().empty()) {
     return InvalidField("profile_urns", "profile_urns must hold at least one profile");

@@ -261,7 +261,7 @@ class BlockingUnaryReactor final : public grpc::ServerUnaryReactor, public Abort
 
 // A stream that fails before producing anything (e.g. a malformed request).
 template <typename Message>
-class FailedStreamReactor final : public grpc::ServerWriteReactor<Message> {  // NOLINT
+class FailedStreamReactor final : public grpc::ServerWriteReactor<Message> {
  public:
   explicit FailedStreamReactor(const absl::Status& status) {
     this->Finish(ToGrpcStatus(status));

@@ -148,12 +148,18 @@ absl::Status SnapshotStore::AppendPage(int64_t id, int64_t seq, const std::strin
 
 absl::StatusOr<std::optional<std::string>> SnapshotStore::ReadPage(int64_t id, int64_t seq) {
   absl::MutexLock lock(&mu_);
-  FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT page FROM snapshot_pages WHERE "
-                                              "snapshot_id=?1 AND seq=?2"));
+  if (!read_page_.has_value()) {
+    FG_ASSIGN_OR_RETURN(read_page_, db_->Prepare("SELECT page FROM snapshot_pages WHERE "
+                                                 "snapshot_id=?1 AND seq=?2"));
+  }
+  SqliteStatement& stmt = *read_page_;
   stmt.Bind(1, id).Bind(2, seq);
-  FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(stmt.Blob(0));
+  absl::StatusOr<bool> row = stmt.Step();
+  std::optional<std::string> page;
+  if (row.ok() && *row) page = stmt.Blob(0);
+  stmt.Reset();  // Ends the read at once: no statement stays open between calls.
+  if (!row.ok()) return row.status();
+  return page;
 }
 
 absl::Status SnapshotStore::DeleteLocked(int64_t id) {

@@ -79,6 +79,8 @@ class SnapshotStore {
 
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  // ReadPage's statement, prepared once: it runs for every page streamed.
+  std::optional<SqliteStatement> read_page_ ABSL_GUARDED_BY(mu_);
   Clock* const clock_;
 };
 

@@ -34,12 +34,6 @@ bool IsOrganizationalPageUrn(absl::string_view urn) {
          AllDigits(urn.substr(kOrganizationalPageUrnPrefix.size()));
 }
 
-// Quotes a caller's value for an error message, bounded in length.
-std::string Quoted(absl::string_view value) {
-  if (value.size() > 80) return absl::StrCat("\"", value.substr(0, 80), "...\"");
-  return absl::StrCat("\"", value, "\"");
-}
-
 }  // namespace
 
 absl::Status ValidateFolloweeUrn(absl::string_view field, absl::string_view urn) {
@@ -52,7 +46,7 @@ absl::Status ValidateFolloweeUrn(absl::string_view field, absl::string_view urn)
   }
   return InvalidField(field, absl::StrCat(field,
                                           " must be urn:li:organizationalPage:{digits} (at most ",
-                                          kMaxUrnLength, " characters), got ", Quoted(urn)));
+                                          kMaxUrnLength, " characters), got ", QuoteForMessage(urn)));
 }
 
 absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn) {
@@ -70,7 +64,7 @@ absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn)
   return InvalidField(field, absl::StrCat(field,
                                           " must be urn:li:person:{id} or "
                                           "urn:li:organizationalPage:{digits} (at most ",
-                                          kMaxUrnLength, " characters), got ", Quoted(urn)));
+                                          kMaxUrnLength, " characters), got ", QuoteForMessage(urn)));
 }
 
 FollowerClassifier::FollowerClassifier()
