@@ -13,8 +13,10 @@ void LogEvent(absl::string_view level, absl::string_view event, const LogFields&
   line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   line["level"] = std::string(level);
   line["event"] = std::string(event);
-  for (const auto& [key, value] : fields) {
-    std::visit([&line, &key](const auto& v) { line[key] = v; }, value);
+  for (const auto& field : fields) {
+    // A named reference: clang rejects capturing a structured binding in C++17.
+    const std::string& key = field.first;
+    std::visit([&line, &key](const auto& v) { line[key] = v; }, field.second);
   }
   // Invalid UTF-8 in caller input is replaced rather than failing the line.
   const std::string text =
