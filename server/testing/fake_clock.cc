@@ -36,10 +36,23 @@ bool FakeClock::AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
   Waiter* w = waiter.get();
   auto woken_or_cond = [w, &cond] { return w->woken.load() || cond.Eval(); };
   mu->Await(absl::Condition(&woken_or_cond));
+  bool pinned;
   {
     absl::MutexLock lock(&waiters_mu_);
     waiters_.erase(waiter);
     ++waiters_version_;
+    pinned = waiter->pins > 0;
+  }
+  if (pinned) {
+    // Another thread is about to lock `mu` (it is blocked on it, since we
+    // hold it): let it finish before the caller may destroy `mu`.
+    mu->Unlock();
+    {
+      absl::MutexLock lock(&waiters_mu_);
+      auto unpinned = [w]() { return w->pins == 0; };
+      waiters_mu_.Await(absl::Condition(&unpinned));
+    }
+    mu->Lock();
   }
   return cond.Eval();
 }
@@ -52,13 +65,22 @@ void FakeClock::SetTime(absl::Time t) {
   {
     absl::MutexLock lock(&waiters_mu_);
     for (const auto& w : waiters_) {
-      if (w->deadline <= t && !w->woken) due.push_back(w);
+      if (w->deadline <= t && !w->woken) {
+        ++w->pins;
+        due.push_back(w);
+      }
     }
   }
   for (const auto& w : due) {
     absl::MutexLock lock(w->mu);  // Releasing it re-evaluates the waiter's condition.
     w->woken = true;
   }
+  Unpin(due);
+}
+
+void FakeClock::Unpin(const std::vector<std::shared_ptr<Waiter>>& waiters) {
+  absl::MutexLock lock(&waiters_mu_);
+  for (const auto& w : waiters) --w->pins;
 }
 
 void FakeClock::BlockUntilWaiters(int n) {
@@ -112,6 +134,7 @@ void FakeClock::AutoAdvanceLoop() {
       waiters_mu_.Await(absl::Condition(&all_registered));
       if (stopping_) return;
       asleep.assign(waiters_.begin(), waiters_.end());
+      for (const auto& w : asleep) ++w->pins;
       version = waiters_version_;
     }
     bool runnable = false;
@@ -120,6 +143,7 @@ void FakeClock::AutoAdvanceLoop() {
       runnable |= IsRunnable(w);
       earliest = std::min(earliest, w->deadline);
     }
+    Unpin(asleep);
     if (runnable) {
       // Someone is about to run: wait until it has moved on.
       absl::MutexLock lock(&waiters_mu_);

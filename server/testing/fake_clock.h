@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -24,7 +25,7 @@ namespace followgate {
 //    Time never moves while a participant runs, so what it observes is
 //    exactly what the code under test would see with a real clock and
 //    instantaneous work. A participant leaves with ParticipantDone().
-// The mutexes passed to AwaitWithDeadline must outlive the clock's use.
+// A mutex passed to AwaitWithDeadline must live until that call returns.
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1700000000));
@@ -50,12 +51,17 @@ class FakeClock final : public Clock {
     const absl::Condition* cond;  // Valid while registered; read under *mu.
     absl::Time deadline;
     std::atomic<bool> woken{false};
+    // Threads about to lock `mu` from outside (SetTime, IsRunnable). The
+    // waiter does not return, so its `mu` stays alive, until this is 0.
+    int pins = 0;  // Guarded by waiters_mu_.
   };
 
   void AutoAdvanceLoop();
   // Whether a registered waiter's condition already holds (it is about to
   // run, so time must not move yet).
+  // `waiter` must be pinned.
   bool IsRunnable(const std::shared_ptr<Waiter>& waiter);
+  void Unpin(const std::vector<std::shared_ptr<Waiter>>& waiters);
 
   std::atomic<int64_t> now_ns_;
   mutable absl::Mutex waiters_mu_;
