@@ -120,7 +120,7 @@ class SnapshotHubTest : public ::testing::Test {
     }
     CancellationToken never;
     out.status = StreamPages<v1::FollowerPage>(
-        hub_.get(), &clock_, heartbeat_interval, *plan, never, [&](v1::FollowerPage page) {
+        hub_.get(), &clock_, heartbeat_interval, tokens_, *plan, never, [&](v1::FollowerPage page) {
           if (page.has_heartbeat()) {
             out.heartbeats.push_back(page.heartbeat());
             return absl::OkStatus();
@@ -134,6 +134,7 @@ class SnapshotHubTest : public ::testing::Test {
     return out;
   }
 
+  ResumeTokenCodec tokens_{std::string(ResumeTokenCodec::kKeyBytes, 'k')};
   int first_member_ = 0;
   int members_ = 4500;  // 5 upstream pages.
   FakeClock clock_;
@@ -282,7 +283,7 @@ TEST_F(SnapshotHubTest, ListFollowersPagesIndependentlyOfUpstreamPages) {
   int calls = 0;
   CancellationToken never;
   do {
-    auto page = ListFollowers(hub_.get(), request, {}, never);
+    auto page = ListFollowers(hub_.get(), tokens_, request, {}, never);
     ASSERT_TRUE(page.ok()) << page.status() << " at call " << calls;
     EXPECT_LE(page->edges_size(), 700);
     for (const auto& e : page->edges()) urns.push_back(e.follower().urn());
@@ -296,10 +297,10 @@ TEST_F(SnapshotHubTest, ListFollowersPagesIndependentlyOfUpstreamPages) {
 
   request.set_page_token("");
   request.set_page_size(-1);
-  EXPECT_THAT(ListFollowers(hub_.get(), request, {}, never),
+  EXPECT_THAT(ListFollowers(hub_.get(), tokens_, request, {}, never),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
   request.set_page_size(50000);
-  auto big = ListFollowers(hub_.get(), request, {}, never);
+  auto big = ListFollowers(hub_.get(), tokens_, request, {}, never);
   ASSERT_TRUE(big.ok());
   EXPECT_EQ(big->edges_size(), 4503);  // Capped at 10,000; all fit.
   EXPECT_TRUE(big->next_page_token().empty());
