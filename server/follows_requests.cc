@@ -18,6 +18,9 @@ FollowsQuery FolloweeQuery(const std::string& urn, v1::FollowEdgeType type) {
   return query;
 }
 
+constexpr int64_t kMaxDurationSeconds = 315'576'000'000;
+constexpr int32_t kMaxDurationNanos = 999'999'999;
+
 google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
@@ -26,15 +29,12 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
 
 absl::StatusOr<std::vector<FollowsQuery>> SequencesFor(
     const v1::StreamFollowersRequest& request) {
-  if (absl::Status valid = ValidateFolloweeUrn("followee", request.followee());
-      !valid.ok()) {
-    return valid;
-  }
-  const FollowsQuery members = FolloweeQuery(
-      request.followee(), v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE);
+  absl::StatusOr<std::string> followee = CanonicalFolloweeUrn("followee", request.followee());
+  if (!followee.ok()) return followee.status();
+  const FollowsQuery members =
+      FolloweeQuery(*followee, v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE);
   const FollowsQuery pages = FolloweeQuery(
-      request.followee(),
-      v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE);
+      *followee, v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE);
   switch (request.follower_filter()) {
     case v1::FOLLOWER_FILTER_MEMBERS:
       return std::vector<FollowsQuery>{members};
@@ -54,14 +54,29 @@ absl::StatusOr<std::vector<FollowsQuery>> SequencesFor(
 
 absl::StatusOr<std::vector<FollowsQuery>> SequencesFor(
     const v1::StreamFollowingRequest& request) {
-  if (absl::Status valid = ValidateFollowerUrn("follower", request.follower());
-      !valid.ok()) {
-    return valid;
-  }
+  absl::StatusOr<std::string> follower = CanonicalFollowerUrn("follower", request.follower());
+  if (!follower.ok()) return follower.status();
   FollowsQuery query;
   query.finder = FollowsQuery::Finder::kFollower;
-  query.urn = request.follower();
+  query.urn = *std::move(follower);
   return std::vector<FollowsQuery>{query};
+}
+
+absl::StatusOr<absl::Duration> RequestDuration(absl::string_view field,
+                                               const google::protobuf::Duration& value) {
+  const int64_t seconds = value.seconds();
+  const int32_t nanos = value.nanos();
+  if (seconds < -kMaxDurationSeconds || seconds > kMaxDurationSeconds ||
+      nanos < -kMaxDurationNanos || nanos > kMaxDurationNanos ||
+      (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
+    return InvalidField(
+        field, absl::StrCat(field,
+                            " is not a valid google.protobuf.Duration: seconds must be within "
+                            "+-315576000000, nanos within +-999999999, both of the same sign; "
+                            "got seconds=",
+                            seconds, " nanos=", nanos));
+  }
+  return absl::Seconds(seconds) + absl::Nanoseconds(nanos);
 }
 
 std::string SerializeStoredPage(StreamedPage& page) {

@@ -37,11 +37,13 @@ void LogCallEnd(const CallerAuth* auth, absl::string_view method, const std::str
 
 FollowsServiceImpl::FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
                                        absl::Duration heartbeat_interval,
-                                       const CallerAuth* auth, StreamTracker* streams)
+                                       const ResumeTokenCodec* tokens, const CallerAuth* auth,
+                                       StreamTracker* streams)
     : hub_(hub),
       store_(store),
       clock_(clock),
       heartbeat_interval_(heartbeat_interval),
+      tokens_(tokens),
       auth_(auth),
       streams_(streams) {}
 
@@ -83,7 +85,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
     const absl::Time started = absl::Now();
     int64_t pages = 0, bytes = 0;
     const absl::Status status = StreamPageBytes(
-        hub_, clock_, heartbeat_interval_, plan, cancel, [&](PageBytes page) {
+        hub_, clock_, heartbeat_interval_, *tokens_, plan, cancel, [&](PageBytes page) {
           if (!page.heartbeat) ++pages;
           bytes += static_cast<int64_t>(page.bytes.size());
           return write(TokenedBuffer(std::move(page.bytes), std::move(page.resume_token)));
@@ -118,7 +120,7 @@ grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
       streams_, [this, who, request, response](const CancellationToken& cancel) {
         const absl::Time started = absl::Now();
         absl::StatusOr<v1::ListFollowersResponse> page =
-            followgate::ListFollowers(hub_, *request, who, cancel);
+            followgate::ListFollowers(hub_, *tokens_, *request, who, cancel);
         if (page.ok()) *response = *std::move(page);
         const absl::Status status = page.status();
         LogCallEnd(auth_, "ListFollowers", who.caller, request->followee(), status, status.ok(),

@@ -9,14 +9,15 @@
 #include "server/caller_auth.h"
 #include "server/clock.h"
 #include "server/page_stream_reactor.h"
+#include "server/resume_token.h"
 #include "server/snapshot_hub.h"
 
 namespace followgate {
 
 // Authorizes each call (scope follows.read), validates its request, then
-// serves it from snapshots. Thread-safe. `hub`, `store`, `clock`, `auth`
-// (may be null: no authentication) and `streams` are not owned and must
-// outlive every call.
+// serves it from snapshots. Thread-safe. `hub`, `store`, `clock`, `tokens`
+// (signs and checks resume and page tokens), `auth` (may be null: no
+// authentication) and `streams` are not owned and must outlive every call.
 // StreamFollowers and StreamFollowing are raw methods: they send stored page
 // bytes without decoding them (see StreamPageBytes).
 class FollowsServiceImpl final
@@ -25,8 +26,8 @@ class FollowsServiceImpl final
               v1::FollowsService::CallbackService>> {
  public:
   FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
-                     absl::Duration heartbeat_interval, const CallerAuth* auth,
-                     StreamTracker* streams);
+                     absl::Duration heartbeat_interval, const ResumeTokenCodec* tokens,
+                     const CallerAuth* auth, StreamTracker* streams);
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamFollowers(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
@@ -49,6 +50,7 @@ class FollowsServiceImpl final
   SnapshotStore* const store_;
   Clock* const clock_;
   const absl::Duration heartbeat_interval_;
+  const ResumeTokenCodec* const tokens_;
   const CallerAuth* const auth_;
   StreamTracker* const streams_;
 };

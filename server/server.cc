@@ -27,6 +27,7 @@
 #include "server/metrics.h"
 #include "server/page_stream_reactor.h"
 #include "server/request_pacer.h"
+#include "server/resume_token.h"
 #include "server/secrets.h"
 #include "server/sandbox/sandbox_upstreams.h"
 
@@ -41,6 +42,7 @@ struct FollowgateServer::Parts {
   std::unique_ptr<FollowsFetcher> fetcher;
   std::unique_ptr<SnapshotStore> snapshot_store;
   std::unique_ptr<SnapshotHub> snapshot_hub;
+  std::unique_ptr<ResumeTokenCodec> resume_tokens;
   std::unique_ptr<InvitationLedger> ledger;
   std::unique_ptr<ConnectSafelyClient> connectsafely;
   std::unique_ptr<InvitationBatcher> batcher;
@@ -175,6 +177,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
   return grpc::SslServerCredentials(ssl);
 }
 
+// Resume tokens outlive the process with the state they point into: the
+// key is kept beside it. Without a state dir snapshots die with the process,
+// and so may the key.
+absl::StatusOr<ResumeTokenCodec> ResumeTokenCodecFor(const std::string& state_dir) {
+  if (state_dir.empty()) return ResumeTokenCodec::WithRandomKey();
+  return ResumeTokenCodec::FromKeyFile(state_dir + "/resume_token.key");
+}
+
 absl::StatusOr<std::string> TemporaryStateDir() {
   char pattern[] = "/tmp/followgate-sandbox-XXXXXX";
   if (mkdtemp(pattern) == nullptr) {
@@ -234,6 +244,9 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
                                                       parts->fetcher.get(), parts->pacer.get(),
                                                       clock, options.snapshots);
   if (absl::Status pruned = parts->snapshot_hub->Prune(); !pruned.ok()) return pruned;
+  auto resume_tokens = ResumeTokenCodecFor(options.state_dir);
+  if (!resume_tokens.ok()) return resume_tokens.status();
+  parts->resume_tokens = std::make_unique<ResumeTokenCodec>(*std::move(resume_tokens));
   if (!options.connectsafely.api_key.empty()) {
     auto ledger = InvitationLedger::Open(options.state_dir + "/invitations.db", clock);
     if (!ledger.ok()) return ledger.status();
@@ -248,7 +261,7 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   parts->auth = *std::move(auth);
   parts->follows_service = std::make_unique<FollowsServiceImpl>(
       parts->snapshot_hub.get(), parts->snapshot_store.get(), clock, options.heartbeat_interval,
-      parts->auth.get(), &parts->streams);
+      parts->resume_tokens.get(), parts->auth.get(), &parts->streams);
   parts->invitations_service = std::make_unique<InvitationsServiceImpl>(
       parts->batcher.get(), parts->auth.get(), &parts->streams);
   auto credentials = ServerCredentialsFor(options);

@@ -219,7 +219,7 @@ absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::WaitForPage(
   bool stored;
   if (crawl_ == nullptr) {
     stored = seq < page_count_;
-    wait.last = seq + 1 == page_count_;
+    wait.last = seq == page_count_ - 1;  // Not seq + 1: seq may be any int64.
   } else {
     SnapshotHub::Crawl& crawl = *crawl_;
     CancellationCallback wake(cancel, [&crawl] { absl::MutexLock lock(&crawl.mu); });
@@ -230,7 +230,7 @@ absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::WaitForPage(
     hub_->clock_->AwaitWithDeadline(&crawl.mu, absl::Condition(&ready), until);
     if (cancel.IsCancelled()) return absl::CancelledError("the reader went away");
     stored = crawl.pages_stored > seq;
-    wait.last = crawl.done && crawl.pages_stored == seq + 1;
+    wait.last = crawl.done && crawl.pages_stored - 1 == seq;
     if (!stored) {
       if (crawl.done) return wait;  // kEnd
       if (!crawl.error.ok()) {

@@ -22,11 +22,11 @@ constexpr int kMaxListPageSize = 10000;
 absl::StatusOr<std::optional<absl::Duration>> StalenessOf(
     bool has, const google::protobuf::Duration& value) {
   if (!has) return std::optional<absl::Duration>();
-  if (value.seconds() < 0 || value.nanos() < 0) {
+  FG_ASSIGN_OR_RETURN(absl::Duration staleness, RequestDuration("max_staleness", value));
+  if (staleness < absl::ZeroDuration()) {
     return InvalidField("max_staleness", "max_staleness must not be negative");
   }
-  return std::optional<absl::Duration>(absl::Seconds(value.seconds()) +
-                                       absl::Nanoseconds(value.nanos()));
+  return std::optional<absl::Duration>(staleness);
 }
 
 std::string Describe(const std::string& method, const std::vector<FollowsQuery>& sequences) {
@@ -36,11 +36,12 @@ std::string Describe(const std::string& method, const std::vector<FollowsQuery>&
 }
 
 // Where a read starts: the token's place, checked against the plan.
-absl::StatusOr<ResumePoint> StartOf(const ReadPlan& plan, absl::string_view field) {
+absl::StatusOr<ResumePoint> StartOf(const ResumeTokenCodec& tokens, const ReadPlan& plan,
+                                    absl::string_view field) {
   ResumePoint start;
   start.query_fingerprint = QueryFingerprint(plan.description);
   if (plan.resume_token.empty()) return start;
-  FG_ASSIGN_OR_RETURN(ResumePoint point, DecodeResumeToken(field, plan.resume_token));
+  FG_ASSIGN_OR_RETURN(ResumePoint point, tokens.Decode(field, plan.resume_token));
   if (point.query_fingerprint != start.query_fingerprint ||
       point.sequence_index >= static_cast<int>(plan.sequences.size())) {
     return WithErrorInfo(
@@ -84,9 +85,10 @@ absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowingRequest& request) {
 }
 
 absl::Status StreamPageBytes(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
-                             const ReadPlan& plan, const CancellationToken& cancel,
+                             const ResumeTokenCodec& tokens, const ReadPlan& plan,
+                             const CancellationToken& cancel,
                              const std::function<absl::Status(PageBytes)>& write) {
-  FG_ASSIGN_OR_RETURN(ResumePoint start, StartOf(plan, "resume_token"));
+  FG_ASSIGN_OR_RETURN(ResumePoint start, StartOf(tokens, plan, "resume_token"));
   int64_t stream_sequence = start.stream_sequence;
   const int sequences = static_cast<int>(plan.sequences.size());
   for (int i = start.sequence_index; i < sequences; ++i) {
@@ -121,7 +123,7 @@ absl::Status StreamPageBytes(SnapshotHub* hub, Clock* clock, absl::Duration hear
       asked = now;
       fields.set_sequence_number(stream_sequence++);
       fields.set_last_page(wait.last && i + 1 == sequences);
-      fields.set_resume_token(EncodeResumeToken(next));
+      fields.set_resume_token(tokens.Encode(next));
       PageBytes message;
       message.bytes = std::move(wait.page);
       fields.AppendToString(&message.bytes);
@@ -136,9 +138,10 @@ absl::Status StreamPageBytes(SnapshotHub* hub, Clock* clock, absl::Duration hear
 
 template <typename Page>
 absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
-                         const ReadPlan& plan, const CancellationToken& cancel,
+                         const ResumeTokenCodec& tokens, const ReadPlan& plan,
+                         const CancellationToken& cancel,
                          const std::function<absl::Status(Page)>& write) {
-  return StreamPageBytes(hub, clock, heartbeat_interval, plan, cancel,
+  return StreamPageBytes(hub, clock, heartbeat_interval, tokens, plan, cancel,
                          [&](PageBytes bytes) -> absl::Status {
                            Page page;
                            if (!page.ParseFromString(bytes.bytes)) {
@@ -149,13 +152,16 @@ absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbea
 }
 
 template absl::Status StreamPages<v1::FollowerPage>(
-    SnapshotHub*, Clock*, absl::Duration, const ReadPlan&, const CancellationToken&,
+    SnapshotHub*, Clock*, absl::Duration, const ResumeTokenCodec&, const ReadPlan&,
+    const CancellationToken&,
     const std::function<absl::Status(v1::FollowerPage)>&);
 template absl::Status StreamPages<v1::FollowingPage>(
-    SnapshotHub*, Clock*, absl::Duration, const ReadPlan&, const CancellationToken&,
+    SnapshotHub*, Clock*, absl::Duration, const ResumeTokenCodec&, const ReadPlan&,
+    const CancellationToken&,
     const std::function<absl::Status(v1::FollowingPage)>&);
 
 absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
+                                                        const ResumeTokenCodec& tokens,
                                                         const v1::ListFollowersRequest& request,
                                                         const Requester& who,
                                                         const CancellationToken& cancel) {
@@ -173,7 +179,7 @@ absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
   plan.description = Describe("list", plan.sequences);
   plan.who = who;
   plan.resume_token = request.page_token();
-  FG_ASSIGN_OR_RETURN(ResumePoint start, StartOf(plan, "page_token"));
+  FG_ASSIGN_OR_RETURN(ResumePoint start, StartOf(tokens, plan, "page_token"));
 
   v1::ListFollowersResponse response;
   ResumePoint at = start;
@@ -202,7 +208,7 @@ absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
       }
       if (response.edges_size() >= page_size) {
         const bool nothing_after = page_used_up && wait.last && i + 1 == sequences;
-        if (!nothing_after) response.set_next_page_token(EncodeResumeToken(at));
+        if (!nothing_after) response.set_next_page_token(tokens.Encode(at));
         return response;
       }
       if (page_used_up && wait.last) break;

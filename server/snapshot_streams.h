@@ -14,6 +14,7 @@
 #include "server/cancellation.h"
 #include "server/clock.h"
 #include "server/follows_fetcher.h"
+#include "server/resume_token.h"
 #include "server/snapshot_hub.h"
 
 namespace followgate {
@@ -48,20 +49,25 @@ struct PageBytes {
 // without decoding the stored page. While no page comes for
 // `heartbeat_interval`, it gets a heartbeat message instead. Returns the
 // first error: the crawl's, `write`'s, INVALID_ARGUMENT for a token of
-// another query, FAILED_PRECONDITION for a token whose snapshot is gone.
+// another query or one `tokens` did not sign, FAILED_PRECONDITION for a
+// token whose snapshot is gone. `tokens` signs and checks resume tokens.
 absl::Status StreamPageBytes(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
-                             const ReadPlan& plan, const CancellationToken& cancel,
+                             const ResumeTokenCodec& tokens, const ReadPlan& plan,
+                             const CancellationToken& cancel,
                              const std::function<absl::Status(PageBytes)>& write);
 
 // The same, decoded: Page is v1::FollowerPage or v1::FollowingPage.
 template <typename Page>
 absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
-                         const ReadPlan& plan, const CancellationToken& cancel,
+                         const ResumeTokenCodec& tokens, const ReadPlan& plan,
+                         const CancellationToken& cancel,
                          const std::function<absl::Status(Page)>& write);
 
 // One ListFollowers page (AIP-158): up to `page_size` edges from the token's
-// place. Waits for pages still being fetched, until `cancel` fires.
+// place (page tokens are signed and checked by `tokens`). Waits for pages
+// still being fetched, until `cancel` fires.
 absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
+                                                        const ResumeTokenCodec& tokens,
                                                         const v1::ListFollowersRequest& request,
                                                         const Requester& who,
                                                         const CancellationToken& cancel);

@@ -1,8 +1,14 @@
 #include "server/urn.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "server/error_details.h"
 
 namespace followgate {
@@ -18,10 +24,13 @@ bool AllDigits(absl::string_view s) {
 
 bool IsPersonIdChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-         absl::string_view("-_.~+/=").find(c) != absl::string_view::npos;
+         absl::string_view("-_+/").find(c) != absl::string_view::npos;
 }
 
+// Base64 padding: up to two `=` at the end only.
 bool IsPersonId(absl::string_view id) {
+  for (int padding = 0; padding < 2 && absl::ConsumeSuffix(&id, "="); ++padding) {
+  }
   if (id.empty()) return false;
   for (char c : id) {
     if (!IsPersonIdChar(c)) return false;
@@ -29,32 +38,47 @@ bool IsPersonId(absl::string_view id) {
   return true;
 }
 
-bool IsOrganizationalPageUrn(absl::string_view urn) {
-  return absl::StartsWith(urn, kOrganizationalPageUrnPrefix) &&
-         AllDigits(urn.substr(kOrganizationalPageUrnPrefix.size()));
+// The page id of `urn` without leading zeros, if it is a page URN whose id
+// is 1 to 2^63-1.
+std::optional<std::string> CanonicalPageId(absl::string_view urn) {
+  if (!absl::ConsumePrefix(&urn, kOrganizationalPageUrnPrefix) || !AllDigits(urn)) {
+    return std::nullopt;
+  }
+  const absl::string_view digits = urn.substr(std::min(urn.find_first_not_of('0'), urn.size()));
+  int64_t id = 0;
+  if (digits.empty() || !absl::SimpleAtoi(digits, &id)) return std::nullopt;
+  return std::string(digits);
 }
+
+constexpr absl::string_view kPageRule = "{digits}: 1 to 2^63-1";
+constexpr absl::string_view kPersonRule = "{id}: A-Z a-z 0-9 - _ + / and trailing =";
 
 }  // namespace
 
-absl::Status ValidateFolloweeUrn(absl::string_view field, absl::string_view urn) {
-  if (urn.size() <= kMaxUrnLength && IsOrganizationalPageUrn(urn)) {
-    return absl::OkStatus();
+absl::StatusOr<std::string> CanonicalFolloweeUrn(absl::string_view field, absl::string_view urn) {
+  if (urn.size() <= kMaxUrnLength) {
+    if (std::optional<std::string> id = CanonicalPageId(urn); id.has_value()) {
+      return absl::StrCat(kOrganizationalPageUrnPrefix, *id);
+    }
   }
   if (urn.empty()) {
     return InvalidField(field,
                         absl::StrCat(field, " is required: urn:li:organizationalPage:{digits}"));
   }
-  return InvalidField(field, absl::StrCat(field,
-                                          " must be urn:li:organizationalPage:{digits} (at most ",
-                                          kMaxUrnLength, " characters), got ", QuoteForMessage(urn)));
+  return InvalidField(field, absl::StrCat(field, " must be urn:li:organizationalPage:{digits} (",
+                                          kPageRule, "; at most ", kMaxUrnLength,
+                                          " characters), got ", QuoteForMessage(urn)));
 }
 
-absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn) {
-  if (urn.size() <= kMaxUrnLength &&
-      (IsOrganizationalPageUrn(urn) ||
-       (absl::StartsWith(urn, kPersonUrnPrefix) &&
-        IsPersonId(urn.substr(kPersonUrnPrefix.size()))))) {
-    return absl::OkStatus();
+absl::StatusOr<std::string> CanonicalFollowerUrn(absl::string_view field, absl::string_view urn) {
+  if (urn.size() <= kMaxUrnLength) {
+    if (std::optional<std::string> id = CanonicalPageId(urn); id.has_value()) {
+      return absl::StrCat(kOrganizationalPageUrnPrefix, *id);
+    }
+    if (absl::StartsWith(urn, kPersonUrnPrefix) &&
+        IsPersonId(urn.substr(kPersonUrnPrefix.size()))) {
+      return std::string(urn);
+    }
   }
   if (urn.empty()) {
     return InvalidField(
@@ -63,8 +87,18 @@ absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn)
   }
   return InvalidField(field, absl::StrCat(field,
                                           " must be urn:li:person:{id} or "
-                                          "urn:li:organizationalPage:{digits} (at most ",
-                                          kMaxUrnLength, " characters), got ", QuoteForMessage(urn)));
+                                          "urn:li:organizationalPage:{digits} (",
+                                          kPersonRule, "; ", kPageRule, "; at most ",
+                                          kMaxUrnLength, " characters), got ",
+                                          QuoteForMessage(urn)));
+}
+
+absl::Status ValidateFolloweeUrn(absl::string_view field, absl::string_view urn) {
+  return CanonicalFolloweeUrn(field, urn).status();
+}
+
+absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn) {
+  return CanonicalFollowerUrn(field, urn).status();
 }
 
 FollowerClassifier::FollowerClassifier()
@@ -92,8 +126,8 @@ v1::FollowerKind FollowerClassifier::Classify(absl::string_view urn) const {
     return v1::FOLLOWER_KIND_UNSPECIFIED;
   }
   const absl::string_view id = urn.substr(kPersonUrnPrefix.size());
-  if (consented_ == nullptr ||
-      std::regex_match(id.begin(), id.end(), *consented_)) {
+  if (consented_ == nullptr) return v1::FOLLOWER_KIND_MEMBER;
+  if (id.size() <= kMaxPersonIdLength && std::regex_match(id.begin(), id.end(), *consented_)) {
     return v1::FOLLOWER_KIND_MEMBER;
   }
   return v1::FOLLOWER_KIND_OBFUSCATED_MEMBER;

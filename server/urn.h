@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <regex>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -18,14 +19,26 @@ inline constexpr absl::string_view kOrganizationalPageUrnPrefix =
     "urn:li:organizationalPage:";
 // LinkedIn caps URNs at 255 characters.
 inline constexpr size_t kMaxUrnLength = 255;
+// So a person id has at most this many.
+inline constexpr size_t kMaxPersonIdLength = kMaxUrnLength - kPersonUrnPrefix.size();
 
-// OK if `urn` is `urn:li:organizationalPage:{digits}`; otherwise
-// INVALID_ARGUMENT naming `field` and the expected form.
+// The canonical form of a followee `urn:li:organizationalPage:{digits}`:
+// {digits} is a page id from 1 to 2^63-1 (LinkedIn's ids are 64-bit), with
+// leading zeros stripped, so that `...:0777` is `...:777` everywhere
+// downstream. INVALID_ARGUMENT naming `field` and the rule otherwise (0, an
+// id beyond 2^63-1, anything else, or more than kMaxUrnLength characters).
+absl::StatusOr<std::string> CanonicalFolloweeUrn(absl::string_view field, absl::string_view urn);
+
+// The canonical form of a follower: a page as CanonicalFolloweeUrn, or
+// `urn:li:person:{id}` unchanged, {id} being 1 or more characters of
+// LinkedIn's id alphabets: A-Z a-z 0-9 `-` `_` (application-scoped ids),
+// plus `+` `/` and up to two trailing `=` (base64, as obfuscated ids may
+// be). Nothing else (no `.`, `:` or spaces), and at most kMaxUrnLength
+// characters in all. INVALID_ARGUMENT naming `field` and the rule otherwise.
+absl::StatusOr<std::string> CanonicalFollowerUrn(absl::string_view field, absl::string_view urn);
+
+// OK when CanonicalFolloweeUrn / CanonicalFollowerUrn accepts `urn`.
 absl::Status ValidateFolloweeUrn(absl::string_view field, absl::string_view urn);
-
-// OK if `urn` is `urn:li:person:{id}` ({id}: 1 or more of A-Z a-z 0-9 and
-// `-_.~+/=`) or `urn:li:organizationalPage:{digits}`; otherwise
-// INVALID_ARGUMENT naming `field` and the expected forms.
 absl::Status ValidateFollowerUrn(absl::string_view field, absl::string_view urn);
 
 // Tells what a follower URN returned by LinkedIn names. LinkedIn marks an
@@ -46,7 +59,10 @@ class FollowerClassifier {
   // pattern that does not compile.
   static absl::StatusOr<FollowerClassifier> Create(absl::string_view pattern);
 
-  // Anything that is neither a person nor a page URN is UNSPECIFIED.
+  // Anything that is neither a person nor a page URN is UNSPECIFIED. A
+  // member id longer than kMaxPersonIdLength is never matched against the
+  // pattern (a regular expression over an unbounded id can exhaust the
+  // stack): it is OBFUSCATED_MEMBER, unless every member is consented.
   v1::FollowerKind Classify(absl::string_view urn) const;
 
  private:

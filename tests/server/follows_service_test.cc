@@ -1,12 +1,16 @@
 // The whole server in process on 127.0.0.1:0, driven by the generated stub,
 // against the LinkedIn sandbox over real libcurl.
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "followgate/v1/follows.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -41,6 +45,7 @@ class FollowsServiceTest : public ::testing::Test {
     options.linkedin_min_interval = interval;
     options.fetcher.timeout_backoff = absl::Milliseconds(100);
     options.drain_grace = drain_grace;
+    options.state_dir = state_dir_;
     auto server = FollowgateServer::BuildAndStart(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -49,6 +54,7 @@ class FollowsServiceTest : public ::testing::Test {
     stub_ = v1::FollowsService::NewStub(channel_);
   }
 
+  std::string state_dir_;  // "": state in memory.
   std::unique_ptr<sandbox::LinkedInSandbox> linkedin_;
   std::unique_ptr<FollowgateServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -280,6 +286,156 @@ TEST_F(FollowsServiceTest, ErrorsCarryReasonFieldViolationsAndRetryDelays) {
     ASSERT_TRUE(details.has_retry);
     EXPECT_EQ(details.retry.retry_delay().nanos(), 100000000);  // The 100 ms backoff.
   }
+}
+
+}  // namespace
+}  // namespace followgate
+
+namespace followgate {
+namespace {
+
+// Reads a whole stream; returns its status.
+grpc::Status ReadAll(v1::FollowsService::Stub* stub, const v1::StreamFollowersRequest& request,
+                     std::vector<v1::FollowerPage>* pages = nullptr) {
+  grpc::ClientContext context;
+  auto reader = stub->StreamFollowers(&context, request);
+  v1::FollowerPage page;
+  while (reader->Read(&page)) {
+    if (pages != nullptr) pages->push_back(page);
+  }
+  return reader->Finish();
+}
+
+// What anyone could make of a real token in the unsigned fg1 format: the
+// same place with another stream sequence number.
+std::string ForgedLegacyToken(const std::string& real, absl::string_view stream_sequence) {
+  std::string text;
+  EXPECT_TRUE(absl::WebSafeBase64Unescape(real, &text));
+  std::vector<std::string> parts = absl::StrSplit(text, '.');
+  EXPECT_EQ(parts.size(), 8u);
+  parts.resize(7);
+  parts[0] = "fg1";
+  parts[6] = std::string(stream_sequence);
+  const std::string body = absl::StrJoin(parts, ".");
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : body) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  std::string token;
+  absl::WebSafeBase64Escape(absl::StrCat(body, ".", absl::Hex(hash & 0xffffffff)), &token);
+  return token;
+}
+
+TEST_F(FollowsServiceTest, ForgedResumeTokensAreInvalidArgumentNamingTheField) {
+  Start(absl::Milliseconds(20), {{42, 2100, 0}});
+  std::vector<v1::FollowerPage> pages;
+  ASSERT_TRUE(ReadAll(stub_.get(), FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS), &pages).ok());
+  ASSERT_EQ(pages.size(), 3u);
+  const int requests = linkedin_->Stats().requests;
+
+  std::string text;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(pages[0].resume_token(), &text));
+  // The same place, one page further on, under the old MAC.
+  std::vector<std::string> parts = absl::StrSplit(text, '.');
+  ASSERT_EQ(parts.size(), 8u);
+  parts[4] = "2";
+  std::string altered;
+  absl::WebSafeBase64Escape(absl::StrJoin(parts, "."), &altered);
+
+  struct Case {
+    std::string token;
+    std::string message;
+  };
+  for (const Case& forged : {Case{altered, "resume_token is not a token this service issued"},
+                             Case{ForgedLegacyToken(pages[0].resume_token(),
+                                                    "9223372036854775807"),
+                                  "out of range"}}) {
+    v1::StreamFollowersRequest resume = FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS);
+    resume.set_resume_token(forged.token);
+    const grpc::Status status = ReadAll(stub_.get(), resume);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr(forged.message));
+    const Details details = DetailsOf(status);
+    ASSERT_EQ(details.bad_request.field_violations_size(), 1);
+    EXPECT_EQ(details.bad_request.field_violations(0).field(), "resume_token");
+  }
+  // A forged fg1 token within the bounds is still honoured this release.
+  v1::StreamFollowersRequest legacy = FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS);
+  legacy.set_resume_token(ForgedLegacyToken(pages[0].resume_token(), "1"));
+  std::vector<v1::FollowerPage> rest;
+  ASSERT_TRUE(ReadAll(stub_.get(), legacy, &rest).ok());
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].sequence_number(), 1);
+  EXPECT_EQ(linkedin_->Stats().requests, requests);
+}
+
+TEST_F(FollowsServiceTest, LeadingZerosNameTheSamePageAndShareOneSnapshot) {
+  Start(absl::Milliseconds(20), {{777, 1500, 3}});
+  v1::StreamFollowersRequest padded = FollowersOf(777, v1::FOLLOWER_FILTER_ALL);
+  padded.set_followee("urn:li:organizationalPage:0777");
+  std::vector<v1::FollowerPage> first;
+  ASSERT_TRUE(ReadAll(stub_.get(), padded, &first).ok());
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(linkedin_->Stats().requests, 3);
+  std::vector<v1::FollowerPage> second;
+  ASSERT_TRUE(ReadAll(stub_.get(), FollowersOf(777, v1::FOLLOWER_FILTER_ALL), &second).ok());
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_EQ(linkedin_->Stats().requests, 3);  // Served from the same snapshot.
+  // And a token of the one continues the other.
+  v1::StreamFollowersRequest resume = FollowersOf(777, v1::FOLLOWER_FILTER_ALL);
+  resume.set_resume_token(first[0].resume_token());
+  std::vector<v1::FollowerPage> rest;
+  ASSERT_TRUE(ReadAll(stub_.get(), resume, &rest).ok());
+  EXPECT_EQ(rest.size(), 2u);
+
+  v1::StreamFollowersRequest zero = FollowersOf(0, v1::FOLLOWER_FILTER_ALL);
+  const grpc::Status status = ReadAll(stub_.get(), zero);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("{digits}: 1 to 2^63-1"));
+  EXPECT_EQ(linkedin_->Stats().requests, 3);
+}
+
+TEST_F(FollowsServiceTest, MaxStalenessOutsideAip142IsInvalidArgumentNamingTheField) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}});
+  v1::StreamFollowersRequest request = FollowersOf(42, v1::FOLLOWER_FILTER_ALL);
+  request.mutable_max_staleness()->set_nanos(2'000'000'000);
+  const grpc::Status status = ReadAll(stub_.get(), request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("max_staleness is not a valid google.protobuf.Duration"));
+  const Details details = DetailsOf(status);
+  ASSERT_EQ(details.bad_request.field_violations_size(), 1);
+  EXPECT_EQ(details.bad_request.field_violations(0).field(), "max_staleness");
+
+  v1::ListFollowersRequest list;
+  list.set_followee("urn:li:organizationalPage:42");
+  list.mutable_max_staleness()->set_seconds(5);
+  list.mutable_max_staleness()->set_nanos(-1);
+  grpc::ClientContext context;
+  v1::ListFollowersResponse response;
+  const grpc::Status listed = stub_->ListFollowers(&context, list, &response);
+  EXPECT_EQ(listed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(listed.error_message(), HasSubstr("both of the same sign"));
+  EXPECT_EQ(linkedin_->Stats().requests, 0);
+}
+
+TEST_F(FollowsServiceTest, ResumeTokensSurviveARestartOnTheSameStateDir) {
+  state_dir_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/restart_state");
+  Start(absl::Milliseconds(20), {{42, 2100, 0}});
+  std::vector<v1::FollowerPage> pages;
+  ASSERT_TRUE(ReadAll(stub_.get(), FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS), &pages).ok());
+  ASSERT_EQ(pages.size(), 3u);
+  server_->Shutdown();
+  server_.reset();
+  Start(absl::Milliseconds(20), {{42, 2100, 0}});
+  v1::StreamFollowersRequest resume = FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS);
+  resume.set_resume_token(pages[0].resume_token());
+  std::vector<v1::FollowerPage> rest;
+  const grpc::Status status = ReadAll(stub_.get(), resume, &rest);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(rest.size(), 2u);
+  EXPECT_EQ(linkedin_->Stats().requests, 0);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "server/snapshot_hub.h"
 
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -120,7 +121,7 @@ class SnapshotHubTest : public ::testing::Test {
     }
     CancellationToken never;
     out.status = StreamPages<v1::FollowerPage>(
-        hub_.get(), &clock_, heartbeat_interval, *plan, never, [&](v1::FollowerPage page) {
+        hub_.get(), &clock_, heartbeat_interval, tokens_, *plan, never, [&](v1::FollowerPage page) {
           if (page.has_heartbeat()) {
             out.heartbeats.push_back(page.heartbeat());
             return absl::OkStatus();
@@ -134,6 +135,7 @@ class SnapshotHubTest : public ::testing::Test {
     return out;
   }
 
+  ResumeTokenCodec tokens_{std::string(ResumeTokenCodec::kKeyBytes, 'k')};
   int first_member_ = 0;
   int members_ = 4500;  // 5 upstream pages.
   FakeClock clock_;
@@ -227,6 +229,77 @@ TEST_F(SnapshotHubTest, TokensOfOtherQueriesAndDamagedTokensAreRejected) {
                                                HasSubstr("not a token this service issued")));
 }
 
+TEST_F(SnapshotHubTest, TheLargestAcceptedTokenValuesReadNothingAndNeverOverflow) {
+  clock_.EnableAutoAdvance(2);
+  const Streamed first = Stream(Followers());
+  ASSERT_THAT(first.status, IsOk());
+  auto place = tokens_.Decode("resume_token", first.pages[0].resume_token());
+  ASSERT_THAT(place.status(), IsOk());
+  ResumePoint far = *place;
+  far.page = kMaxTokenPage;
+  far.stream_sequence = kMaxTokenStreamSequence;
+  far.edge_offset = kMaxTokenEdgeOffset;
+  v1::StreamFollowersRequest resume = Followers();
+  resume.set_resume_token(tokens_.Encode(far));
+  const Streamed after = Stream(resume);
+  ASSERT_THAT(after.status, IsOk());
+  EXPECT_TRUE(after.pages.empty());
+
+  v1::ListFollowersRequest list;
+  list.set_followee(kPage);
+  list.set_follower_filter(v1::FOLLOWER_FILTER_MEMBERS);
+  list.set_page_size(700);
+  CancellationToken never;
+  auto listed = ListFollowers(hub_.get(), tokens_, list, {}, never);
+  ASSERT_THAT(listed.status(), IsOk());
+  auto list_place = tokens_.Decode("page_token", listed->next_page_token());
+  ASSERT_THAT(list_place.status(), IsOk());
+  list_place->page = kMaxTokenPage;
+  list_place->edge_offset = kMaxTokenEdgeOffset;
+  list.set_page_token(tokens_.Encode(*list_place));
+  listed = ListFollowers(hub_.get(), tokens_, list, {}, never);
+  ASSERT_THAT(listed.status(), IsOk());
+  EXPECT_EQ(listed->edges_size(), 0);
+  EXPECT_TRUE(listed->next_page_token().empty());
+
+  // The hub's own arithmetic holds for any page number.
+  auto lease = hub_->Reopen(far.snapshot_id, FollowsQuery{FollowsQuery::Finder::kFollowee, kPage,
+                            v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE}, {});
+  ASSERT_THAT(lease.status(), IsOk());
+  auto wait = (*lease)->WaitForPage(std::numeric_limits<int64_t>::max(),
+                                    absl::InfiniteFuture(), never);
+  ASSERT_THAT(wait.status(), IsOk());
+  EXPECT_EQ(wait->kind, SnapshotLease::PageWait::Kind::kEnd);
+}
+
+TEST_F(SnapshotHubTest, ZeroPaddedFolloweeReadsTheSnapshotOfItsCanonicalForm) {
+  clock_.EnableAutoAdvance(2);
+  v1::StreamFollowersRequest padded = Followers();
+  padded.set_followee("urn:li:organizationalPage:00042");
+  const Streamed first = Stream(padded);
+  ASSERT_THAT(first.status, IsOk());
+  ASSERT_EQ(http_.sent().size(), 5u);
+  EXPECT_THAT(http_.sent()[0].request.url, HasSubstr("organizationalPage%3A42&"));
+  const Streamed again = Stream(Followers());
+  ASSERT_THAT(again.status, IsOk());
+  EXPECT_EQ(again.Followers(), first.Followers());
+  EXPECT_EQ(http_.sent().size(), 5u);
+}
+
+TEST_F(SnapshotHubTest, TokenSignedWithAnotherKeyIsRefused) {
+  clock_.EnableAutoAdvance(2);
+  const Streamed first = Stream(Followers(), 1);
+  ASSERT_EQ(first.pages.size(), 1u);
+  const ResumeTokenCodec other(std::string(ResumeTokenCodec::kKeyBytes, 'o'));
+  auto place = tokens_.Decode("resume_token", first.pages[0].resume_token());
+  ASSERT_THAT(place.status(), IsOk());
+  v1::StreamFollowersRequest resume = Followers();
+  resume.set_resume_token(other.Encode(*place));
+  EXPECT_THAT(Stream(resume).status,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("resume_token is not a token this service issued")));
+}
+
 TEST_F(SnapshotHubTest, TokenOfADeletedSnapshotIsFailedPrecondition) {
   clock_.EnableAutoAdvance(2);
   const Streamed first = Stream(Followers());
@@ -282,7 +355,7 @@ TEST_F(SnapshotHubTest, ListFollowersPagesIndependentlyOfUpstreamPages) {
   int calls = 0;
   CancellationToken never;
   do {
-    auto page = ListFollowers(hub_.get(), request, {}, never);
+    auto page = ListFollowers(hub_.get(), tokens_, request, {}, never);
     ASSERT_TRUE(page.ok()) << page.status() << " at call " << calls;
     EXPECT_LE(page->edges_size(), 700);
     for (const auto& e : page->edges()) urns.push_back(e.follower().urn());
@@ -296,10 +369,10 @@ TEST_F(SnapshotHubTest, ListFollowersPagesIndependentlyOfUpstreamPages) {
 
   request.set_page_token("");
   request.set_page_size(-1);
-  EXPECT_THAT(ListFollowers(hub_.get(), request, {}, never),
+  EXPECT_THAT(ListFollowers(hub_.get(), tokens_, request, {}, never),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
   request.set_page_size(50000);
-  auto big = ListFollowers(hub_.get(), request, {}, never);
+  auto big = ListFollowers(hub_.get(), tokens_, request, {}, never);
   ASSERT_TRUE(big.ok());
   EXPECT_EQ(big->edges_size(), 4503);  // Capped at 10,000; all fit.
   EXPECT_TRUE(big->next_page_token().empty());

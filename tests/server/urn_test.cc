@@ -52,6 +52,50 @@ TEST(ValidateFollowerUrn, AcceptsPersonsAndPages) {
   }
 }
 
+TEST(CanonicalFolloweeUrn, StripsLeadingZerosAndRefusesZeroAndIdsBeyondInt64) {
+  EXPECT_EQ(*CanonicalFolloweeUrn("followee", "urn:li:organizationalPage:0777"),
+            "urn:li:organizationalPage:777");
+  EXPECT_EQ(*CanonicalFolloweeUrn("followee", "urn:li:organizationalPage:777"),
+            "urn:li:organizationalPage:777");
+  EXPECT_EQ(*CanonicalFolloweeUrn("followee", "urn:li:organizationalPage:9223372036854775807"),
+            "urn:li:organizationalPage:9223372036854775807");
+  EXPECT_EQ(*CanonicalFolloweeUrn("followee",
+                                  "urn:li:organizationalPage:0009223372036854775807"),
+            "urn:li:organizationalPage:9223372036854775807");
+  for (const char* bad : {"urn:li:organizationalPage:0", "urn:li:organizationalPage:000",
+                          "urn:li:organizationalPage:9223372036854775808",
+                          "urn:li:organizationalPage:99999999999999999999999"}) {
+    EXPECT_THAT(CanonicalFolloweeUrn("followee", bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("followee must be urn:li:organizationalPage:{digits} "
+                                   "({digits}: 1 to 2^63-1; at most 255 characters)")))
+        << bad;
+  }
+}
+
+TEST(CanonicalFollowerUrn, CanonicalisesPagesAndKeepsPersonIdsInLinkedInsAlphabet) {
+  EXPECT_EQ(*CanonicalFollowerUrn("follower", "urn:li:organizationalPage:0042"),
+            "urn:li:organizationalPage:42");
+  for (const char* good : {"urn:li:person:-f_Ut43FoQ", "urn:li:person:a+b/c=",
+                           "urn:li:person:ab==", "urn:li:person:AAAAAAAAAA"}) {
+    EXPECT_EQ(*CanonicalFollowerUrn("follower", good), good);
+  }
+  const std::string longest = "urn:li:person:" + std::string(kMaxPersonIdLength, 'a');
+  EXPECT_THAT(CanonicalFollowerUrn("follower", longest).status(), IsOk());
+  for (const std::string& bad :
+       {std::string("urn:li:person:../../x"), std::string("urn:li:person:a.b"),
+        std::string("urn:li:person:a~b"), std::string("urn:li:person:=a"),
+        std::string("urn:li:person:a==="), std::string("urn:li:person:=="),
+        std::string("urn:li:person:a%2F"), longest + "a",
+        std::string("urn:li:organizationalPage:0")}) {
+    EXPECT_THAT(CanonicalFollowerUrn("follower", bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("({id}: A-Z a-z 0-9 - _ + / and trailing =; {digits}: 1 "
+                                   "to 2^63-1; at most 255 characters)")))
+        << bad;
+  }
+}
+
 TEST(FollowerClassifier, ByDefaultTellsConsentedMembersFromObfuscatedOnes) {
   const FollowerClassifier classifier;
   EXPECT_EQ(classifier.Classify("urn:li:person:-f_Ut43FoQ"), v1::FOLLOWER_KIND_MEMBER);
@@ -77,6 +121,22 @@ TEST(FollowerClassifier, PatternIsConfigurable) {
   EXPECT_THAT(FollowerClassifier::Create("[unclosed"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("linkedin_consented_member_id_pattern")));
+}
+
+TEST(FollowerClassifier, NeverRunsThePatternOnAnIdLongerThanAUrnCanHold) {
+  auto any_id = FollowerClassifier::Create("[A-Za-z0-9_-]+");
+  ASSERT_TRUE(any_id.ok());
+  const std::string longest(kMaxPersonIdLength, 'a');
+  EXPECT_EQ(any_id->Classify("urn:li:person:" + longest), v1::FOLLOWER_KIND_MEMBER);
+  EXPECT_EQ(any_id->Classify("urn:li:person:" + longest + "a"),
+            v1::FOLLOWER_KIND_OBFUSCATED_MEMBER);
+  // Used to overflow the stack inside std::regex.
+  EXPECT_EQ(any_id->Classify("urn:li:person:" + std::string(100'000, 'a')),
+            v1::FOLLOWER_KIND_OBFUSCATED_MEMBER);
+  auto all_consented = FollowerClassifier::Create("");
+  ASSERT_TRUE(all_consented.ok());
+  EXPECT_EQ(all_consented->Classify("urn:li:person:" + std::string(100'000, 'a')),
+            v1::FOLLOWER_KIND_MEMBER);
 }
 
 }  // namespace
