@@ -19,6 +19,7 @@
 #include "server/caller_auth.h"
 #include "server/clock.h"
 #include "server/curl_http_client.h"
+#include "server/error_details.h"
 #include "server/follows_service.h"
 #include "server/invitation_ledger.h"
 #include "server/invitations_service.h"
@@ -227,7 +228,11 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   parts->snapshot_hub = std::make_unique<SnapshotHub>(parts->snapshot_store.get(),
                                                       parts->fetcher.get(), parts->pacer.get(),
                                                       clock, options.snapshots);
-  if (absl::Status pruned = parts->snapshot_hub->Prune(); !pruned.ok()) return pruned;
+  if (absl::Status pruned = parts->snapshot_hub->Prune(); !pruned.ok()) {
+    // A full disk must not keep the server from serving what is stored.
+    if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;
+    LogError(absl::StrCat("retention skipped: ", pruned.message()));
+  }
   if (!options.connectsafely.api_key.empty()) {
     auto ledger = InvitationLedger::Open(parts->state->LedgerFile(), clock);
     if (!ledger.ok()) return ledger.status();

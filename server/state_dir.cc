@@ -202,7 +202,9 @@ absl::Status StateDir::BindLedger(InvitationLedger& ledger, bool accept_new_ledg
   FG_RETURN_IF_ERROR(RecordLedger(ledger, in_file));
   LogError(absl::StrCat("--accept_new_ledger: the invitation ledger of state_dir ", path_,
                         " (ledger id ", old_id, ") ", what, "; ledger id ",
-                        identity_.ledger_id, " takes its place: ", meaning));
+                        identity_.ledger_id,
+                        " takes its place: every invitation sent before it is forgotten, so "
+                        "people may be invited twice"));
   return absl::OkStatus();
 }
 
