@@ -84,11 +84,9 @@ absl::StatusOr<int> TakeLock(const std::string& dir) {
 }  // namespace
 
 absl::StatusOr<StateIdentity> ReadStateIdentity(const std::string& file) {
+  if (!Exists(file)) return absl::NotFoundError(absl::StrCat(file, " does not exist"));
   std::ifstream in(file);
-  if (!in) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(file, " does not exist"));
-    return SystemError("read", file);
-  }
+  if (!in) return SystemError("read", file);
   std::stringstream text;
   text << in.rdbuf();
   StateIdentity identity;
@@ -113,8 +111,8 @@ absl::Status WriteStateIdentity(const std::string& file, const StateIdentity& id
   const std::string tmp = file + ".tmp";
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return SystemError("create", tmp);
-  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                       fsync(fd) == 0;
+  const bool written =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   absl::Status status = written ? absl::OkStatus() : SystemError("write", tmp);
   close(fd);
   if (!status.ok()) return status;
@@ -191,18 +189,18 @@ absl::Status StateDir::BindLedger(InvitationLedger& ledger, bool accept_new_ledg
       "every invitation sent before would be forgotten, so people may be invited twice";
   if (!accept_new_ledger) {
     return WithErrorInfo(
-        absl::FailedPreconditionError(absl::StrCat(
-            "the invitation ledger ", LedgerFile(), " is not the one state_dir ", path_,
-            " had (ledger id ", identity_.ledger_id, "): it ", what, ". Starting without it, ",
-            meaning, ". Restore it from a backup (invitations.db and its -wal file, with "
-            "the server stopped), or start with --accept_new_ledger to accept that")),
+        absl::FailedPreconditionError(
+            absl::StrCat("the invitation ledger ", LedgerFile(), " is not the one state_dir ",
+                         path_, " had (ledger id ", identity_.ledger_id, "): it ", what,
+                         ". Starting without it, ", meaning,
+                         ". Restore it from a backup (invitations.db and its -wal file, with "
+                         "the server stopped), or start with --accept_new_ledger to accept that")),
         "LEDGER_NOT_FOUND", {{"state_dir", path_}, {"ledger_id", identity_.ledger_id}});
   }
   const std::string old_id = identity_.ledger_id;
   FG_RETURN_IF_ERROR(RecordLedger(ledger, in_file));
   LogError(absl::StrCat("--accept_new_ledger: the invitation ledger of state_dir ", path_,
-                        " (ledger id ", old_id, ") ", what, "; ledger id ",
-                        identity_.ledger_id,
+                        " (ledger id ", old_id, ") ", what, "; ledger id ", identity_.ledger_id,
                         " takes its place: every invitation sent before it is forgotten, so "
                         "people may be invited twice"));
   return absl::OkStatus();

@@ -60,10 +60,10 @@ TEST(ServerStartup, SecondServerOnOnePortRefusesToStart) {
   ASSERT_THAT(first, IsOk());
   ServerOptions options = SandboxOptions(NewTempDir());
   options.port = (*first)->port();
-  EXPECT_THAT(FollowgateServer::BuildAndStart(options),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       AllOf(HasSubstr(absl::StrCat("127.0.0.1:", options.port)),
-                             HasSubstr("in use"))));
+  EXPECT_THAT(
+      FollowgateServer::BuildAndStart(options),
+      StatusIs(absl::StatusCode::kUnavailable,
+               AllOf(HasSubstr(absl::StrCat("127.0.0.1:", options.port)), HasSubstr("in use"))));
 }
 
 TEST(ServerStartup, LostLedgerIsRefusedUnlessAcceptedExplicitly) {
@@ -72,11 +72,11 @@ TEST(ServerStartup, LostLedgerIsRefusedUnlessAcceptedExplicitly) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::filesystem::remove(dir + "/invitations.db" + suffix);
   }
-  EXPECT_THAT(FollowgateServer::BuildAndStart(SandboxOptions(dir)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr(dir + "/invitations.db"),
-                             HasSubstr("people may be invited twice"),
-                             HasSubstr("--accept_new_ledger"))));
+  EXPECT_THAT(
+      FollowgateServer::BuildAndStart(SandboxOptions(dir)),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr(dir + "/invitations.db"), HasSubstr("people may be invited twice"),
+                     HasSubstr("--accept_new_ledger"))));
   ServerOptions accepting = SandboxOptions(dir);
   accepting.accept_new_ledger = true;
   ASSERT_THAT(FollowgateServer::BuildAndStart(accepting), IsOk());

@@ -102,11 +102,11 @@ TEST_F(StateDirTest, DeletedLedgerIsRefusedSayingWhatAcceptingMeans) {
   RecordABatch(path_ + "/invitations.db");
   DeleteLedgerFiles(path_ + "/invitations.db");
   const absl::Status refused = Start();
-  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
-                                AllOf(HasSubstr(path_ + "/invitations.db"),
-                                      HasSubstr("deleted or emptied"),
-                                      HasSubstr("people may be invited twice"),
-                                      HasSubstr("--accept_new_ledger"))));
+  EXPECT_THAT(
+      refused,
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr(path_ + "/invitations.db"), HasSubstr("deleted or emptied"),
+                     HasSubstr("people may be invited twice"), HasSubstr("--accept_new_ledger"))));
   EXPECT_THAT(ErrorReason(refused), Optional(std::string("LEDGER_NOT_FOUND")));
 }
 
@@ -117,8 +117,8 @@ TEST_F(StateDirTest, EmptiedLedgerIsRefused) {
   std::FILE* empty = std::fopen((path_ + "/invitations.db").c_str(), "w");
   ASSERT_NE(empty, nullptr);
   std::fclose(empty);
-  EXPECT_THAT(Start(), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                HasSubstr("deleted or emptied")));
+  EXPECT_THAT(Start(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("deleted or emptied")));
 }
 
 TEST_F(StateDirTest, AnotherLedgersFileIsRefused) {

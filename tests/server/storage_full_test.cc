@@ -65,10 +65,9 @@ TEST_F(StorageFullTest, FullDatabaseIsResourceExhaustedNamingTheFile) {
   EXPECT_THAT(full, StatusIs(absl::StatusCode::kResourceExhausted,
                              AllOf(HasSubstr(file), HasSubstr("full"))));
   EXPECT_THAT(ErrorReason(full), Optional(std::string("STORAGE_FULL")));
-  EXPECT_THAT((*db)->InTransaction([&] {
-    return (*db)->Exec("INSERT INTO t VALUES (zeroblob(100000))");
-  }),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(file)));
+  EXPECT_THAT(
+      (*db)->InTransaction([&] { return (*db)->Exec("INSERT INTO t VALUES (zeroblob(100000))"); }),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(file)));
 }
 
 TEST_F(StorageFullTest, SnapshotStoreKeepsReadingWhatItStoredWhenFull) {
