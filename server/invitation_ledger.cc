@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS invitations(
   PRIMARY KEY(company_id, profile_urn));
 CREATE INDEX IF NOT EXISTS invitations_chunk ON invitations(chunk_id);
 CREATE INDEX IF NOT EXISTS invitations_time ON invitations(company_id, invite_time);
+CREATE TABLE IF NOT EXISTS ledger_identity(
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  ledger_id TEXT NOT NULL);
 )sql";
 
 constexpr char kCrashReason[] =
@@ -457,6 +460,27 @@ absl::Status InvitationLedger::ReleaseChunk(int64_t chunk_id) {
                                                  "finished_at=?1 WHERE chunk_id=?2"));
     return chunk.Bind(1, Millis(now)).Bind(2, chunk_id).Run();
   });
+}
+
+absl::StatusOr<std::string> InvitationLedger::LedgerId() {
+  absl::MutexLock lock(&mu_);
+  FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT ledger_id FROM ledger_identity"));
+  FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row ? stmt.Text(0) : std::string();
+}
+
+absl::Status InvitationLedger::SetLedgerId(const std::string& ledger_id) {
+  absl::MutexLock lock(&mu_);
+  FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT OR REPLACE INTO ledger_identity"
+                                              "(singleton, ledger_id) VALUES (1, ?1)"));
+  return stmt.Bind(1, ledger_id).Run();
+}
+
+absl::StatusOr<int64_t> InvitationLedger::BatchCount() {
+  absl::MutexLock lock(&mu_);
+  FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT COUNT(*) FROM batches"));
+  FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row ? stmt.Int(0) : 0;
 }
 
 absl::StatusOr<int> InvitationLedger::UpstreamRequests(const std::string& request_id) {

@@ -80,7 +80,8 @@ struct InvitationRecord {
 // (ClaimChunk commits first); its outcome is recorded when the answer
 // arrives. Open() turns chunks left in flight by a crash into UNKNOWN.
 //
-// Thread-safe (one connection behind a mutex). Errors: INTERNAL for storage
+// Thread-safe (one connection behind a mutex). Errors: RESOURCE_EXHAUSTED
+// (STORAGE_FULL) when the disk is full, INTERNAL for other storage
 // failures, UNAVAILABLE when the file cannot be opened, ALREADY_EXISTS from
 // StartBatch, NOT_FOUND from lookups.
 class InvitationLedger {
@@ -122,6 +123,13 @@ class InvitationLedger {
 
   absl::StatusOr<InvitationRecord> GetInvitation(const std::string& company_id,
                                                  const std::string& profile_urn);
+
+  // The id stored in the ledger's file when a state dir took it as its
+  // ledger (see StateDir::BindLedger); "" before.
+  absl::StatusOr<std::string> LedgerId();
+  absl::Status SetLedgerId(const std::string& ledger_id);
+  // Batches recorded so far.
+  absl::StatusOr<int64_t> BatchCount();
 
  private:
   InvitationLedger(std::unique_ptr<SqliteDb> db, Clock* clock)

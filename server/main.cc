@@ -50,6 +50,10 @@ ABSL_FLAG(std::string, state_dir, "",
           "Directory for durable state: follows snapshots and the invitation "
           "ledger (SQLite). Required for invitations; without it snapshots live "
           "in memory only. A temporary one with --sandbox.");
+ABSL_FLAG(bool, accept_new_ledger, false,
+          "Start even though the invitation ledger in --state_dir is not the one "
+          "it had (deleted, emptied or replaced): every invitation sent before is "
+          "forgotten, so people may be invited twice.");
 ABSL_FLAG(absl::Duration, max_staleness, absl::Hours(6),
           "A complete snapshot younger than this is served without asking "
           "LinkedIn, unless a request sets its own max_staleness.");
@@ -196,6 +200,7 @@ int main(int argc, char** argv) {
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  options.accept_new_ledger = absl::GetFlag(FLAGS_accept_new_ledger);
   options.snapshots.default_max_staleness = absl::GetFlag(FLAGS_max_staleness);
   options.snapshots.max_age = absl::GetFlag(FLAGS_snapshot_max_age);
   options.snapshots.max_bytes = absl::GetFlag(FLAGS_snapshot_max_bytes);

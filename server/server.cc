@@ -1,7 +1,6 @@
 #include "server/server.h"
 
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -20,6 +19,7 @@
 #include "server/caller_auth.h"
 #include "server/clock.h"
 #include "server/curl_http_client.h"
+#include "server/error_details.h"
 #include "server/follows_service.h"
 #include "server/invitation_ledger.h"
 #include "server/invitations_service.h"
@@ -29,11 +29,15 @@
 #include "server/request_pacer.h"
 #include "server/resume_token.h"
 #include "server/secrets.h"
+#include "server/state_dir.h"
 #include "server/sandbox/sandbox_upstreams.h"
 
 namespace followgate {
 
 struct FollowgateServer::Parts {
+  // Declared first, destroyed last: the state dir stays locked until every
+  // part that writes into it is gone.
+  std::unique_ptr<StateDir> state;
   ServerOptions options;
   std::unique_ptr<sandbox::SandboxUpstreams> sandbox;
   CurlHttpClient http;
@@ -135,17 +139,6 @@ absl::Status Validate(const ServerOptions& options) {
   return absl::OkStatus();
 }
 
-absl::Status MakeDirectories(const std::string& path) {
-  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-    const std::string prefix = path.substr(0, slash);
-    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot create state_dir ", prefix, ": ", std::strerror(errno)));
-    }
-    if (slash == std::string::npos) return absl::OkStatus();
-  }
-}
-
 // Insecure without certificates; TLS with them; mutual TLS with a client CA.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
     const ServerOptions& options) {
@@ -234,23 +227,33 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   parts->fetcher = std::make_unique<FollowsFetcher>(parts->linkedin.get(), parts->pacer.get(),
                                                     clock, options.fetcher);
   if (!options.state_dir.empty()) {
-    if (absl::Status made = MakeDirectories(options.state_dir); !made.ok()) return made;
+    auto state = StateDir::Open(options.state_dir);
+    if (!state.ok()) return state.status();
+    parts->state = *std::move(state);
   }
-  auto snapshot_store = SnapshotStore::Open(
-      options.state_dir.empty() ? "" : options.state_dir + "/snapshots.db", clock);
+  auto snapshot_store =
+      SnapshotStore::Open(parts->state == nullptr ? "" : parts->state->SnapshotsFile(), clock);
   if (!snapshot_store.ok()) return snapshot_store.status();
   parts->snapshot_store = *std::move(snapshot_store);
   parts->snapshot_hub = std::make_unique<SnapshotHub>(parts->snapshot_store.get(),
                                                       parts->fetcher.get(), parts->pacer.get(),
                                                       clock, options.snapshots);
-  if (absl::Status pruned = parts->snapshot_hub->Prune(); !pruned.ok()) return pruned;
+  if (absl::Status pruned = parts->snapshot_hub->Prune(); !pruned.ok()) {
+    // A full disk must not keep the server from serving what is stored.
+    if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;
+    LogError(absl::StrCat("retention skipped: ", pruned.message()));
+  }
   auto resume_tokens = ResumeTokenCodecFor(options.state_dir);
   if (!resume_tokens.ok()) return resume_tokens.status();
   parts->resume_tokens = std::make_unique<ResumeTokenCodec>(*std::move(resume_tokens));
   if (!options.connectsafely.api_key.empty()) {
-    auto ledger = InvitationLedger::Open(options.state_dir + "/invitations.db", clock);
+    auto ledger = InvitationLedger::Open(parts->state->LedgerFile(), clock);
     if (!ledger.ok()) return ledger.status();
     parts->ledger = *std::move(ledger);
+    if (absl::Status bound = parts->state->BindLedger(*parts->ledger, options.accept_new_ledger);
+        !bound.ok()) {
+      return bound;
+    }
     parts->connectsafely =
         std::make_unique<ConnectSafelyClient>(&parts->http, clock, options.connectsafely);
     parts->batcher = std::make_unique<InvitationBatcher>(
@@ -275,6 +278,9 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   builder.AddListeningPort(absl::StrCat(options.host, ":", options.port), *credentials,
                            &parts->port);
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  // gRPC sets SO_REUSEPORT by default, so that a second server on the same
+  // port would bind silently and take half the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   auto millis = [](absl::Duration d) {
     return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
   };
@@ -290,9 +296,9 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   builder.RegisterService(parts->invitations_service.get());
   parts->grpc_server = builder.BuildAndStart();
   if (parts->grpc_server == nullptr || parts->port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.host, ":",
-                                               options.port,
-                                               " (in use, or not a local address)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.host, ":", options.port,
+        ": the port is in use (another followgate on it?) or the address is not local"));
   }
   if (options.metrics_port >= 0) {
     auto bound = Metrics::Get().Expose(absl::StrCat(options.host, ":", options.metrics_port));

@@ -27,6 +27,10 @@ struct ServerOptions {
   // Created if missing. Required for invitations; without it snapshots live
   // in memory only.
   std::string state_dir;
+  // Start even though the state dir's invitation ledger is not the one it
+  // had (deleted, emptied or replaced): every invitation sent before is
+  // forgotten, so people may be invited twice.
+  bool accept_new_ledger = false;
   // Snapshot freshness and retention.
   SnapshotHubOptions snapshots;
   // A stream waiting for LinkedIn's budget sends a heartbeat this often.
@@ -68,7 +72,9 @@ struct ServerOptions {
 class FollowgateServer {
  public:
   // Starts serving, or returns why it cannot (INVALID_ARGUMENT for a bad
-  // option, UNAVAILABLE when the port cannot be bound).
+  // option, UNAVAILABLE when the port cannot be bound or is in use,
+  // FAILED_PRECONDITION when another process holds the state dir or its
+  // ledger is not the one it had; see StateDir).
   static absl::StatusOr<std::unique_ptr<FollowgateServer>> BuildAndStart(
       ServerOptions options);
   ~FollowgateServer();

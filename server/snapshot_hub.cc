@@ -123,8 +123,12 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Open(
   const absl::Duration staleness = max_staleness.value_or(options_.default_max_staleness);
   FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> complete, store_->LatestComplete(key));
   FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> in_progress, store_->LatestInProgress(key));
+  // A fresh complete snapshot is read unless a newer one is being fetched
+  // right now: continuing a stopped crawl would cost requests and storage
+  // (and fail on a full disk) for data fresh enough already.
   if (complete.has_value() && clock_->Now() - complete->started_at <= staleness &&
-      (!in_progress.has_value() || in_progress->id < complete->id)) {
+      (!in_progress.has_value() || in_progress->id < complete->id ||
+       !CrawlRunning(in_progress->id))) {
     Metrics::Get().RecordSnapshotOpen("hit");
     return LeaseLocked(*complete, query, who);
   }
@@ -153,6 +157,14 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Reopen(int64_t snaps
                          "RESUME_TOKEN_MISMATCH");
   }
   return LeaseLocked(*info, query, who);
+}
+
+bool SnapshotHub::CrawlRunning(int64_t snapshot_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = crawls_.find(snapshot_id);
+  if (it == crawls_.end() || it->second->cancel.IsCancelled()) return false;
+  absl::MutexLock crawl_lock(&it->second->mu);
+  return !it->second->finished;
 }
 
 void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {

@@ -74,6 +74,8 @@ class SnapshotHub {
                                                              const FollowsQuery& query,
                                                              const Requester& who)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(open_mu_);
+  // Whether the snapshot's crawl is fetching (not stopped or stopping).
+  bool CrawlRunning(int64_t snapshot_id) ABSL_LOCKS_EXCLUDED(mu_);
   void RunCrawl(Crawl* crawl, std::string cursor);
   void Release(int64_t snapshot_id, const std::shared_ptr<Crawl>& crawl);
   void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

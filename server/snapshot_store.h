@@ -37,8 +37,9 @@ struct SnapshotInfo {
 // Each page is stored with the cursor after it in one transaction, so a
 // restart continues exactly after the last stored page.
 //
-// Thread-safe (one connection behind a mutex). Errors: INTERNAL for storage
-// failures; UNAVAILABLE when the file cannot be opened.
+// Thread-safe (one connection behind a mutex). Errors: RESOURCE_EXHAUSTED
+// (STORAGE_FULL) when the disk is full (reads go on working), INTERNAL for
+// other storage failures; UNAVAILABLE when the file cannot be opened.
 class SnapshotStore {
  public:
   // `path` "" keeps the snapshots in memory only (lost on restart).

@@ -2,16 +2,45 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/error_details.h"
 
 namespace followgate {
 namespace {
 
+// Whether SQLite's answer means that the disk (or the quota, or the
+// database's page limit) has no room left: SQLITE_FULL, or an I/O error whose
+// system error is ENOSPC or EDQUOT (e.g. from fsync or ftruncate).
+bool IsStorageFull(sqlite3* db, int rc) {
+  if ((rc & 0xff) == SQLITE_FULL) return true;
+  if ((rc & 0xff) != SQLITE_IOERR || db == nullptr) return false;
+  const int system_errno = sqlite3_system_errno(db);
+  return system_errno == ENOSPC || system_errno == EDQUOT;
+}
+
+// RESOURCE_EXHAUSTED, reason STORAGE_FULL, naming the database file.
+absl::Status StorageFullError(sqlite3* db, absl::string_view message) {
+  const char* name = db == nullptr ? nullptr : sqlite3_db_filename(db, "main");
+  const std::string file = name == nullptr || *name == '\0' ? "(in memory)" : name;
+  return WithErrorInfo(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "no room left to store data in ", file, " (SQLite: ", message,
+          "): free disk space there; what is already stored is still served")),
+      "STORAGE_FULL", {{"file", file}});
+}
+
+// The one place where SQLite's result codes become statuses.
+absl::Status Error(sqlite3* db, int rc, absl::string_view what, absl::string_view message) {
+  if (IsStorageFull(db, rc)) return StorageFullError(db, message);
+  return absl::InternalError(absl::StrCat("SQLite ", what, ": ", message));
+}
+
 absl::Status Error(sqlite3* db, absl::string_view what) {
-  return absl::InternalError(
-      absl::StrCat("SQLite ", what, ": ", db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+  if (db == nullptr) return absl::InternalError(absl::StrCat("SQLite ", what, ": out of memory"));
+  return Error(db, sqlite3_extended_errcode(db), what, sqlite3_errmsg(db));
 }
 
 }  // namespace
@@ -28,6 +57,7 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
     return status;
   }
   std::unique_ptr<SqliteDb> result(new SqliteDb(db));
+  sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, 10000);
   if (absl::Status s = result->Exec(
           "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
@@ -43,8 +73,8 @@ absl::Status SqliteDb::Exec(absl::string_view sql) {
   char* message = nullptr;
   const int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &message);
   if (rc == SQLITE_OK) return absl::OkStatus();
-  absl::Status status = absl::InternalError(
-      absl::StrCat("SQLite exec failed: ", message ? message : sqlite3_errstr(rc)));
+  absl::Status status = Error(db_, sqlite3_extended_errcode(db_), "exec failed",
+                              message ? message : sqlite3_errstr(rc));
   sqlite3_free(message);
   return status;
 }
@@ -114,7 +144,7 @@ absl::StatusOr<bool> SqliteStatement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return Error(db_, "step failed");
+  return Error(db_, rc, "step failed", sqlite3_errmsg(db_));
 }
 
 absl::Status SqliteStatement::Run() {

@@ -21,8 +21,10 @@ class SqliteStatement;
 // commits (a committed transaction survives a crash of the process and of
 // the machine). Not thread-safe: callers serialise access (SQLite's own
 // locking would make a second connection wait, not fail, for up to the busy
-// timeout). Errors are INTERNAL (or UNAVAILABLE when the file cannot be
-// opened) and carry SQLite's message.
+// timeout). Errors carry SQLite's message: RESOURCE_EXHAUSTED with reason
+// STORAGE_FULL (naming the file) when there is no room left (SQLITE_FULL, or
+// an I/O error from ENOSPC or EDQUOT), UNAVAILABLE when the file cannot be
+// opened, INTERNAL otherwise.
 class SqliteDb {
  public:
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path);
