@@ -1,8 +1,11 @@
 #include "server/follows_fetcher.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/error_details.h"
 #include "server/log.h"
@@ -77,14 +80,42 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
   }
 }
 
+bool SequenceTooLong(int64_t pages, int64_t elements, int64_t total) {
+  const int64_t full_pages = (total + kMaxPaginationCount - 1) / kMaxPaginationCount;
+  return pages > 2 * full_pages + 10 || elements > total + total / 10 + 1000;
+}
+
 absl::Status FollowsFetcher::FetchSequence(const FollowsQuery& query, std::string cursor,
                                            const CancellationToken& cancel,
                                            const Requester& requester,
-                                           const PageCallback& on_page) const {
+                                           const PageCallback& on_page,
+                                           const SequenceHistory& history) const {
+  absl::flat_hash_set<std::string> seen(history.cursors.begin(), history.cursors.end());
+  if (!cursor.empty()) seen.insert(cursor);
+  int64_t pages = history.pages;
+  int64_t elements = 0;  // Of this call only: stored pages are not re-read.
+  std::optional<int64_t> total;
   do {
     absl::StatusOr<StreamedPage> page = FetchPage(query, cursor, cancel, requester);
     if (!page.ok()) return page.status();
+    ++pages;
+    elements += page->page.edges.size();
+    if (page->page.total.has_value()) total = std::max(total.value_or(0), *page->page.total);
     cursor = page->page.next_cursor;
+    if (!cursor.empty() && !seen.insert(cursor).second) {
+      return LinkedInContractError(
+          LinkedInContractBreach::kCursorRepeated,
+          absl::StrCat("page ", pages, " of ", query.urn, " ", EdgeTypeName(query.edge_type),
+                       " names a nextPaginationCursor already seen in this sequence (",
+                       QuoteForMessage(cursor), ")"));
+    }
+    if (total.has_value() && SequenceTooLong(pages, elements, *total)) {
+      return LinkedInContractError(
+          LinkedInContractBreach::kSequenceTooLong,
+          absl::StrCat("page ", pages, " of ", query.urn, " ", EdgeTypeName(query.edge_type),
+                       " brings the sequence to ", pages, " pages (", elements,
+                       " elements in this fetch) for a paging.total of ", *total));
+    }
     if (absl::Status delivered = on_page(*std::move(page)); !delivered.ok()) {
       return delivered;
     }

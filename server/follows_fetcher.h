@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,6 +48,21 @@ struct StreamedPage {
   int attempts = 0;
 };
 
+// What a sequence fetched before (by an earlier crawl of the same snapshot,
+// e.g. before a restart), so that a cycle through it is recognised too.
+struct SequenceHistory {
+  // Every nextPaginationCursor already received in the sequence.
+  std::vector<std::string> cursors;
+  // Pages already received.
+  int64_t pages = 0;
+};
+
+// How long a sequence may be, given the largest paging.total it announced:
+// at most 2 * ceil(total / 1000) + 10 pages (short pages are legal), and at
+// most total + total / 10 + 1000 elements (followers come and go during a
+// crawl). Beyond either, the sequence is refused as LINKEDIN_SEQUENCE_TOO_LONG.
+bool SequenceTooLong(int64_t pages, int64_t elements, int64_t total);
+
 // Thread-safe; `client`, `pacer` and `clock` are not owned and must outlive
 // this. Every request goes through `pacer`.
 class FollowsFetcher {
@@ -70,10 +86,15 @@ class FollowsFetcher {
   // without a next cursor (a short or empty page is not the end). Calls
   // `on_page` once per page, in order; stops at the first error, from
   // upstream or from `on_page`, and returns it. Nothing already passed to
-  // `on_page` is fetched again.
+  // `on_page` is fetched again. A page whose next cursor was seen before in
+  // the sequence (`history`, `cursor` itself, or a page of this call) ends it
+  // with LINKEDIN_CURSOR_REPEATED, and one that makes the sequence too long
+  // for its paging.total (SequenceTooLong) with LINKEDIN_SEQUENCE_TOO_LONG
+  // (both FAILED_PRECONDITION); that page is not passed to `on_page`.
   absl::Status FetchSequence(const FollowsQuery& query, std::string cursor,
                              const CancellationToken& cancel, const Requester& requester,
-                             const PageCallback& on_page) const;
+                             const PageCallback& on_page,
+                             const SequenceHistory& history = {}) const;
 
  private:
   const LinkedInClient* const client_;

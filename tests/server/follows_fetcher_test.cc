@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/error_details.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
 #include "tests/testing/status_matchers.h"
@@ -189,6 +190,76 @@ TEST_F(FetcherTest, PageCallbackErrorStopsTheStream) {
       [](StreamedPage) { return absl::CancelledError("caller went away"); });
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kCancelled));
   EXPECT_EQ(http_.sent().size(), 1u);
+}
+
+TEST_F(FetcherTest, SameCursorAgainEndsTheSequenceAfterTwoRequests) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 2, "c1"));
+  http_.Expect(Url(Members(), "c1"), 200, PageBody(2, 2, "c1"));
+  const absl::Status status = Stream(Members());
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("page 2 of urn:li:organizationalPage:42 "
+                                         "MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE names a "
+                                         "nextPaginationCursor already seen")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_CURSOR_REPEATED");
+  // The offending page is not delivered (so never stored).
+  EXPECT_EQ(pages_.size(), 1u);
+  EXPECT_EQ(http_.sent().size(), 2u);
+}
+
+TEST_F(FetcherTest, CursorCycleEndsTheSequenceWhenItComesRound) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 2, "a"));
+  http_.Expect(Url(Members(), "a"), 200, PageBody(2, 2, "b"));
+  http_.Expect(Url(Members(), "b"), 200, PageBody(4, 2, "a"));
+  const absl::Status status = Stream(Members());
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("\"a\"")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_CURSOR_REPEATED");
+  EXPECT_EQ(pages_.size(), 2u);
+}
+
+TEST_F(FetcherTest, CursorSeenBeforeTheResumeEndsTheSequenceAtOnce) {
+  http_.Expect(Url(Members(), "c2"), 200, PageBody(4, 2, "c1"));
+  SequenceHistory history;
+  history.cursors = {"c1", "c2"};
+  history.pages = 2;
+  CancellationToken never;
+  const absl::Status status = fetcher_.FetchSequence(
+      Members(), "c2", never, {},
+      [this](StreamedPage page) {
+        pages_.push_back(std::move(page));
+        return absl::OkStatus();
+      },
+      history);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("page 3 of")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_CURSOR_REPEATED");
+  EXPECT_TRUE(pages_.empty());
+}
+
+TEST_F(FetcherTest, SequenceFarLongerThanPagingTotalEnds) {
+  // paging.total 5 allows 2 * 1 + 10 = 12 pages; fresh cursors for ever.
+  int served = 0;
+  http_.SetHandler([&served](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+    HttpResponse response;
+    response.status_code = 200;
+    response.body = absl::StrCat(R"({"paging":{"total":5},"metadata":{"nextPaginationCursor":"n)",
+                                 ++served, R"("},"elements":[]})");
+    return response;
+  });
+  const absl::Status status = Stream(Members());
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("brings the sequence to 13 pages (0 elements in this "
+                                         "fetch) for a paging.total of 5")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_SEQUENCE_TOO_LONG");
+  EXPECT_EQ(pages_.size(), 12u);
+  EXPECT_EQ(http_.sent().size(), 13u);
+}
+
+TEST(SequenceTooLong, AllowsHalfFullPagesAndATenthMoreElements) {
+  EXPECT_FALSE(SequenceTooLong(/*pages=*/30, /*elements=*/12345, /*total=*/12345));
+  EXPECT_FALSE(SequenceTooLong(2 * 13 + 10, 12345 + 1234 + 1000, 12345));
+  EXPECT_TRUE(SequenceTooLong(2 * 13 + 11, 100, 12345));
+  EXPECT_TRUE(SequenceTooLong(14, 12345 + 1234 + 1001, 12345));
+  EXPECT_FALSE(SequenceTooLong(10, 1000, 0));
+  EXPECT_TRUE(SequenceTooLong(11, 0, 0));
 }
 
 // The fetcher on a clock that the test moves by hand (or sets to advance
