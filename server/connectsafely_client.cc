@@ -103,6 +103,7 @@ InviteAnswer ConnectSafelyClient::SendInvitations(
     answer.disposition = error.disposition;
     answer.status = std::move(error.status);
     if (answer.disposition == SendDisposition::kThrottled) {
+      Metrics::Get().RecordThrottled("connectsafely");
       answer.retry_after = RetryAfter(*response, clock_->Now());
     }
     return answer;

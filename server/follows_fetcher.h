@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct FollowsFetcherOptions {
   // Wait after a timeout, broken connection, truncated body or 5xx
   // (LinkedIn asks for 60 s after a timeout).
   absl::Duration timeout_backoff = absl::Seconds(60);
+  // The longest wait LinkedIn may ask for with Retry-After. A longer one ends
+  // the fetch at once with RESOURCE_EXHAUSTED and a RetryInfo of the delay
+  // asked (and holds every request of the process back for this long).
+  absl::Duration max_wait = absl::Minutes(10);
   // Optional: told after each LinkedIn answer whether it accepted the access
   // token (false on 401, true on success). Must be quick and thread-safe.
   std::function<void(bool accepted)> on_credential_checked;
@@ -74,8 +79,9 @@ class FollowsFetcher {
 
   // Fetches the page after `cursor`. A failure whose RetryAdvice allows it is
   // retried on the same cursor up to max_retries times: after the backoff, or
-  // after a whole interval for 429 (which also holds back every other request
-  // of the process). Returns the last failure once retries are spent (its
+  // for 429 after its Retry-After (at most max_wait, see above) or else a
+  // whole interval, which then doubles (RequestPacer::OnThrottled); either
+  // also holds back every other request of the process. Returns the last failure once retries are spent (its
   // message says how many attempts were made), CANCELLED when `cancel` fires.
   absl::StatusOr<StreamedPage> FetchPage(const FollowsQuery& query,
                                          absl::string_view cursor,
@@ -97,6 +103,9 @@ class FollowsFetcher {
                              const SequenceHistory& history = {}) const;
 
  private:
+  // RESOURCE_EXHAUSTED for a Retry-After beyond max_wait, with RetryInfo.
+  absl::Status TooLongAWait(const absl::Status& throttled, absl::Duration asked) const;
+
   const LinkedInClient* const client_;
   RequestPacer* const pacer_;
   Clock* const clock_;

@@ -240,6 +240,7 @@ absl::StatusOr<FollowsPage> LinkedInClient::FetchPage(
   if (response->status_code < 200 || response->status_code > 299) {
     absl::Status error = LinkedInHttpError(response->status_code, response->body);
     if (response->status_code != 429) return error;
+    Metrics::Get().RecordThrottled("linkedin");
     // Undocumented for LinkedIn, but honoured when sent (see FollowsFetcher).
     const std::optional<absl::Duration> retry_after =
         RetryAfterHeader(response->Header("Retry-After"), response->Header("X-RateLimit-Reset"),

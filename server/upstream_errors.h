@@ -56,7 +56,7 @@ absl::Status LinkedInContractError(LinkedInContractBreach breach, absl::string_v
 // nullopt when neither is present and parses. Never negative, and never more
 // than `cap` (the caller decides what a longer wait means; kMaxHonouredRetryAfter
 // keeps the value meaningful while bounding it).
-inline constexpr absl::Duration kMaxHonouredRetryAfter = absl::Hours(24 * 365);
+inline constexpr absl::Duration kMaxHonouredRetryAfter = absl::Hours(24 * 365 * 10);
 std::optional<absl::Duration> RetryAfterHeader(absl::string_view retry_after,
                                                absl::string_view rate_limit_reset,
                                                absl::Time now, absl::Duration cap);
