@@ -102,6 +102,17 @@ TEST(CurlHttpClient, TruncatedBodyIsDataLoss) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated")));
 }
 
+TEST(CurlHttpClient, BodyBeyondTheLimitIsCutOffWithAnErrorNamingIt) {
+  ScriptedServer server(HttpReply::Json(200, std::string(3 << 20, 'x')));
+  CurlHttpClientOptions options;
+  options.max_body_bytes = 1 << 20;
+  CurlHttpClient client(options);
+  EXPECT_THAT(client.Send(Get(server.url())),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("response body larger than the limit of 1048576 bytes "
+                                 "(--max_upstream_body_bytes)")));
+}
+
 TEST(CurlHttpClient, ResetIsUnavailableAndMayHaveBeenSent) {
   ScriptedServer server(HttpReply::Reset());
   CurlHttpClient client;
