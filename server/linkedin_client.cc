@@ -77,7 +77,9 @@ absl::Status ParseEdge(const json& element, const FollowerClassifier& classifier
     // An unsigned value beyond INT64_MAX would wrap in get<int64_t>().
     if (modified->is_number_unsigned() &&
         modified->get<uint64_t>() > static_cast<uint64_t>(kMaxTimestampMillis)) {
-      return InvalidPage("lastModifiedAt is beyond the year 9999 (epoch milliseconds expected)");
+      return InvalidPage(absl::StrCat("lastModifiedAt ", modified->get<uint64_t>(),
+                                      " is outside years 1 to 9999 (epoch milliseconds "
+                                      "expected)"));
     }
     modified_ms = modified->get<int64_t>();
     if (modified_ms < kMinTimestampMillis || modified_ms > kMaxTimestampMillis) {
