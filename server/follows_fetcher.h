@@ -81,8 +81,10 @@ class FollowsFetcher {
   // retried on the same cursor up to max_retries times: after the backoff, or
   // for 429 after its Retry-After (at most max_wait, see above) or else a
   // whole interval, which then doubles (RequestPacer::OnThrottled); either
-  // also holds back every other request of the process. Returns the last failure once retries are spent (its
-  // message says how many attempts were made), CANCELLED when `cancel` fires.
+  // also holds back every other request of the process. Returns the last
+  // failure once retries are spent (its message says how many attempts were
+  // made), RESOURCE_EXHAUSTED at once for a Retry-After beyond max_wait, and
+  // CANCELLED when `cancel` fires.
   absl::StatusOr<StreamedPage> FetchPage(const FollowsQuery& query,
                                          absl::string_view cursor,
                                          const CancellationToken& cancel,

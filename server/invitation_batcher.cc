@@ -349,7 +349,8 @@ void InvitationBatcher::ReleaseSendSlot() {
 }
 
 absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
-                                    const CancellationToken& cancel, const Emit& emit, absl::Time deadline) {
+                                    const CancellationToken& cancel, const Emit& emit,
+                                    absl::Time deadline) {
   FG_ASSIGN_OR_RETURN(BatchSpec spec, BatchSpecFor(request, options_.max_batch_profiles));
   FG_RETURN_IF_ERROR(LockBatch(spec.request_id, cancel));
   struct Unlock {

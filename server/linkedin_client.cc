@@ -69,8 +69,8 @@ absl::Status ParseEdge(const json& element, const FollowerClassifier& classifier
                                    kMaxUpstreamUrnLength, "a followee URN"));
   }
   if (edge_type != nullptr) {
-    FG_RETURN_IF_ERROR(
-        CheckLength(edge_type->get_ref<const std::string&>(), kMaxUpstreamUrnLength, "an edgeType"));
+    FG_RETURN_IF_ERROR(CheckLength(edge_type->get_ref<const std::string&>(),
+                                   kMaxUpstreamUrnLength, "an edgeType"));
   }
   int64_t modified_ms = 0;
   if (modified != nullptr) {

@@ -2,9 +2,9 @@
 #ifndef FOLLOWGATE_SERVER_UPSTREAM_ERRORS_H_
 #define FOLLOWGATE_SERVER_UPSTREAM_ERRORS_H_
 
-#include "absl/status/status.h"
 #include <optional>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
