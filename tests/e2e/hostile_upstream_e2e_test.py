@@ -82,6 +82,29 @@ class HostileLinkedInTest(unittest.TestCase):
         self.assertEqual(self.sandbox.stats()["requests"], 1)
 
 
+class StricterLinkedInTest(unittest.TestCase):
+    """LinkedIn allows 1 request/s while the server paces at 0.35 s."""
+
+    def setUp(self):
+        self.sandbox = Sandbox(pages="42:12345:0", min_interval="1s")
+        self.server = Server(self.sandbox, interval="0.35s")
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0, self.server.log())
+        self.sandbox.stop()
+
+    def test_429s_slow_the_pacer_down_instead_of_storming(self):
+        result = run_cli(self.server, "followers", PAGE, "--edge_type=members", timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(len(edges_of(result.stdout)), 12345)
+        stats = self.sandbox.stats()
+        # Without adaptation: 37 requests, 24 of them 429s. With it, two 429s
+        # raise the interval to 1.4 s and one more follows its step back.
+        self.assertLessEqual(stats["throttled"], 5, stats)
+        self.assertLessEqual(stats["requests"], 13 + 5, stats)
+        self.assertIn("upstream request interval 350ms -> 700ms", self.server.log())
+
+
 class HostileConnectSafelyTest(unittest.TestCase):
     def setUp(self):
         self.sandbox = Sandbox(pages="42:10:0")
