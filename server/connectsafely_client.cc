@@ -14,10 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-absl::Duration Capped(absl::Duration d) {
-  return std::clamp(d, absl::ZeroDuration(), absl::Hours(1));
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<InviteResult>> ParseInviteResults(absl::string_view body) {
@@ -53,24 +49,9 @@ absl::StatusOr<std::vector<InviteResult>> ParseInviteResults(absl::string_view b
 }
 
 absl::Duration RetryAfter(const HttpResponse& response, absl::Time now) {
-  int64_t number = 0;
-  const absl::string_view retry_after = response.Header("Retry-After");
-  if (!retry_after.empty()) {
-    if (absl::SimpleAtoi(retry_after, &number)) return Capped(absl::Seconds(number));
-    absl::Time when;
-    std::string error;
-    if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(retry_after), &when,
-                        &error)) {
-      return Capped(when - now);
-    }
-  }
-  const absl::string_view reset = response.Header("X-RateLimit-Reset");
-  if (!reset.empty() && absl::SimpleAtoi(reset, &number)) {
-    // Large values are Unix times; small ones, seconds from now.
-    return Capped(number > 1000000000 ? absl::FromUnixSeconds(number) - now
-                                      : absl::Seconds(number));
-  }
-  return absl::ZeroDuration();
+  return RetryAfterHeader(response.Header("Retry-After"), response.Header("X-RateLimit-Reset"),
+                          now, kMaxHonouredRetryAfter)
+      .value_or(absl::ZeroDuration());
 }
 
 ConnectSafelyClient::ConnectSafelyClient(HttpClient* http, Clock* clock,
@@ -122,6 +103,7 @@ InviteAnswer ConnectSafelyClient::SendInvitations(
     answer.disposition = error.disposition;
     answer.status = std::move(error.status);
     if (answer.disposition == SendDisposition::kThrottled) {
+      Metrics::Get().RecordThrottled("connectsafely");
       answer.retry_after = RetryAfter(*response, clock_->Now());
     }
     return answer;

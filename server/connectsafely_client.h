@@ -68,7 +68,8 @@ absl::StatusOr<std::vector<InviteResult>> ParseInviteResults(absl::string_view b
 
 // The wait a 429 asks for: `Retry-After` (seconds or an HTTP date), else
 // `X-RateLimit-Reset` (Unix seconds when large, else seconds from now);
-// zero when neither parses. Capped at one hour.
+// zero when neither parses. Not capped below kMaxHonouredRetryAfter: the
+// batcher decides whether to wait that long (--max_upstream_wait).
 absl::Duration RetryAfter(const HttpResponse& response, absl::Time now);
 
 }  // namespace followgate

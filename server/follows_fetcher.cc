@@ -1,8 +1,11 @@
 #include "server/follows_fetcher.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/error_details.h"
 #include "server/log.h"
@@ -38,6 +41,7 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
       if (absl::IsUnauthenticated(page.status())) options_.on_credential_checked(false);
     }
     if (page.ok()) {
+      pacer_->OnAnswered();
       StreamedPage streamed;
       streamed.page = *std::move(page);
       streamed.edge_type = query.edge_type;
@@ -49,6 +53,17 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
       return absl::CancelledError("cancelled during an upstream request");
     }
     const RetryAdvice advice = RetryAdviceOf(page.status());
+    // A 429's Retry-After, when LinkedIn sent one (it is not documented).
+    const std::optional<absl::Duration> asked =
+        advice == RetryAdvice::kRetryAfterInterval ? RetryDelay(page.status()) : std::nullopt;
+    if (asked.has_value() && *asked > options_.max_wait) {
+      // Held for everyone, up to the cap; this request does not wait at all.
+      pacer_->OnThrottled(options_.max_wait);
+      LogInfo(absl::StrCat("LinkedIn request for ", query.urn, " ", EdgeTypeName(query.edge_type),
+                           " attempt ", attempt, " throttled with Retry-After ",
+                           absl::FormatDuration(*asked), "; not waiting that long"));
+      return TooLongAWait(page.status(), *asked);
+    }
     const bool give_up =
         advice == RetryAdvice::kDoNotRetry || attempt > options_.max_retries;
     LogInfo(absl::StrCat("LinkedIn request for ", query.urn, " ",
@@ -60,31 +75,76 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
       absl::Status final_status = RewordStatus(
           page.status(), absl::StrCat(page.status().message(), " (gave up after ", attempt,
                                       " attempts)"));
-      // When the caller may try again: the next free slot, or the backoff.
-      const absl::Duration delay =
-          advice == RetryAdvice::kRetryAfterInterval
-              ? std::max(pacer_->min_interval(), pacer_->next_grant_time() - clock_->Now())
-              : options_.timeout_backoff;
-      return advice == RetryAdvice::kDoNotRetry ? final_status
-                                                : WithRetryDelay(final_status, delay);
+      if (advice == RetryAdvice::kDoNotRetry) return final_status;
+      // When the caller may try again: what LinkedIn asked, the next free
+      // slot, or the backoff.
+      absl::Duration delay = options_.timeout_backoff;
+      if (advice == RetryAdvice::kRetryAfterInterval) {
+        delay = asked.value_or(
+            std::max(pacer_->interval(), pacer_->next_grant_time() - clock_->Now()));
+      }
+      return WithRetryDelay(final_status, delay);
     }
     if (advice == RetryAdvice::kRetryAfterInterval) {
-      pacer_->OnThrottled();
-      slot.not_before = clock_->Now() + pacer_->min_interval();
+      if (asked.has_value()) {
+        pacer_->OnThrottled(*asked);
+      } else {
+        pacer_->OnThrottled();
+      }
+      slot.not_before = pacer_->next_grant_time();
     } else {
       slot.not_before = clock_->Now() + options_.timeout_backoff;
     }
   }
 }
 
+absl::Status FollowsFetcher::TooLongAWait(const absl::Status& throttled,
+                                          absl::Duration asked) const {
+  return WithRetryDelay(
+      RewordStatus(throttled,
+                   absl::StrCat(throttled.message(), "; LinkedIn asked to wait ",
+                                absl::FormatDuration(asked), " (Retry-After), longer than ",
+                                "--max_upstream_wait=", absl::FormatDuration(options_.max_wait),
+                                ": not waiting, try again later")),
+      asked);
+}
+
+bool SequenceTooLong(int64_t pages, int64_t elements, int64_t total) {
+  const int64_t full_pages = (total + kMaxPaginationCount - 1) / kMaxPaginationCount;
+  return pages > 2 * full_pages + 10 || elements > total + total / 10 + 1000;
+}
+
 absl::Status FollowsFetcher::FetchSequence(const FollowsQuery& query, std::string cursor,
                                            const CancellationToken& cancel,
                                            const Requester& requester,
-                                           const PageCallback& on_page) const {
+                                           const PageCallback& on_page,
+                                           const SequenceHistory& history) const {
+  absl::flat_hash_set<std::string> seen(history.cursors.begin(), history.cursors.end());
+  if (!cursor.empty()) seen.insert(cursor);
+  int64_t pages = history.pages;
+  int64_t elements = 0;  // Of this call only: stored pages are not re-read.
+  std::optional<int64_t> total;
   do {
     absl::StatusOr<StreamedPage> page = FetchPage(query, cursor, cancel, requester);
     if (!page.ok()) return page.status();
+    ++pages;
+    elements += page->page.edges.size();
+    if (page->page.total.has_value()) total = std::max(total.value_or(0), *page->page.total);
     cursor = page->page.next_cursor;
+    if (!cursor.empty() && !seen.insert(cursor).second) {
+      return LinkedInContractError(
+          LinkedInContractBreach::kCursorRepeated,
+          absl::StrCat("page ", pages, " of ", query.urn, " ", EdgeTypeName(query.edge_type),
+                       " names a nextPaginationCursor already seen in this sequence (",
+                       QuoteForMessage(cursor), ")"));
+    }
+    if (total.has_value() && SequenceTooLong(pages, elements, *total)) {
+      return LinkedInContractError(
+          LinkedInContractBreach::kSequenceTooLong,
+          absl::StrCat("page ", pages, " of ", query.urn, " ", EdgeTypeName(query.edge_type),
+                       " brings the sequence to ", pages, " pages (", elements,
+                       " elements in this fetch) for a paging.total of ", *total));
+    }
     if (absl::Status delivered = on_page(*std::move(page)); !delivered.ok()) {
       return delivered;
     }

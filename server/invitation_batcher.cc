@@ -67,8 +67,9 @@ std::vector<DecidedProfile> OutcomesOf(const Chunk& chunk,
 class InvitationBatcher::BatchRun {
  public:
   BatchRun(InvitationBatcher* batcher, BatchSpec spec, std::optional<CreditBudget> budget,
-           bool fresh, const CancellationToken& cancel, const Emit& emit)
-      : fresh_(fresh),
+           bool fresh, const CancellationToken& cancel, const Emit& emit, absl::Time deadline)
+      : deadline_(deadline),
+        fresh_(fresh),
         batcher_(batcher),
         spec_(std::move(spec)),
         budget_(std::move(budget)),
@@ -193,11 +194,39 @@ class InvitationBatcher::BatchRun {
       const absl::Duration wait = answer.retry_after > absl::ZeroDuration()
                                       ? answer.retry_after
                                       : batcher_->options_.backoff;
+      if (absl::Status too_long = CheckWait(answer.status, wait, urns.size()); !too_long.ok()) {
+        FG_RETURN_IF_ERROR(ledger.ReleaseChunk(chunk.id));
+        return too_long;
+      }
       if (!SleepFor(batcher_->clock_, wait, cancel_).ok()) {
         FG_RETURN_IF_ERROR(ledger.ReleaseChunk(chunk.id));
         return absl::CancelledError("the batch was cancelled");
       }
     }
+  }
+
+  // OK when the batch may wait `wait` before retrying a chunk of `profiles`
+  // that was not sent (`why`); otherwise, when the wait would outlast
+  // --max_upstream_wait or the call's deadline, the status that ends the
+  // call at once, with a RetryInfo of the wait.
+  absl::Status CheckWait(const absl::Status& why, absl::Duration wait, size_t profiles) {
+    const absl::Duration max_wait = batcher_->options_.max_wait;
+    const bool past_deadline = batcher_->clock_->Now() + wait > deadline_;
+    if (wait <= max_wait && !past_deadline) return absl::OkStatus();
+    const std::string limit =
+        wait > max_wait ? absl::StrCat("longer than --max_upstream_wait=",
+                                       absl::FormatDuration(max_wait))
+                        : "beyond the call's deadline";
+    absl::Status status = RewordStatus(
+        why, absl::StrCat(why.message(), "; the retry would wait ", absl::FormatDuration(wait),
+                          ", ", limit, ": not waiting. Nothing was sent for these ", profiles,
+                          " profiles; repeat the request (same request_id) after the delay to "
+                          "continue"));
+    if (!absl::IsResourceExhausted(status)) {
+      status = WithErrorInfo(absl::ResourceExhaustedError(status.message()),
+                             ErrorReason(why).value_or("CONNECTSAFELY_UNREACHABLE"));
+    }
+    return WithRetryDelay(status, wait);
   }
 
   // Emits one step: `decided` and the counts after it.
@@ -248,6 +277,8 @@ class InvitationBatcher::BatchRun {
     }
   }
 
+  // The call's deadline (InfiniteFuture when it has none).
+  const absl::Time deadline_;
   // A batch created by this call (its first message is no replay).
   const bool fresh_;
   bool replaying_ = false;  // Set by Run() before any worker starts.
@@ -318,7 +349,8 @@ void InvitationBatcher::ReleaseSendSlot() {
 }
 
 absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
-                                    const CancellationToken& cancel, const Emit& emit) {
+                                    const CancellationToken& cancel, const Emit& emit,
+                                    absl::Time deadline) {
   FG_ASSIGN_OR_RETURN(BatchSpec spec, BatchSpecFor(request, options_.max_batch_profiles));
   FG_RETURN_IF_ERROR(LockBatch(spec.request_id, cancel));
   struct Unlock {
@@ -345,7 +377,7 @@ absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
     }
   }
   FG_RETURN_IF_ERROR(ledger_->StartBatch(spec));
-  return BatchRun(this, std::move(spec), std::move(budget), fresh, cancel, emit).Run();
+  return BatchRun(this, std::move(spec), std::move(budget), fresh, cancel, emit, deadline).Run();
 }
 
 absl::StatusOr<v1::Invitation> InvitationBatcher::GetInvitation(

@@ -31,6 +31,11 @@ struct InvitationBatcherOptions {
   int max_retries = 5;
   // Wait before such a retry when ConnectSafely names no delay.
   absl::Duration backoff = absl::Seconds(5);
+  // The longest wait before a retry (ConnectSafely's Retry-After or the
+  // backoff). A longer one, or one beyond the call's deadline, ends the call
+  // at once with RESOURCE_EXHAUSTED and a RetryInfo of the wait; the chunk's
+  // profiles stay unsent, and the same request continues with them.
+  absl::Duration max_wait = absl::Minutes(10);
   // Invitations per company page per UTC calendar month; 0: no budget.
   int64_t monthly_credits = 0;
   // Per-company budgets overriding `monthly_credits` (0 there: none left).
@@ -52,9 +57,10 @@ class InvitationBatcher {
   // has its outcome; otherwise the error that stopped the batch (the
   // outcomes emitted so far stand, and repeating the request continues).
   // Cancellation stops the batch between ConnectSafely requests; a request
-  // already sent is waited for and recorded.
+  // already sent is waited for and recorded. `deadline` is the call's (see
+  // InvitationBatcherOptions::max_wait).
   absl::Status Run(const v1::SendInvitationsRequest& request, const CancellationToken& cancel,
-                   const Emit& emit);
+                   const Emit& emit, absl::Time deadline = absl::InfiniteFuture());
 
   absl::StatusOr<v1::Invitation> GetInvitation(const v1::GetInvitationRequest& request);
 

@@ -39,8 +39,13 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
   if (streams_->draining()) {
     return new FailedStreamReactor<v1::SendInvitationsResponse>(DrainingStatus());
   }
+  // A retry that would wait beyond the call's deadline ends it at once.
+  const absl::Time deadline =
+      context->deadline() == std::chrono::system_clock::time_point::max()
+          ? absl::InfiniteFuture()
+          : absl::FromChrono(context->deadline());
   return new Reactor(
-      streams_, [batcher = batcher_, auth = auth_, request = *request, peer = *caller](
+      streams_, [batcher = batcher_, auth = auth_, request = *request, peer = *caller, deadline](
                     const CancellationToken& cancel, const Reactor::Write& write) {
         const absl::Time started = absl::Now();
         std::string request_id = request.request_id();
@@ -50,7 +55,8 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
               request_id = response.request_id();
               progress = response.progress();
               return write(std::move(response));
-            });
+            },
+            deadline);
         const std::string code = absl::StatusCodeToString(status.code());
         const absl::Duration elapsed = absl::Now() - started;
         Metrics::Get().RecordRpc("SendInvitations", code, CallerMetricLabel(auth, peer), elapsed);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
+#include "server/error_details.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/status_macros.h"
@@ -24,6 +25,22 @@ constexpr absl::string_view kPageEdge =
 const json* Member(const json& object, const char* name) {
   auto it = object.find(name);
   return it == object.end() ? nullptr : &*it;
+}
+
+// Bounds on values from LinkedIn, checked before anything reaches a protobuf
+// utility (TimeUtil aborts the process on an out-of-range time) or storage.
+// Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.
+constexpr int64_t kMinTimestampMillis = -62135596800000;
+constexpr int64_t kMaxTimestampMillis = 253402300799999;
+
+absl::Status InvalidPage(absl::string_view why) {
+  return LinkedInContractError(LinkedInContractBreach::kInvalidPage, why);
+}
+
+absl::Status CheckLength(const std::string& value, size_t max, absl::string_view what) {
+  if (value.size() <= max) return absl::OkStatus();
+  return InvalidPage(absl::StrCat(what, " is ", value.size(), " characters long (at most ", max,
+                                  " expected)"));
 }
 
 absl::Status ParseEdge(const json& element, const FollowerClassifier& classifier,
@@ -46,6 +63,30 @@ absl::Status ParseEdge(const json& element, const FollowerClassifier& classifier
     return LinkedInMalformedBody("lastModifiedAt is not an integer");
   }
   const std::string& follower_urn = follower->get_ref<const std::string&>();
+  FG_RETURN_IF_ERROR(CheckLength(follower_urn, kMaxUpstreamUrnLength, "a follower URN"));
+  if (followee != nullptr) {
+    FG_RETURN_IF_ERROR(CheckLength(followee->get_ref<const std::string&>(),
+                                   kMaxUpstreamUrnLength, "a followee URN"));
+  }
+  if (edge_type != nullptr) {
+    FG_RETURN_IF_ERROR(CheckLength(edge_type->get_ref<const std::string&>(),
+                                   kMaxUpstreamUrnLength, "an edgeType"));
+  }
+  int64_t modified_ms = 0;
+  if (modified != nullptr) {
+    // An unsigned value beyond INT64_MAX would wrap in get<int64_t>().
+    if (modified->is_number_unsigned() &&
+        modified->get<uint64_t>() > static_cast<uint64_t>(kMaxTimestampMillis)) {
+      return InvalidPage(absl::StrCat("lastModifiedAt ", modified->get<uint64_t>(),
+                                      " is outside years 1 to 9999 (epoch milliseconds "
+                                      "expected)"));
+    }
+    modified_ms = modified->get<int64_t>();
+    if (modified_ms < kMinTimestampMillis || modified_ms > kMaxTimestampMillis) {
+      return InvalidPage(absl::StrCat("lastModifiedAt ", modified_ms,
+                                      " is outside years 1 to 9999 (epoch milliseconds expected)"));
+    }
+  }
   edge->mutable_follower()->set_urn(follower_urn);
   edge->mutable_follower()->set_kind(classifier.Classify(follower_urn));
   if (followee != nullptr) edge->set_followee(followee->get<std::string>());
@@ -54,8 +95,7 @@ absl::Status ParseEdge(const json& element, const FollowerClassifier& classifier
   }
   if (modified != nullptr) {
     *edge->mutable_last_modified_time() =
-        google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
-            modified->get<int64_t>());
+        google::protobuf::util::TimeUtil::MillisecondsToTimestamp(modified_ms);
   }
   return absl::OkStatus();
 }
@@ -106,6 +146,12 @@ absl::StatusOr<FollowsPage> ParseFollowsPage(absl::string_view body,
   if (elements == nullptr || !elements->is_array()) {
     return LinkedInMalformedBody("no elements array");
   }
+  if (elements->size() > static_cast<size_t>(kMaxPaginationCount)) {
+    return LinkedInContractError(
+        LinkedInContractBreach::kPageTooLarge,
+        absl::StrCat("a page holds ", elements->size(), " elements (maxPaginationCount=",
+                     kMaxPaginationCount, " was requested)"));
+  }
   FollowsPage page;
   page.edges.Reserve(static_cast<int>(elements->size()));
   for (const json& element : *elements) {
@@ -119,13 +165,24 @@ absl::StatusOr<FollowsPage> ParseFollowsPage(absl::string_view body,
         return LinkedInMalformedBody("nextPaginationCursor is not a string");
       }
       page.next_cursor = cursor->get<std::string>();
+      FG_RETURN_IF_ERROR(
+          CheckLength(page.next_cursor, kMaxUpstreamCursorLength, "nextPaginationCursor"));
     }
   }
   if (const json* paging = Member(root, "paging");
       paging != nullptr && paging->is_object()) {
     if (const json* total = Member(*paging, "total");
         total != nullptr && total->is_number_integer()) {
-      page.total = total->get<int64_t>();
+      if (total->is_number_unsigned() &&
+          total->get<uint64_t>() > static_cast<uint64_t>(kMaxUpstreamTotal)) {
+        return InvalidPage("paging.total is absurdly large");
+      }
+      const int64_t value = total->get<int64_t>();
+      if (value < 0 || value > kMaxUpstreamTotal) {
+        return InvalidPage(absl::StrCat("paging.total ", value, " is outside 0 to ",
+                                        kMaxUpstreamTotal));
+      }
+      page.total = value;
     }
   }
   return page;
@@ -183,7 +240,14 @@ absl::StatusOr<FollowsPage> LinkedInClient::FetchPage(
             {"bytes", static_cast<int64_t>(response.ok() ? response->body.size() : 0)}});
   if (!response.ok()) return LinkedInTransportError(response.status());
   if (response->status_code < 200 || response->status_code > 299) {
-    return LinkedInHttpError(response->status_code, response->body);
+    absl::Status error = LinkedInHttpError(response->status_code, response->body);
+    if (response->status_code != 429) return error;
+    Metrics::Get().RecordThrottled("linkedin");
+    // Undocumented for LinkedIn, but honoured when sent (see FollowsFetcher).
+    const std::optional<absl::Duration> retry_after =
+        RetryAfterHeader(response->Header("Retry-After"), response->Header("X-RateLimit-Reset"),
+                         clock_->Now(), kMaxHonouredRetryAfter);
+    return retry_after.has_value() ? WithRetryDelay(std::move(error), *retry_after) : error;
   }
   FG_ASSIGN_OR_RETURN(FollowsPage page,
                       ParseFollowsPage(response->body, options_.classifier));

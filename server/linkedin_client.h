@@ -54,6 +54,14 @@ struct LinkedInClientOptions {
 // costs a whole rate-limit interval whatever its size.
 inline constexpr int kMaxPaginationCount = 1000;
 
+// Limits on what one LinkedIn page may hold; beyond them the page is refused
+// (LINKEDIN_INVALID_PAGE, see upstream_errors.h). URNs: LinkedIn's own limit.
+// Cursors: LinkedIn's are a few dozen characters. Totals: more than any page
+// has followers.
+inline constexpr size_t kMaxUpstreamUrnLength = 255;
+inline constexpr size_t kMaxUpstreamCursorLength = 2048;
+inline constexpr int64_t kMaxUpstreamTotal = int64_t{1} << 40;
+
 // Builds requests, sends them through an HttpClient and parses the answers.
 // No pacing and no retries (see FollowsFetcher). Thread-safe; `http` and
 // `clock` are not owned and must outlive this.
@@ -86,7 +94,11 @@ v1::FollowEdgeType EdgeTypeFromName(absl::string_view name);
 
 // Parses a 2xx body. A body that is not the documented JSON (truncated,
 // garbled, `elements` missing) is an error (LinkedInMalformedBody), never an
-// empty page. `classifier` sets each follower's kind.
+// empty page. Valid JSON that breaks the contract is FAILED_PRECONDITION
+// (LinkedInContractError): more than kMaxPaginationCount elements
+// (LINKEDIN_PAGE_TOO_LARGE); a lastModifiedAt outside protobuf Timestamp's
+// range, a negative or absurd paging.total, or a URN or cursor beyond the
+// limits above (LINKEDIN_INVALID_PAGE). `classifier` sets each follower's kind.
 absl::StatusOr<FollowsPage> ParseFollowsPage(
     absl::string_view body,
     const FollowerClassifier& classifier = FollowerClassifier());

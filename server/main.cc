@@ -41,6 +41,17 @@ ABSL_FLAG(absl::Duration, linkedin_timeout_backoff, absl::Seconds(60),
           "Wait after a timeout, connection failure, truncated body or 5xx.");
 ABSL_FLAG(int, linkedin_max_retries, 5,
           "Retries of one page after transient failures or 429.");
+ABSL_FLAG(absl::Duration, linkedin_max_interval, absl::ZeroDuration(),
+          "After 429s without Retry-After the interval between LinkedIn requests "
+          "doubles up to this (default: 8 x --linkedin_min_interval, at most "
+          "--max_upstream_wait), and steps back after 10 answers in a row.");
+ABSL_FLAG(absl::Duration, max_upstream_wait, absl::Minutes(10),
+          "Longest wait an upstream may impose (Retry-After, ConnectSafely's "
+          "backoff). A longer one, or one beyond the call's deadline, ends the "
+          "call at once with RESOURCE_EXHAUSTED and a RetryInfo of the delay.");
+ABSL_FLAG(int64_t, max_upstream_body_bytes, 16 << 20,
+          "Largest LinkedIn or ConnectSafely response body read; a larger one "
+          "fails the request.");
 ABSL_FLAG(std::string, linkedin_consented_member_id_pattern,
           followgate::FollowerClassifier::kDefaultConsentedMemberIdPattern,
           "Regular expression that a whole consented (non-obfuscated) member id "
@@ -188,6 +199,10 @@ int main(int argc, char** argv) {
   options.linkedin_min_interval = absl::GetFlag(FLAGS_linkedin_min_interval);
   options.fetcher.timeout_backoff = absl::GetFlag(FLAGS_linkedin_timeout_backoff);
   options.fetcher.max_retries = absl::GetFlag(FLAGS_linkedin_max_retries);
+  options.linkedin_max_interval = absl::GetFlag(FLAGS_linkedin_max_interval);
+  options.fetcher.max_wait = absl::GetFlag(FLAGS_max_upstream_wait);
+  options.invitations.max_wait = absl::GetFlag(FLAGS_max_upstream_wait);
+  options.max_upstream_body_bytes = absl::GetFlag(FLAGS_max_upstream_body_bytes);
   options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);

@@ -35,6 +35,13 @@ struct Metrics::Impl {
   prometheus::Gauge& queue =
       prometheus::BuildGauge().Name("followgate_budget_queue_length")
           .Help("Requests waiting for LinkedIn's budget.").Register(*registry).Add({});
+  prometheus::Gauge& budget_interval =
+      prometheus::BuildGauge().Name("followgate_budget_interval_seconds")
+          .Help("The interval between LinkedIn requests in force (raised after 429s).")
+          .Register(*registry).Add({});
+  prometheus::Family<prometheus::Counter>& throttled =
+      prometheus::BuildCounter().Name("followgate_upstream_throttled_total")
+          .Help("429 answers from LinkedIn and ConnectSafely.").Register(*registry);
   prometheus::Family<prometheus::Counter>& snapshots =
       prometheus::BuildCounter().Name("followgate_snapshot_opens_total")
           .Help("Snapshot reads by how they were served: hit (fresh and complete), "
@@ -87,6 +94,14 @@ void Metrics::RecordBudgetWait(absl::Duration wait) {
 }
 
 void Metrics::SetBudgetQueueLength(int waiting) { impl_->queue.Set(waiting); }
+
+void Metrics::SetBudgetInterval(absl::Duration interval) {
+  impl_->budget_interval.Set(absl::ToDoubleSeconds(interval));
+}
+
+void Metrics::RecordThrottled(absl::string_view upstream) {
+  impl_->throttled.Add({{"upstream", std::string(upstream)}}).Increment();
+}
 
 void Metrics::RecordSnapshotOpen(absl::string_view result) {
   impl_->snapshots.Add({{"result", std::string(result)}}).Increment();

@@ -24,6 +24,8 @@ namespace followgate {
 //   followgate_upstream_request_duration_seconds{upstream}
 //   followgate_budget_wait_seconds                      time waited for LinkedIn's budget
 //   followgate_budget_queue_length                      requests waiting for it
+//   followgate_budget_interval_seconds                  LinkedIn's interval in force
+//   followgate_upstream_throttled_total{upstream}       429 answers
 //   followgate_snapshot_opens_total{result}             hit (fresh), continued, new
 //   followgate_invitations_total{outcome}               profile outcomes
 class Metrics {
@@ -36,6 +38,8 @@ class Metrics {
                       absl::Duration duration);
   void RecordBudgetWait(absl::Duration wait);
   void SetBudgetQueueLength(int waiting);
+  void SetBudgetInterval(absl::Duration interval);
+  void RecordThrottled(absl::string_view upstream);
   void RecordSnapshotOpen(absl::string_view result);
   void RecordInvitation(absl::string_view outcome);
 

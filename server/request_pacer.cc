@@ -2,12 +2,30 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "server/log.h"
 #include "server/metrics.h"
 
 namespace followgate {
 
-RequestPacer::RequestPacer(Clock* clock, absl::Duration min_interval)
-    : clock_(clock), min_interval_(min_interval) {}
+RequestPacer::RequestPacer(Clock* clock, absl::Duration min_interval,
+                           absl::Duration max_interval)
+    : clock_(clock),
+      min_interval_(min_interval),
+      max_interval_(max_interval < min_interval ? 8 * min_interval : max_interval),
+      interval_(min_interval) {
+  Metrics::Get().SetBudgetInterval(min_interval);
+}
+
+void RequestPacer::SetIntervalLocked(absl::Duration interval, absl::string_view why) {
+  interval = std::clamp(interval, min_interval_, max_interval_);
+  answers_in_a_row_ = 0;
+  if (interval == interval_) return;
+  LogInfo(absl::StrCat("upstream request interval ", absl::FormatDuration(interval_), " -> ",
+                       absl::FormatDuration(interval), " (", why, ")"));
+  interval_ = interval;
+  Metrics::Get().SetBudgetInterval(interval);
+}
 
 uint64_t RequestPacer::Choose(const Waiters& waiters, const std::string& last_caller,
                               absl::Time now) {
@@ -74,7 +92,7 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
     const absl::Time now = clock_->Now();
     if (now >= next_grant_ && Choose(waiters_, last_caller_, now) == ticket) {
       leave();
-      next_grant_ = now + min_interval_;
+      next_grant_ = now + interval_;
       last_caller_ = request.caller;
       return absl::OkStatus();
     }
@@ -88,8 +106,30 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
 
 void RequestPacer::OnThrottled() {
   absl::MutexLock lock(&mu_);
-  next_grant_ = std::max(next_grant_, clock_->Now() + min_interval_);
+  next_grant_ = std::max(next_grant_, clock_->Now() + interval_);
+  SetIntervalLocked(std::max(2 * interval_, absl::Milliseconds(1)),
+                    "throttled without Retry-After");
   ++generation_;
+}
+
+void RequestPacer::OnThrottled(absl::Duration retry_after) {
+  absl::MutexLock lock(&mu_);
+  next_grant_ = std::max(next_grant_, clock_->Now() + retry_after);
+  answers_in_a_row_ = 0;
+  ++generation_;
+}
+
+void RequestPacer::OnAnswered() {
+  absl::MutexLock lock(&mu_);
+  if (interval_ == min_interval_) return;
+  if (++answers_in_a_row_ < kSuccessesToStepBack) return;
+  SetIntervalLocked(interval_ / 2,
+                    absl::StrCat(kSuccessesToStepBack, " answers without throttling"));
+}
+
+absl::Duration RequestPacer::interval() const {
+  absl::MutexLock lock(&mu_);
+  return interval_;
 }
 
 std::optional<QueuePosition> RequestPacer::PositionOf(uint64_t ticket) const {
@@ -111,7 +151,7 @@ std::optional<QueuePosition> RequestPacer::PositionOf(uint64_t ticket) const {
     if (next == ticket) return QueuePosition{ahead, t - now};
     last = waiters.at(next).caller;
     waiters.erase(next);
-    t += min_interval_;
+    t += interval_;
   }
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/cancellation.h"
@@ -47,10 +48,22 @@ struct WaitTicket {
 // names), and each caller's requests go in arrival order. So a 1,000-page
 // crawl does not starve a one-page request, a request in backoff never holds
 // up the others, and no slot goes unused while someone is ready.
+//
+// The spacing adapts to the upstream: a 429 that names no delay doubles the
+// interval (up to `max_interval`), and each run of kSuccessesToStepBack
+// answers that are not 429 halves it again, never below `min_interval`. Each
+// change is logged and the effective interval is the
+// followgate_budget_interval_seconds gauge.
 // Thread-safe; `clock` is not owned.
 class RequestPacer {
  public:
-  RequestPacer(Clock* clock, absl::Duration min_interval);
+  // Answers in a row after which a raised interval steps back.
+  static constexpr int kSuccessesToStepBack = 10;
+
+  // `max_interval` below `min_interval` (e.g. the default) means 8 times
+  // `min_interval`.
+  RequestPacer(Clock* clock, absl::Duration min_interval,
+               absl::Duration max_interval = absl::ZeroDuration());
 
   // Blocks until the request may start. Returns OK (the grant is used up:
   // start the request now) or CANCELLED if `cancel` fired first; a cancelled
@@ -61,9 +74,16 @@ class RequestPacer {
   // Shorthand: anonymous caller, priority 0.
   absl::Status Acquire(absl::Time not_before, const CancellationToken& cancel);
 
-  // The upstream answered "too many requests": nothing starts until a whole
-  // interval from now.
+  // The upstream answered "too many requests" without naming a delay:
+  // nothing starts until a whole (current) interval from now, and the
+  // interval doubles (up to max_interval).
   void OnThrottled();
+  // The upstream answered "too many requests" and asked for `retry_after`:
+  // nothing starts before that (the interval itself stays).
+  void OnThrottled(absl::Duration retry_after);
+  // The upstream answered something other than 429: counts towards stepping
+  // a raised interval back.
+  void OnAnswered();
 
   // Where the waiter with this ticket id stands; nullopt when it is not
   // waiting.
@@ -73,6 +93,9 @@ class RequestPacer {
   absl::Time next_grant_time() const;
   int waiting() const;
   absl::Duration min_interval() const { return min_interval_; }
+  absl::Duration max_interval() const { return max_interval_; }
+  // The interval in force now (min_interval unless the upstream throttled).
+  absl::Duration interval() const;
 
  private:
   struct Waiter {
@@ -89,8 +112,14 @@ class RequestPacer {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock* const clock_;
+  void SetIntervalLocked(absl::Duration interval, absl::string_view why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const absl::Duration min_interval_;
+  const absl::Duration max_interval_;
   mutable absl::Mutex mu_;
+  absl::Duration interval_ ABSL_GUARDED_BY(mu_);
+  int answers_in_a_row_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time next_grant_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
   // Bumped on every change that may hand the turn to another waiter.

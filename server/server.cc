@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <atomic>
@@ -40,7 +41,7 @@ struct FollowgateServer::Parts {
   std::unique_ptr<StateDir> state;
   ServerOptions options;
   std::unique_ptr<sandbox::SandboxUpstreams> sandbox;
-  CurlHttpClient http;
+  std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<LinkedInClient> linkedin;
   std::unique_ptr<RequestPacer> pacer;
   std::unique_ptr<FollowsFetcher> fetcher;
@@ -93,6 +94,16 @@ absl::Status Validate(const ServerOptions& options) {
   }
   if (options.fetcher.max_retries < 0) {
     return absl::InvalidArgumentError("linkedin_max_retries must not be negative");
+  }
+  if (options.linkedin_max_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("linkedin_max_interval must not be negative");
+  }
+  if (options.fetcher.max_wait <= absl::ZeroDuration() ||
+      options.invitations.max_wait <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_upstream_wait must be positive");
+  }
+  if (options.max_upstream_body_bytes < 1024) {
+    return absl::InvalidArgumentError("max_upstream_body_bytes must be at least 1024");
   }
   const std::string& version = options.linkedin.version;
   if (version.size() != 6 || version.find_first_not_of("0123456789") != std::string::npos) {
@@ -222,8 +233,16 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   };
   parts->options = options;
   Clock* clock = Clock::Real();
-  parts->linkedin = std::make_unique<LinkedInClient>(&parts->http, clock, options.linkedin);
-  parts->pacer = std::make_unique<RequestPacer>(clock, options.linkedin_min_interval);
+  CurlHttpClientOptions http_options;
+  http_options.max_body_bytes = static_cast<size_t>(options.max_upstream_body_bytes);
+  parts->http = std::make_unique<CurlHttpClient>(http_options);
+  parts->linkedin = std::make_unique<LinkedInClient>(parts->http.get(), clock, options.linkedin);
+  const absl::Duration max_interval = std::min(
+      options.linkedin_max_interval > absl::ZeroDuration() ? options.linkedin_max_interval
+                                                           : 8 * options.linkedin_min_interval,
+      std::max(options.fetcher.max_wait, options.linkedin_min_interval));
+  parts->pacer =
+      std::make_unique<RequestPacer>(clock, options.linkedin_min_interval, max_interval);
   parts->fetcher = std::make_unique<FollowsFetcher>(parts->linkedin.get(), parts->pacer.get(),
                                                     clock, options.fetcher);
   if (!options.state_dir.empty()) {
@@ -255,7 +274,7 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
       return bound;
     }
     parts->connectsafely =
-        std::make_unique<ConnectSafelyClient>(&parts->http, clock, options.connectsafely);
+        std::make_unique<ConnectSafelyClient>(parts->http.get(), clock, options.connectsafely);
     parts->batcher = std::make_unique<InvitationBatcher>(
         parts->ledger.get(), parts->connectsafely.get(), clock, options.invitations);
   }

@@ -22,6 +22,11 @@ struct ServerOptions {
   LinkedInClientOptions linkedin;
   // No two LinkedIn requests of the process start closer than this.
   absl::Duration linkedin_min_interval = absl::Seconds(60);
+  // The ceiling of the adaptive interval (see RequestPacer); zero: 8 times
+  // linkedin_min_interval. Never above fetcher.max_wait.
+  absl::Duration linkedin_max_interval = absl::ZeroDuration();
+  // Largest upstream response body read (see CurlHttpClientOptions).
+  int64_t max_upstream_body_bytes = 16 << 20;
   FollowsFetcherOptions fetcher;
   // Where durable state lives: follows snapshots and the invitation ledger.
   // Created if missing. Required for invitations; without it snapshots live

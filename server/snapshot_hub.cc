@@ -173,17 +173,27 @@ void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
     absl::MutexLock lock(&crawl->mu);
     seq = crawl->pages_stored;
   }
-  const absl::Status status = fetcher_->FetchSequence(
-      crawl->query, std::move(cursor), crawl->cancel, crawl->who,
-      [&](StreamedPage page) -> absl::Status {
-        const std::string next = page.page.next_cursor;
-        FG_RETURN_IF_ERROR(
-            store_->AppendPage(crawl->snapshot_id, seq, SerializeStoredPage(page), next));
-        absl::MutexLock lock(&crawl->mu);
-        crawl->pages_stored = ++seq;
-        crawl->done = next.empty();
-        return absl::OkStatus();
-      });
+  // The cursors stored before (by an earlier crawl, maybe before a restart),
+  // so that LinkedIn repeating one of them ends the crawl too.
+  SequenceHistory history;
+  history.pages = seq;
+  absl::StatusOr<std::vector<std::string>> stored = store_->Cursors(crawl->snapshot_id);
+  absl::Status status = stored.status();
+  if (stored.ok()) {
+    history.cursors = *std::move(stored);
+    status = fetcher_->FetchSequence(
+        crawl->query, std::move(cursor), crawl->cancel, crawl->who,
+        [&](StreamedPage page) -> absl::Status {
+          const std::string next = page.page.next_cursor;
+          FG_RETURN_IF_ERROR(
+              store_->AppendPage(crawl->snapshot_id, seq, SerializeStoredPage(page), next));
+          absl::MutexLock lock(&crawl->mu);
+          crawl->pages_stored = ++seq;
+          crawl->done = next.empty();
+          return absl::OkStatus();
+        },
+        history);
+  }
   bool done;
   {
     absl::MutexLock lock(&crawl->mu);

@@ -22,6 +22,11 @@ CREATE TABLE IF NOT EXISTS snapshot_pages(
   seq INTEGER NOT NULL,
   page BLOB NOT NULL,
   PRIMARY KEY(snapshot_id, seq));
+CREATE TABLE IF NOT EXISTS snapshot_cursors(
+  snapshot_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  cursor TEXT NOT NULL,
+  PRIMARY KEY(snapshot_id, seq));
 )sql";
 
 constexpr char kColumns[] =
@@ -124,6 +129,11 @@ absl::Status SnapshotStore::AppendPage(int64_t id, int64_t seq, const std::strin
     FG_ASSIGN_OR_RETURN(auto insert, db_->Prepare("INSERT INTO snapshot_pages VALUES "
                                                   "(?1, ?2, ?3)"));
     FG_RETURN_IF_ERROR(insert.Bind(1, id).Bind(2, seq).BindBlob(3, page).Run());
+    if (!next_cursor.empty()) {
+      FG_ASSIGN_OR_RETURN(auto cursor, db_->Prepare("INSERT INTO snapshot_cursors VALUES "
+                                                    "(?1, ?2, ?3)"));
+      FG_RETURN_IF_ERROR(cursor.Bind(1, id).Bind(2, seq).Bind(3, next_cursor).Run());
+    }
     FG_ASSIGN_OR_RETURN(
         auto update,
         db_->Prepare("UPDATE snapshots SET next_cursor=?1, page_count=page_count+1, "
@@ -162,7 +172,23 @@ absl::StatusOr<std::optional<std::string>> SnapshotStore::ReadPage(int64_t id, i
   return page;
 }
 
+absl::StatusOr<std::vector<std::string>> SnapshotStore::Cursors(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT cursor FROM snapshot_cursors WHERE "
+                                              "snapshot_id=?1 ORDER BY seq"));
+  stmt.Bind(1, id);
+  std::vector<std::string> out;
+  for (;;) {
+    FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    out.push_back(stmt.Text(0));
+  }
+}
+
 absl::Status SnapshotStore::DeleteLocked(int64_t id) {
+  FG_ASSIGN_OR_RETURN(auto cursors, db_->Prepare("DELETE FROM snapshot_cursors WHERE "
+                                                 "snapshot_id=?1"));
+  FG_RETURN_IF_ERROR(cursors.Bind(1, id).Run());
   FG_ASSIGN_OR_RETURN(auto pages, db_->Prepare("DELETE FROM snapshot_pages WHERE "
                                                "snapshot_id=?1"));
   FG_RETURN_IF_ERROR(pages.Bind(1, id).Run());

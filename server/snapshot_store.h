@@ -60,6 +60,9 @@ class SnapshotStore {
   // an empty `next_cursor` completes the snapshot.
   absl::Status AppendPage(int64_t id, int64_t seq, const std::string& page,
                           const std::string& next_cursor);
+  // The next cursors stored with the snapshot's pages, in page order (for
+  // recognising a cursor LinkedIn repeats across a restart).
+  absl::StatusOr<std::vector<std::string>> Cursors(int64_t id);
   // Page `seq`, or nullopt when it is not stored (yet).
   absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq);
 

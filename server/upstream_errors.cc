@@ -1,7 +1,10 @@
 #include "server/upstream_errors.h"
 
+#include <algorithm>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/error_details.h"
@@ -43,6 +46,26 @@ constexpr HttpRule kLinkedInHttpRules[] = {
     // Any other answer means LinkedIn changed its contract: not retryable.
     {300, 499, absl::StatusCode::kFailedPrecondition, RetryAdvice::kDoNotRetry,
      "LINKEDIN_UNEXPECTED_ANSWER", "unexpected LinkedIn answer"},
+};
+
+// 2xx answers that break LinkedIn's documented contract (valid JSON, wrong
+// content): asking again would get the same answer, so none is retried.
+struct ContractRule {
+  LinkedInContractBreach breach;
+  const char* reason;  // ErrorInfo reason (README, "Errors").
+  const char* hint;
+};
+
+constexpr ContractRule kLinkedInContractRules[] = {
+    {LinkedInContractBreach::kInvalidPage, "LINKEDIN_INVALID_PAGE",
+     "LinkedIn sent a page outside its documented contract; nothing of it was stored"},
+    {LinkedInContractBreach::kPageTooLarge, "LINKEDIN_PAGE_TOO_LARGE",
+     "LinkedIn sent more elements than requested; nothing of the page was stored"},
+    {LinkedInContractBreach::kCursorRepeated, "LINKEDIN_CURSOR_REPEATED",
+     "LinkedIn's paging went in a circle; the crawl stopped, the pages before stay stored"},
+    {LinkedInContractBreach::kSequenceTooLong, "LINKEDIN_SEQUENCE_TOO_LONG",
+     "LinkedIn's paging goes on far beyond paging.total; the crawl stopped, the pages before "
+     "stay stored"},
 };
 
 absl::Status WithAdvice(absl::Status status, RetryAdvice advice) {
@@ -193,6 +216,46 @@ absl::Status LinkedInMalformedBody(absl::string_view why) {
       WithErrorInfo(absl::UnavailableError(absl::StrCat("LinkedIn sent a malformed body: ", why)),
                     "LINKEDIN_MALFORMED_BODY"),
       RetryAdvice::kRetryAfterBackoff);
+}
+
+absl::Status LinkedInContractError(LinkedInContractBreach breach, absl::string_view why) {
+  for (const ContractRule& rule : kLinkedInContractRules) {
+    if (rule.breach != breach) continue;
+    return WithErrorInfo(
+        absl::FailedPreconditionError(absl::StrCat("LinkedIn answered 2xx but ", why, ": ",
+                                                   rule.hint)),
+        rule.reason);
+  }
+  return absl::InternalError(absl::StrCat("LinkedIn answer breaks its contract: ", why));
+}
+
+std::optional<absl::Duration> RetryAfterHeader(absl::string_view retry_after,
+                                               absl::string_view rate_limit_reset,
+                                               absl::Time now, absl::Duration cap) {
+  auto capped = [cap](absl::Duration d) {
+    return std::clamp(d, absl::ZeroDuration(), cap);
+  };
+  int64_t number = 0;
+  if (!retry_after.empty()) {
+    // Digits only: SimpleAtoi would take "+5" or " 5" as well.
+    if (retry_after.size() <= 18 &&
+        std::all_of(retry_after.begin(), retry_after.end(), absl::ascii_isdigit) &&
+        absl::SimpleAtoi(retry_after, &number)) {
+      return capped(absl::Seconds(number));
+    }
+    absl::Time when;
+    std::string error;
+    if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(retry_after), &when, &error)) {
+      return capped(when - now);
+    }
+  }
+  if (!rate_limit_reset.empty() && rate_limit_reset.size() <= 18 &&
+      absl::SimpleAtoi(rate_limit_reset, &number) && number >= 0) {
+    // Large values are Unix times; small ones, seconds from now.
+    return capped(number > 1000000000 ? absl::FromUnixSeconds(number) - now
+                                      : absl::Seconds(number));
+  }
+  return std::nullopt;
 }
 
 RetryAdvice RetryAdviceOf(const absl::Status& status) {

@@ -2,8 +2,11 @@
 #ifndef FOLLOWGATE_SERVER_UPSTREAM_ERRORS_H_
 #define FOLLOWGATE_SERVER_UPSTREAM_ERRORS_H_
 
+#include <optional>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace followgate {
 
@@ -29,6 +32,34 @@ absl::Status LinkedInTransportError(const absl::Status& transport);
 // The status for a 2xx answer whose body is not the JSON LinkedIn documents
 // (truncated or garbled): transient, retried like a broken connection.
 absl::Status LinkedInMalformedBody(absl::string_view why);
+
+// How a 2xx LinkedIn answer that parses as JSON breaks the documented
+// contract. Such an answer is not retried: the same request would get it again.
+enum class LinkedInContractBreach {
+  // A value out of its documented range or an absurd string length.
+  kInvalidPage,
+  // More elements than the maxPaginationCount requested.
+  kPageTooLarge,
+  // A nextPaginationCursor already seen in the same sequence.
+  kCursorRepeated,
+  // Far more pages or elements than paging.total implies.
+  kSequenceTooLong,
+};
+
+// FAILED_PRECONDITION (kDoNotRetry) with the breach's ErrorInfo reason
+// (LINKEDIN_INVALID_PAGE, _PAGE_TOO_LARGE, _CURSOR_REPEATED,
+// _SEQUENCE_TOO_LONG); `why` says what was wrong.
+absl::Status LinkedInContractError(LinkedInContractBreach breach, absl::string_view why);
+
+// The wait a 429 answer asks for: `Retry-After` (seconds or an HTTP date),
+// else `X-RateLimit-Reset` (Unix seconds when large, else seconds from now);
+// nullopt when neither is present and parses. Never negative, and never more
+// than `cap` (the caller decides what a longer wait means; kMaxHonouredRetryAfter
+// keeps the value meaningful while bounding it).
+inline constexpr absl::Duration kMaxHonouredRetryAfter = absl::Hours(24 * 365 * 10);
+std::optional<absl::Duration> RetryAfterHeader(absl::string_view retry_after,
+                                               absl::string_view rate_limit_reset,
+                                               absl::Time now, absl::Duration cap);
 
 // The advice recorded on a status made by the functions above; kDoNotRetry for
 // any other status.

@@ -197,7 +197,12 @@ HttpReply ConnectSafelyApi::Handle(const HttpRequest& request) {
         break;
       case SandboxFault::Kind::kStatus:
       case SandboxFault::Kind::kReset:
+      case SandboxFault::Kind::kRetryAfter:
         break;  // Answered by Admit().
+      case SandboxFault::Kind::kRepeatCursor:
+      case SandboxFault::Kind::kOversizedPage:
+      case SandboxFault::Kind::kBadTimestamp:
+        break;  // LinkedIn's alone.
     }
   }
   Record(reply, admission, profiles);
@@ -228,6 +233,9 @@ ConnectSafelyApi::Admission ConnectSafelyApi::Admit(
         fault.status == 429
             ? RateLimited(now, now + std::max(min_interval_, absl::Seconds(1)))
             : Error(fault.status, ErrorText(fault.status));
+  } else if (fault.kind == SandboxFault::Kind::kRetryAfter) {
+    admission.reply = Error(429, ErrorText(429));
+    admission.reply->headers.push_back({"Retry-After", absl::StrCat(fault.value)});
   } else if (fault.kind == SandboxFault::Kind::kReset) {
     admission.reply = HttpReply::Reset();
   } else {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
+#include "server/sandbox/http_query.h"
 #include "server/sandbox/linkedin_errors.h"
 
 namespace followgate {
@@ -166,6 +167,42 @@ void LinkedInSandbox::Reset() {
   last_accepted_.reset();
 }
 
+namespace {
+
+// Rewrites a 200 page as a hostile LinkedIn would (see sandbox_fault.h).
+void MakeHostile(const SandboxFault& fault, const HttpRequest& request, HttpReply* reply) {
+  nlohmann::json page = nlohmann::json::parse(reply->body, nullptr, false);
+  if (!page.is_object() || !page["elements"].is_array()) return;
+  nlohmann::json& elements = page["elements"];
+  switch (fault.kind) {
+    case SandboxFault::Kind::kRepeatCursor: {
+      absl::StatusOr<QueryParams> query = ParseQueryString(request.query);
+      if (!query.ok()) return;
+      for (const auto& [name, value] : *query) {
+        if (name == "paginationCursor") page["metadata"]["nextPaginationCursor"] = value;
+      }
+      break;
+    }
+    case SandboxFault::Kind::kOversizedPage: {
+      nlohmann::json model = elements.empty() ? nlohmann::json::object() : elements[0];
+      elements = nlohmann::json::array();
+      for (int64_t i = 0; i < fault.value; ++i) {
+        model["follower"] = absl::StrCat("urn:li:person:oversized", i);
+        elements.push_back(model);
+      }
+      break;
+    }
+    case SandboxFault::Kind::kBadTimestamp:
+      for (nlohmann::json& element : elements) element["lastModifiedAt"] = fault.value;
+      break;
+    default:
+      return;
+  }
+  reply->body = page.dump();
+}
+
+}  // namespace
+
 HttpReply LinkedInSandbox::HandleApi(const HttpRequest& request) {
   GatewayDecision decision = Admit(request);
   HttpReply reply = decision.reply.has_value() ? *std::move(decision.reply)
@@ -175,6 +212,8 @@ HttpReply LinkedInSandbox::HandleApi(const HttpRequest& request) {
       reply.fault = HttpFault::kTruncate;
     } else if (decision.fault->kind == SandboxFault::Kind::kSlow) {
       reply.delay = decision.fault->delay;
+    } else if (reply.status == 200) {
+      MakeHostile(*decision.fault, request, &reply);
     }
   }
   Record(request, reply, decision.throttled);
@@ -208,8 +247,15 @@ LinkedInSandbox::GatewayDecision LinkedInSandbox::Admit(
     case SandboxFault::Kind::kLost:  // A read has nothing to lose: a reset.
       decision.reply = HttpReply::Reset();
       break;
+    case SandboxFault::Kind::kRetryAfter:
+      decision.reply = LinkedInThrottled();
+      decision.reply->headers.push_back({"Retry-After", absl::StrCat(fault.value)});
+      break;
     case SandboxFault::Kind::kTruncate:
     case SandboxFault::Kind::kSlow:
+    case SandboxFault::Kind::kRepeatCursor:
+    case SandboxFault::Kind::kOversizedPage:
+    case SandboxFault::Kind::kBadTimestamp:
       decision.fault = fault;
       break;
   }

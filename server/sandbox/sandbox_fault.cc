@@ -53,8 +53,25 @@ absl::StatusOr<SandboxFault> ParseFault(const nlohmann::json& object) {
     if (!delay_ms.ok()) return delay_ms.status();
     return SandboxFault::Slow(absl::Milliseconds(*delay_ms));
   }
+  if (name == "retry_after") {
+    absl::StatusOr<int64_t> seconds = IntegerField(object, "seconds", 0, 999999999);
+    if (!seconds.ok()) return seconds.status();
+    return SandboxFault::RetryAfter(*seconds);
+  }
+  if (name == "repeat_cursor") return SandboxFault::RepeatCursor();
+  if (name == "oversized_page") {
+    absl::StatusOr<int64_t> elements = IntegerField(object, "elements", 1, 1000000);
+    if (!elements.ok()) return elements.status();
+    return SandboxFault::OversizedPage(*elements);
+  }
+  if (name == "bad_timestamp") {
+    absl::StatusOr<int64_t> value = IntegerField(object, "last_modified_at", INT64_MIN, INT64_MAX);
+    if (!value.ok()) return value.status();
+    return SandboxFault::BadTimestamp(*value);
+  }
   return absl::InvalidArgumentError(
-      "'kind' must be one of status, truncate, reset, slow, lost");
+      "'kind' must be one of status, truncate, reset, slow, lost, retry_after, "
+      "repeat_cursor, oversized_page, bad_timestamp");
 }
 
 }  // namespace
@@ -88,6 +105,34 @@ SandboxFault SandboxFault::Slow(absl::Duration delay) {
 SandboxFault SandboxFault::Lost() {
   SandboxFault fault;
   fault.kind = Kind::kLost;
+  return fault;
+}
+
+SandboxFault SandboxFault::RetryAfter(int64_t seconds) {
+  SandboxFault fault;
+  fault.kind = Kind::kRetryAfter;
+  fault.status = 429;
+  fault.value = seconds;
+  return fault;
+}
+
+SandboxFault SandboxFault::RepeatCursor() {
+  SandboxFault fault;
+  fault.kind = Kind::kRepeatCursor;
+  return fault;
+}
+
+SandboxFault SandboxFault::OversizedPage(int64_t elements) {
+  SandboxFault fault;
+  fault.kind = Kind::kOversizedPage;
+  fault.value = elements;
+  return fault;
+}
+
+SandboxFault SandboxFault::BadTimestamp(int64_t last_modified_at) {
+  SandboxFault fault;
+  fault.kind = Kind::kBadTimestamp;
+  fault.value = last_modified_at;
   return fault;
 }
 

@@ -11,12 +11,25 @@
 //                                    the connection: the response is lost
 //                                    (an emulation of a read-only API may
 //                                    treat it like "reset")
+//   {"kind":"retry_after","seconds":N}
+//                                    answer 429 with `Retry-After: N`
+//                                    (0..999999999)
+// Hostile LinkedIn answers (a 200 page, changed; ConnectSafely ignores them):
+//   {"kind":"repeat_cursor"}         nextPaginationCursor is the request's own
+//                                    paginationCursor (a first page, which has
+//                                    none, is left alone)
+//   {"kind":"oversized_page","elements":N}
+//                                    the page holds N elements (1..1000000)
+//   {"kind":"bad_timestamp","last_modified_at":N}
+//                                    every element's lastModifiedAt is N
+//                                    (any 64-bit integer)
 //
 // Values and pure functions; thread-safe.
 
 #ifndef FOLLOWGATE_SERVER_SANDBOX_SANDBOX_FAULT_H_
 #define FOLLOWGATE_SERVER_SANDBOX_SANDBOX_FAULT_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,17 +40,34 @@ namespace followgate {
 namespace sandbox {
 
 struct SandboxFault {
-  enum class Kind { kStatus, kTruncate, kReset, kSlow, kLost };
+  enum class Kind {
+    kStatus,
+    kTruncate,
+    kReset,
+    kSlow,
+    kLost,
+    kRetryAfter,
+    kRepeatCursor,
+    kOversizedPage,
+    kBadTimestamp,
+  };
 
   Kind kind = Kind::kStatus;
   int status = 500;                             // For kStatus.
   absl::Duration delay = absl::ZeroDuration();  // For kSlow.
+  // kRetryAfter: seconds; kOversizedPage: elements; kBadTimestamp: the
+  // lastModifiedAt value.
+  int64_t value = 0;
 
   static SandboxFault Status(int status);
   static SandboxFault Truncate();
   static SandboxFault Reset();
   static SandboxFault Slow(absl::Duration delay);
   static SandboxFault Lost();
+  static SandboxFault RetryAfter(int64_t seconds);
+  static SandboxFault RepeatCursor();
+  static SandboxFault OversizedPage(int64_t elements);
+  static SandboxFault BadTimestamp(int64_t last_modified_at);
 };
 
 // Parses a JSON array of faults. InvalidArgument (saying which element and

@@ -413,6 +413,16 @@ TEST_F(ConnectSafelyTest, StatusFaultsAnswerErrorsWithoutProcessing) {
   EXPECT_EQ(stats.faults_pending, 0);
 }
 
+TEST_F(ConnectSafelyTest, RetryAfterFaultAnswers429WithThatDelay) {
+  Start();
+  api().AddFaults({SandboxFault::RetryAfter(99999999)});
+  const std::string throttled = RawInvite("1000", {Urn("A")});
+  EXPECT_TRUE(absl::StartsWith(throttled, "HTTP/1.1 429 ")) << throttled;
+  EXPECT_EQ(HeaderValue(throttled, "Retry-After"), "99999999");
+  EXPECT_EQ(api().ReceiveCount(1000, Urn("A")), 0);
+  EXPECT_EQ(Invite("1000", {Urn("A")}).status, 200);
+}
+
 TEST_F(ConnectSafelyTest, ResetFaultProcessesNothing) {
   Start();
   api().AddFaults({SandboxFault::Reset()});

@@ -505,6 +505,36 @@ TEST_F(LinkedInSandboxTest, AdminEndpointsQueueFaultsReportStatsAndReset) {
   EXPECT_EQ(Get(FolloweeQuery(1000, kMembers, 10)).status, 200);
 }
 
+TEST(ParseSandboxFaults, ReadsTheHostileKinds) {
+  auto faults = ParseSandboxFaults(
+      R"([{"kind":"repeat_cursor"},{"kind":"oversized_page","elements":200000},)"
+      R"({"kind":"bad_timestamp","last_modified_at":-9223372036854775808},)"
+      R"({"kind":"retry_after","seconds":99999999}])");
+  ASSERT_TRUE(faults.ok()) << faults.status();
+  ASSERT_EQ(faults->size(), 4u);
+  EXPECT_EQ((*faults)[0].kind, SandboxFault::Kind::kRepeatCursor);
+  EXPECT_EQ((*faults)[1].kind, SandboxFault::Kind::kOversizedPage);
+  EXPECT_EQ((*faults)[1].value, 200000);
+  EXPECT_EQ((*faults)[2].kind, SandboxFault::Kind::kBadTimestamp);
+  EXPECT_EQ((*faults)[2].value, INT64_MIN);
+  EXPECT_EQ((*faults)[3].kind, SandboxFault::Kind::kRetryAfter);
+  EXPECT_EQ((*faults)[3].value, 99999999);
+}
+
+TEST_F(LinkedInSandboxTest, HostilePageFaultsRewriteTheAnswer) {
+  LinkedInSandboxOptions options;
+  options.pages = {{1000, 3000, 0}};
+  Start(options);
+  sandbox_->AddFaults({SandboxFault::OversizedPage(1500), SandboxFault::BadTimestamp(-1),
+                       SandboxFault::RetryAfter(7)});
+  const std::string target = FolloweeQuery(1000, kMembers, 1000);
+  const Json oversized = ParseBody(Get(target));
+  EXPECT_EQ(oversized["elements"].size(), 1500u);
+  const Json bad_time = ParseBody(Get(target));
+  for (const Json& element : bad_time["elements"]) EXPECT_EQ(element["lastModifiedAt"], -1);
+  ExpectLinkedInError(Get(target), 429, "TOO_MANY_REQUESTS");
+}
+
 TEST_F(LinkedInSandboxTest, AdminRejectsMalformedFaults) {
   Start();
   const std::string url = sandbox_->base_url() + "/_sandbox/faults";
@@ -512,7 +542,9 @@ TEST_F(LinkedInSandboxTest, AdminRejectsMalformedFaults) {
        {"", "{", "{}", "[1]", R"([{"kind":"status"}])",
         R"([{"kind":"status","status":200}])",
         R"([{"kind":"slow","delay_ms":-1}])", R"([{"kind":"explode"}])",
-        R"([{"kind":"status","status":"500"}])"}) {
+        R"([{"kind":"status","status":"500"}])",
+        R"([{"kind":"oversized_page","elements":0}])",
+        R"([{"kind":"retry_after","seconds":-1}])", R"([{"kind":"bad_timestamp"}])"}) {
     EXPECT_EQ(client_.Post(url, body).status, 400) << body;
   }
   EXPECT_EQ(sandbox_->Stats().faults_pending, 0);

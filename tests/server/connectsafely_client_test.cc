@@ -130,8 +130,11 @@ TEST(RetryAfter, ReadsSecondsDatesAndResetTimes) {
   EXPECT_EQ(RetryAfter(response, now), absl::Seconds(60));
   response.headers = {{"X-RateLimit-Reset", "12"}};
   EXPECT_EQ(RetryAfter(response, now), absl::Seconds(12));
+  // Reported as asked: the batcher refuses a wait beyond --max_upstream_wait.
   response.headers = {{"Retry-After", "99999999"}};
-  EXPECT_EQ(RetryAfter(response, now), absl::Hours(1));
+  EXPECT_EQ(RetryAfter(response, now), absl::Seconds(99999999));
+  response.headers = {{"Retry-After", "-5"}};
+  EXPECT_EQ(RetryAfter(response, now), absl::ZeroDuration());
   response.headers = {{"Retry-After", "soon"}};
   EXPECT_EQ(RetryAfter(response, now), absl::ZeroDuration());
 }

@@ -1,6 +1,7 @@
 // The libcurl adapter against real HTTP servers on 127.0.0.1:0: the sandbox's
 // raw HTTP server (for faults) and the LinkedIn sandbox (for encoding).
 #include "server/curl_http_client.h"
+#include "server/error_details.h"
 
 #include <set>
 #include <string>
@@ -100,6 +101,17 @@ TEST(CurlHttpClient, TruncatedBodyIsDataLoss) {
   CurlHttpClient client;
   EXPECT_THAT(client.Send(Get(server.url())),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated")));
+}
+
+TEST(CurlHttpClient, BodyBeyondTheLimitIsCutOffWithAnErrorNamingIt) {
+  ScriptedServer server(HttpReply::Json(200, std::string(3 << 20, 'x')));
+  CurlHttpClientOptions options;
+  options.max_body_bytes = 1 << 20;
+  CurlHttpClient client(options);
+  EXPECT_THAT(client.Send(Get(server.url())),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("response body larger than the limit of 1048576 bytes "
+                                 "(--max_upstream_body_bytes)")));
 }
 
 TEST(CurlHttpClient, ResetIsUnavailableAndMayHaveBeenSent) {
@@ -223,6 +235,46 @@ TEST_F(LinkedInOverCurl, UnencodedCursorWouldBeRejected) {
   auto response = http_.Send(raw);
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->status_code, 400);
+}
+
+}  // namespace
+}  // namespace followgate
+
+namespace followgate {
+namespace {
+
+// The sandbox's hostile faults, through the real client and libcurl.
+TEST_F(LinkedInOverCurl, HostileFaultsAreRefusedWithTheirOwnReasons) {
+  sandbox::LinkedInSandboxOptions options;
+  options.pages = {{42, 2500, 0}};
+  Start(options);
+  linkedin_->AddFaults({sandbox::SandboxFault::OversizedPage(1001),
+                        sandbox::SandboxFault::BadTimestamp(253402300800000),
+                        sandbox::SandboxFault::RetryAfter(99999999)});
+  auto oversized = client_->FetchPage(query_, "", nullptr);
+  EXPECT_THAT(oversized, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                  HasSubstr("1001 elements")));
+  EXPECT_EQ(ErrorReason(oversized.status()), "LINKEDIN_PAGE_TOO_LARGE");
+  auto bad_time = client_->FetchPage(query_, "", nullptr);
+  EXPECT_THAT(bad_time, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                 HasSubstr("lastModifiedAt 253402300800000")));
+  EXPECT_EQ(ErrorReason(bad_time.status()), "LINKEDIN_INVALID_PAGE");
+  auto throttled = client_->FetchPage(query_, "", nullptr);
+  EXPECT_THAT(throttled, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(RetryDelay(throttled.status()), absl::Seconds(99999999));
+}
+
+TEST_F(LinkedInOverCurl, RepeatCursorFaultSendsTheRequestsCursorBack) {
+  sandbox::LinkedInSandboxOptions options;
+  options.pages = {{42, 2500, 0}};
+  Start(options);
+  auto first = client_->FetchPage(query_, "", nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  linkedin_->AddFaults({sandbox::SandboxFault::RepeatCursor()});
+  auto second = client_->FetchPage(query_, first->next_cursor, nullptr);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->next_cursor, first->next_cursor);
+  EXPECT_EQ(second->edges.size(), 1000);
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 #include "server/follows_fetcher.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/error_details.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
 #include "tests/testing/status_matchers.h"
@@ -156,7 +159,81 @@ TEST_F(FetcherTest, ThrottledRequestWaitsAWholeIntervalThenGivesUpAsResourceExha
   http_.Expect(Url(Members(), ""), 429, throttled);
   ASSERT_THAT(Stream(Members()), StatusIs(absl::StatusCode::kResourceExhausted,
                                             HasSubstr("TOO_MANY_REQUESTS")));
-  EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kInterval, 2 * kInterval));
+  // Each 429 without Retry-After doubles the interval after the wait.
+  EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), kInterval, 3 * kInterval));
+}
+
+// A 429 answer with these headers.
+HttpResponse Throttled(std::vector<std::pair<std::string, std::string>> headers) {
+  HttpResponse response;
+  response.status_code = 429;
+  response.body = R"({"status":429,"code":"TOO_MANY_REQUESTS","message":"limit"})";
+  response.headers = std::move(headers);
+  return response;
+}
+
+TEST_F(FetcherTest, LinkedInsRetryAfterIsHonouredForEveryRequestOfTheProcess) {
+  http_.Expect(Url(Members(), ""), Throttled({{"Retry-After", "150"}}));
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1, ""));
+  ASSERT_THAT(Stream(Members()), IsOk());
+  EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), absl::Seconds(150)));
+  // A named delay leaves the interval as it was.
+  EXPECT_EQ(pacer_.interval(), kInterval);
+}
+
+TEST_F(FetcherTest, RetryAfterBeyondMaxWaitEndsAtOnceWithRetryInfo) {
+  http_.Expect(Url(Members(), ""), Throttled({{"Retry-After", "99999999"}}));
+  const absl::Status status = Stream(Members());
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kResourceExhausted,
+                               HasSubstr("LinkedIn asked to wait 27777h46m39s (Retry-After), "
+                                         "longer than --max_upstream_wait=10m")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_THROTTLED");
+  EXPECT_EQ(RetryDelay(status), absl::Seconds(99999999));
+  EXPECT_EQ(http_.sent().size(), 1u);
+  EXPECT_EQ(clock_.Now(), t0_);  // Nothing waited.
+  // Everyone else is held back, for at most the cap.
+  EXPECT_EQ(pacer_.next_grant_time(), t0_ + absl::Minutes(10));
+}
+
+TEST(FollowsFetcher, AdaptiveIntervalAvoidsA429StormFromAStricterUpstream) {
+  // The upstream allows one request per second; the pacer starts at 0.35 s.
+  FakeClock clock;
+  FakeHttpClient http(&clock);
+  LinkedInClientOptions options;
+  options.base_url = "http://li";
+  LinkedInClient client(&http, &clock, options);
+  RequestPacer pacer(&clock, absl::Milliseconds(350));
+  FollowsFetcher fetcher(&client, &pacer, &clock, {/*max_retries=*/5, absl::Seconds(1)});
+  std::optional<absl::Time> last_accepted;
+  int page = 0, throttled = 0;
+  http.SetHandler([&](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+    if (last_accepted.has_value() && clock.Now() - *last_accepted < absl::Seconds(1)) {
+      ++throttled;
+      return Throttled({});
+    }
+    last_accepted = clock.Now();
+    ++page;
+    HttpResponse response;
+    response.status_code = 200;
+    response.body = PageBody(page * 1000, 1000, page < 13 ? absl::StrCat("p", page) : "");
+    response.body.replace(response.body.find("5000"), 4, "13000");
+    return response;
+  });
+  clock.EnableAutoAdvance(1);
+  CancellationToken never;
+  int pages = 0;
+  ASSERT_THAT(fetcher.FetchSequence(Members(), "", never, {},
+                                    [&](StreamedPage) {
+                                      ++pages;
+                                      return absl::OkStatus();
+                                    }),
+              IsOk());
+  EXPECT_EQ(pages, 13);
+  // 0.35 s -> 0.7 s -> 1.4 s after two 429s; one step back to 0.7 s after
+  // ten answers costs one more.
+  EXPECT_EQ(throttled, 3);
+  EXPECT_EQ(http.sent().size(), 16u);
+  EXPECT_EQ(pacer.interval(), absl::Milliseconds(1400));
 }
 
 TEST_F(FetcherTest, ThrottledThenSuccessContinues) {
@@ -189,6 +266,76 @@ TEST_F(FetcherTest, PageCallbackErrorStopsTheStream) {
       [](StreamedPage) { return absl::CancelledError("caller went away"); });
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kCancelled));
   EXPECT_EQ(http_.sent().size(), 1u);
+}
+
+TEST_F(FetcherTest, SameCursorAgainEndsTheSequenceAfterTwoRequests) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 2, "c1"));
+  http_.Expect(Url(Members(), "c1"), 200, PageBody(2, 2, "c1"));
+  const absl::Status status = Stream(Members());
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("page 2 of urn:li:organizationalPage:42 "
+                                         "MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE names a "
+                                         "nextPaginationCursor already seen")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_CURSOR_REPEATED");
+  // The offending page is not delivered (so never stored).
+  EXPECT_EQ(pages_.size(), 1u);
+  EXPECT_EQ(http_.sent().size(), 2u);
+}
+
+TEST_F(FetcherTest, CursorCycleEndsTheSequenceWhenItComesRound) {
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 2, "a"));
+  http_.Expect(Url(Members(), "a"), 200, PageBody(2, 2, "b"));
+  http_.Expect(Url(Members(), "b"), 200, PageBody(4, 2, "a"));
+  const absl::Status status = Stream(Members());
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("\"a\"")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_CURSOR_REPEATED");
+  EXPECT_EQ(pages_.size(), 2u);
+}
+
+TEST_F(FetcherTest, CursorSeenBeforeTheResumeEndsTheSequenceAtOnce) {
+  http_.Expect(Url(Members(), "c2"), 200, PageBody(4, 2, "c1"));
+  SequenceHistory history;
+  history.cursors = {"c1", "c2"};
+  history.pages = 2;
+  CancellationToken never;
+  const absl::Status status = fetcher_.FetchSequence(
+      Members(), "c2", never, {},
+      [this](StreamedPage page) {
+        pages_.push_back(std::move(page));
+        return absl::OkStatus();
+      },
+      history);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("page 3 of")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_CURSOR_REPEATED");
+  EXPECT_TRUE(pages_.empty());
+}
+
+TEST_F(FetcherTest, SequenceFarLongerThanPagingTotalEnds) {
+  // paging.total 5 allows 2 * 1 + 10 = 12 pages; fresh cursors for ever.
+  int served = 0;
+  http_.SetHandler([&served](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+    HttpResponse response;
+    response.status_code = 200;
+    response.body = absl::StrCat(R"({"paging":{"total":5},"metadata":{"nextPaginationCursor":"n)",
+                                 ++served, R"("},"elements":[]})");
+    return response;
+  });
+  const absl::Status status = Stream(Members());
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("brings the sequence to 13 pages (0 elements in this "
+                                         "fetch) for a paging.total of 5")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_SEQUENCE_TOO_LONG");
+  EXPECT_EQ(pages_.size(), 12u);
+  EXPECT_EQ(http_.sent().size(), 13u);
+}
+
+TEST(SequenceTooLong, AllowsHalfFullPagesAndATenthMoreElements) {
+  EXPECT_FALSE(SequenceTooLong(/*pages=*/30, /*elements=*/12345, /*total=*/12345));
+  EXPECT_FALSE(SequenceTooLong(2 * 13 + 10, 12345 + 1234 + 1000, 12345));
+  EXPECT_TRUE(SequenceTooLong(2 * 13 + 11, 100, 12345));
+  EXPECT_TRUE(SequenceTooLong(14, 12345 + 1234 + 1001, 12345));
+  EXPECT_FALSE(SequenceTooLong(10, 1000, 0));
+  EXPECT_TRUE(SequenceTooLong(11, 0, 0));
 }
 
 // The fetcher on a clock that the test moves by hand (or sets to advance

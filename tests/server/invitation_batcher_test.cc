@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server/error_details.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
 #include "tests/testing/status_matchers.h"
@@ -100,7 +101,8 @@ class InvitationBatcherTest : public ::testing::Test {
                                                std::move(options));
   }
 
-  RunResult Run(InvitationBatcher& batcher, const v1::SendInvitationsRequest& request) {
+  RunResult Run(InvitationBatcher& batcher, const v1::SendInvitationsRequest& request,
+                absl::Time deadline = absl::InfiniteFuture()) {
     RunResult result;
     CancellationToken never;
     result.status = batcher.Run(request, never, [&](v1::SendInvitationsResponse response) {
@@ -112,7 +114,7 @@ class InvitationBatcherTest : public ::testing::Test {
       result.done = response.done();
       result.progress = response.progress();
       return absl::OkStatus();
-    });
+    }, deadline);
     return result;
   }
 
@@ -343,6 +345,47 @@ TEST_F(InvitationBatcherTest, ThrottledRequestWaitsWhatRetryAfterSaysThenSends) 
   EXPECT_EQ(requests_[2].at - requests_[1].at, absl::Seconds(7));
   EXPECT_EQ(run.progress.sent(), 5);
   EXPECT_EQ(run.progress.upstream_requests(), 1);  // 429s sent nothing.
+}
+
+TEST_F(InvitationBatcherTest, HugeRetryAfterEndsTheCallAtOnceAndTheSameRequestContinues) {
+  Script([](const std::vector<std::string>&) {
+    return Json(429, {{"error", "Too many requests"}}, {{"Retry-After", "99999999"}});
+  });
+  auto batcher = Batcher();
+  const absl::Time t0 = clock_.Now();
+  const RunResult run = Run(*batcher, Request("b1", Profiles(0, 60)));
+  EXPECT_THAT(run.status,
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("the retry would wait 27777h46m39s, longer than "
+                                 "--max_upstream_wait=10m: not waiting. Nothing was sent for "
+                                 "these 50 profiles")));
+  EXPECT_EQ(ErrorReason(run.status), "CONNECTSAFELY_THROTTLED");
+  EXPECT_EQ(RetryDelay(run.status), absl::Seconds(99999999));
+  EXPECT_EQ(clock_.Now(), t0);  // Ended at once.
+  EXPECT_EQ(run.progress.sent(), 0);
+  ASSERT_EQ(requests_.size(), 1u);
+  // Nothing unsent was marked sent: the same request sends all 60, once each.
+  const RunResult again = Run(*batcher, Request("b1", Profiles(0, 60)));
+  ASSERT_THAT(again.status, IsOk());
+  EXPECT_EQ(again.progress.sent(), 60);
+  EXPECT_EQ(again.progress.already_invited(), 0);
+}
+
+TEST_F(InvitationBatcherTest, RetryBeyondTheCallsDeadlineEndsTheCallAtOnce) {
+  Script([](const std::vector<std::string>&) {
+    return Json(429, {{"error", "Too many requests"}}, {{"Retry-After", "42"}});
+  });
+  auto batcher = Batcher();
+  const absl::Time t0 = clock_.Now();
+  const RunResult run = Run(*batcher, Request("b1", Profiles(0, 5)), t0 + absl::Seconds(30));
+  EXPECT_THAT(run.status, StatusIs(absl::StatusCode::kResourceExhausted,
+                                   HasSubstr("the retry would wait 42s, beyond the call's "
+                                             "deadline: not waiting")));
+  EXPECT_EQ(RetryDelay(run.status), absl::Seconds(42));
+  EXPECT_EQ(clock_.Now(), t0);
+  const RunResult again = Run(*batcher, Request("b1", Profiles(0, 5)));
+  ASSERT_THAT(again.status, IsOk());
+  EXPECT_EQ(again.progress.sent(), 5);
 }
 
 TEST_F(InvitationBatcherTest, RefusedConnectionIsRetriedAndGivesUpWithoutUnknowns) {

@@ -2,6 +2,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
+#include "server/error_details.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
 #include "server/upstream_errors.h"
@@ -140,6 +142,80 @@ TEST(ParseFollowsPage, MalformedOrTruncatedBodyIsARetryableError) {
         << body;
     EXPECT_EQ(RetryAdviceOf(page.status()), RetryAdvice::kRetryAfterBackoff) << body;
   }
+}
+
+// A page of one element whose lastModifiedAt is `modified` (JSON text).
+std::string OneEdgeModifiedAt(const std::string& modified) {
+  return absl::StrCat(R"({"elements": [{"follower": "urn:li:person:x", "lastModifiedAt": )",
+                      modified, "}]}");
+}
+
+TEST(ParseFollowsPage, LastModifiedAtOutsideTimestampRangeIsAnInvalidPageNotACrash) {
+  for (const std::string modified :
+       {"253402300800000", "-62135596800001", "1701259792468000",  // microseconds
+        "9223372036854775807", "-9223372036854775808", "18446744073709551615"}) {
+    auto page = ParseFollowsPage(OneEdgeModifiedAt(modified));
+    EXPECT_THAT(page, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("lastModifiedAt")))
+        << modified;
+    EXPECT_EQ(ErrorReason(page.status()), "LINKEDIN_INVALID_PAGE") << modified;
+    EXPECT_EQ(RetryAdviceOf(page.status()), RetryAdvice::kDoNotRetry) << modified;
+  }
+}
+
+TEST(ParseFollowsPage, LastModifiedAtAtTheEdgesOfTheRangeIsAccepted) {
+  auto last = ParseFollowsPage(OneEdgeModifiedAt("253402300799999"));
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->edges[0].last_modified_time().seconds(), 253402300799);
+  auto first = ParseFollowsPage(OneEdgeModifiedAt("-62135596800000"));
+  ASSERT_TRUE(first.ok()) << first.status();
+}
+
+TEST(ParseFollowsPage, MoreElementsThanRequestedIsRefusedAsPageTooLarge) {
+  std::string elements;
+  for (int i = 0; i <= kMaxPaginationCount; ++i) {
+    absl::StrAppend(&elements, i == 0 ? "" : ",", R"({"follower":"urn:li:person:m)", i, R"("})");
+  }
+  auto page = ParseFollowsPage(absl::StrCat(R"({"elements":[)", elements, "]}"));
+  EXPECT_THAT(page, StatusIs(absl::StatusCode::kFailedPrecondition,
+                             HasSubstr("1001 elements (maxPaginationCount=1000")));
+  EXPECT_EQ(ErrorReason(page.status()), "LINKEDIN_PAGE_TOO_LARGE");
+  EXPECT_EQ(RetryAdviceOf(page.status()), RetryAdvice::kDoNotRetry);
+}
+
+TEST(ParseFollowsPage, AbsurdUrnCursorOrTotalIsAnInvalidPage) {
+  const std::string long_urn = absl::StrCat("urn:li:person:", std::string(300, 'a'));
+  const std::pair<std::string, std::string> cases[] = {
+      {absl::StrCat(R"({"elements":[{"follower":")", long_urn, R"("}]})"), "follower URN"},
+      {absl::StrCat(R"({"elements":[{"follower":"urn:li:person:x","followee":")", long_urn,
+                    R"("}]})"),
+       "followee URN"},
+      {absl::StrCat(R"({"elements":[],"metadata":{"nextPaginationCursor":")",
+                    std::string(kMaxUpstreamCursorLength + 1, 'c'), R"("}})"),
+       "nextPaginationCursor is 2049 characters"},
+      {R"({"elements":[],"paging":{"total":-1}})", "paging.total -1"},
+      {R"({"elements":[],"paging":{"total":18446744073709551615}})", "paging.total"},
+  };
+  for (const auto& [body, expected] : cases) {
+    auto page = ParseFollowsPage(body);
+    EXPECT_THAT(page, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(expected)))
+        << expected;
+    EXPECT_EQ(ErrorReason(page.status()), "LINKEDIN_INVALID_PAGE") << expected;
+  }
+}
+
+TEST(LinkedInClient, ThrottledAnswerCarriesItsRetryAfter) {
+  FakeClock clock;
+  FakeHttpClient http(&clock);
+  LinkedInClient client(&http, &clock, Options());
+  HttpResponse throttled;
+  throttled.status_code = 429;
+  throttled.body = R"({"status":429,"code":"TOO_MANY_REQUESTS"})";
+  throttled.headers = {{"Retry-After", "120"}};
+  http.Expect(client.RequestUrl(Followers("urn:li:organizationalPage:1"), ""), throttled);
+  auto page = client.FetchPage(Followers("urn:li:organizationalPage:1"), "", nullptr);
+  EXPECT_THAT(page, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(RetryDelay(page.status()), absl::Seconds(120));
 }
 
 TEST(LinkedInClient, ErrorAnswersCarryLinkedInsMessageButNeverTheToken) {

@@ -153,6 +153,56 @@ TEST(RequestPacer, ThrottledPushesTheNextGrantAWholeIntervalOut) {
   EXPECT_EQ(pacer.next_grant_time(), clock.Now() + kInterval);
 }
 
+TEST(RequestPacer, ThrottledWithoutRetryAfterDoublesTheIntervalUpToItsMaximum) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval, 4 * kInterval);
+  pacer.OnThrottled();
+  EXPECT_EQ(pacer.interval(), 2 * kInterval);
+  pacer.OnThrottled();
+  EXPECT_EQ(pacer.interval(), 4 * kInterval);
+  pacer.OnThrottled();
+  EXPECT_EQ(pacer.interval(), 4 * kInterval);
+  // The default maximum is eight intervals.
+  RequestPacer defaulted(&clock, kInterval);
+  EXPECT_EQ(defaulted.max_interval(), 8 * kInterval);
+}
+
+TEST(RequestPacer, RaisedIntervalStepsBackAfterARunOfAnswers) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  pacer.OnThrottled();
+  pacer.OnThrottled();
+  ASSERT_EQ(pacer.interval(), 4 * kInterval);
+  for (int i = 1; i < RequestPacer::kSuccessesToStepBack; ++i) pacer.OnAnswered();
+  EXPECT_EQ(pacer.interval(), 4 * kInterval);
+  pacer.OnAnswered();
+  EXPECT_EQ(pacer.interval(), 2 * kInterval);
+  for (int i = 0; i < RequestPacer::kSuccessesToStepBack; ++i) pacer.OnAnswered();
+  EXPECT_EQ(pacer.interval(), kInterval);
+  for (int i = 0; i < 3 * RequestPacer::kSuccessesToStepBack; ++i) pacer.OnAnswered();
+  EXPECT_EQ(pacer.interval(), kInterval);
+}
+
+TEST(RequestPacer, GrantsAreSpacedByTheRaisedInterval) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  const absl::Time t0 = clock.Now();
+  ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+  pacer.OnThrottled();
+  clock.Advance(kInterval);
+  ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+  EXPECT_EQ(pacer.next_grant_time(), t0 + kInterval + 2 * kInterval);
+}
+
+TEST(RequestPacer, ThrottledWithRetryAfterHoldsEveryoneBackThatLong) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  pacer.OnThrottled(absl::Minutes(5));
+  EXPECT_EQ(pacer.next_grant_time(), clock.Now() + absl::Minutes(5));
+  EXPECT_EQ(pacer.interval(), kInterval);
+}
+
 // Starts `count` threads that each acquire once for `caller` at `priority`,
 // appending the caller's name to `order` when granted, one by one so that
 // arrival order is known.

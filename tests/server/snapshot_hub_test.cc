@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/error_details.h"
 #include "server/snapshot_streams.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
@@ -332,6 +333,36 @@ TEST_F(SnapshotHubTest, RestartContinuesTheCrawlFromItsLastStoredCursor) {
                                             v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE},
                                            "")),
             1u);
+}
+
+TEST_F(SnapshotHubTest, CursorStoredBeforeARestartThatComesBackEndsTheCrawl) {
+  clock_.EnableAutoAdvance(2);
+  const Streamed before = Stream(Followers(), /*stop_after=*/2);
+  ASSERT_EQ(before.pages.size(), 2u);
+  StartHub();  // As after a restart.
+  // From now on LinkedIn sends the first page's cursor again.
+  const size_t requests_before = http_.sent().size();
+  http_.SetHandler([this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+    absl::StatusOr<HttpResponse> response = FakeLinkedIn(r, first_member_, members_);
+    const size_t at = response->body.find(R"("nextPaginationCursor":"o)");
+    if (at != std::string::npos) response->body.replace(at + 24, 5, "o1000");
+    return response;
+  });
+  v1::StreamFollowersRequest resume = Followers();
+  resume.set_resume_token(before.pages[1].resume_token());
+  const Streamed after = Stream(resume);
+  EXPECT_THAT(after.status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                     HasSubstr("already seen in this sequence (\"o1000\")")));
+  EXPECT_EQ(ErrorReason(after.status), "LINKEDIN_CURSOR_REPEATED");
+  // Stopped after one request; the pages stored before stay, the offending
+  // one is not stored.
+  EXPECT_EQ(http_.sent().size(), requests_before + 1);
+  auto info = store_->LatestInProgress(SnapshotQueryKey(
+      {FollowsQuery::Finder::kFollowee, kPage,
+       v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE}));
+  ASSERT_TRUE(info.ok() && info->has_value());
+  EXPECT_GE((*info)->page_count, 2);
+  EXPECT_TRUE(after.pages.size() + before.pages.size() == static_cast<size_t>((*info)->page_count));
 }
 
 TEST_F(SnapshotHubTest, WaitingStreamsGetHeartbeatsWithTheirPlaceInTheQueue) {

@@ -1,6 +1,9 @@
 #include "server/upstream_errors.h"
 
+#include <utility>
+
 #include "gmock/gmock.h"
+#include "server/error_details.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -60,6 +63,40 @@ TEST(LinkedInTransportError, MapsTransportCodes) {
             RetryAdvice::kDoNotRetry);
   EXPECT_THAT(LinkedInTransportError(absl::InternalError("bad url")),
               StatusIs(absl::StatusCode::kInternal));
+}
+
+TEST(LinkedInContractError, EachBreachIsFailedPreconditionWithItsReasonAndNotRetried) {
+  const std::pair<LinkedInContractBreach, const char*> cases[] = {
+      {LinkedInContractBreach::kInvalidPage, "LINKEDIN_INVALID_PAGE"},
+      {LinkedInContractBreach::kPageTooLarge, "LINKEDIN_PAGE_TOO_LARGE"},
+      {LinkedInContractBreach::kCursorRepeated, "LINKEDIN_CURSOR_REPEATED"},
+      {LinkedInContractBreach::kSequenceTooLong, "LINKEDIN_SEQUENCE_TOO_LONG"},
+  };
+  for (const auto& [breach, reason] : cases) {
+    const absl::Status status = LinkedInContractError(breach, "the why");
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                 HasSubstr("LinkedIn answered 2xx but the why: ")));
+    EXPECT_EQ(ErrorReason(status), reason);
+    EXPECT_EQ(RetryAdviceOf(status), RetryAdvice::kDoNotRetry);
+  }
+}
+
+TEST(RetryAfterHeader, ReadsSecondsDatesAndResetsNeverNegativeAndCapped) {
+  const absl::Time now = absl::FromUnixSeconds(1700000000);
+  const absl::Duration cap = absl::Hours(2);
+  EXPECT_EQ(RetryAfterHeader("30", "", now, cap), absl::Seconds(30));
+  EXPECT_EQ(RetryAfterHeader("Tue, 14 Nov 2023 22:13:27 GMT", "", now, cap), absl::Seconds(7));
+  EXPECT_EQ(RetryAfterHeader("Tue, 14 Nov 2023 22:13:00 GMT", "", now, cap),
+            absl::ZeroDuration());  // In the past.
+  EXPECT_EQ(RetryAfterHeader("", "1700000060", now, cap), absl::Seconds(60));
+  EXPECT_EQ(RetryAfterHeader("", "12", now, cap), absl::Seconds(12));
+  EXPECT_EQ(RetryAfterHeader("99999999", "", now, cap), cap);
+  EXPECT_EQ(RetryAfterHeader("99999999999999999999", "", now, cap), std::nullopt);
+  EXPECT_EQ(RetryAfterHeader("-5", "", now, cap), std::nullopt);
+  EXPECT_EQ(RetryAfterHeader("+5", "", now, cap), std::nullopt);
+  EXPECT_EQ(RetryAfterHeader("", "-5", now, cap), std::nullopt);
+  EXPECT_EQ(RetryAfterHeader("soon", "", now, cap), std::nullopt);
+  EXPECT_EQ(RetryAfterHeader("", "", now, cap), std::nullopt);
 }
 
 TEST(RetryAdviceOf, OtherStatusesAreNotRetried) {
