@@ -92,7 +92,7 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
     const absl::Time now = clock_->Now();
     if (now >= next_grant_ && Choose(waiters_, last_caller_, now) == ticket) {
       leave();
-      next_grant_ = now + interval_;
+      SetNextGrantLocked(now + interval_);
       last_caller_ = request.caller;
       return absl::OkStatus();
     }
@@ -106,7 +106,7 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
 
 void RequestPacer::OnThrottled() {
   absl::MutexLock lock(&mu_);
-  next_grant_ = std::max(next_grant_, clock_->Now() + interval_);
+  SetNextGrantLocked(std::max(next_grant_, clock_->Now() + interval_));
   SetIntervalLocked(std::max(2 * interval_, absl::Milliseconds(1)),
                     "throttled without Retry-After");
   ++generation_;
@@ -114,7 +114,7 @@ void RequestPacer::OnThrottled() {
 
 void RequestPacer::OnThrottled(absl::Duration retry_after) {
   absl::MutexLock lock(&mu_);
-  next_grant_ = std::max(next_grant_, clock_->Now() + retry_after);
+  SetNextGrantLocked(std::max(next_grant_, clock_->Now() + retry_after));
   answers_in_a_row_ = 0;
   ++generation_;
 }
@@ -153,6 +153,22 @@ std::optional<QueuePosition> RequestPacer::PositionOf(uint64_t ticket) const {
     waiters.erase(next);
     t += interval_;
   }
+}
+
+void RequestPacer::SetNextGrantLocked(absl::Time next_grant) {
+  next_grant_ = next_grant;
+  if (next_grant_listener_) next_grant_listener_(next_grant);
+}
+
+void RequestPacer::RestoreNextGrant(absl::Time next_grant) {
+  absl::MutexLock lock(&mu_);
+  next_grant_ = std::max(next_grant_, next_grant);
+  ++generation_;
+}
+
+void RequestPacer::SetNextGrantListener(std::function<void(absl::Time)> listener) {
+  absl::MutexLock lock(&mu_);
+  next_grant_listener_ = std::move(listener);
 }
 
 absl::Time RequestPacer::next_grant_time() const {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -91,6 +92,11 @@ class RequestPacer {
 
   // The earliest time the next grant can happen.
   absl::Time next_grant_time() const;
+  // Restores a next grant recorded before a restart (see BudgetMark): no
+  // grant happens before `next_grant`. Call before the first Acquire.
+  void RestoreNextGrant(absl::Time next_grant);
+  // Told (under the pacer's lock: must be quick) every new next grant time.
+  void SetNextGrantListener(std::function<void(absl::Time)> listener);
   int waiting() const;
   absl::Duration min_interval() const { return min_interval_; }
   absl::Duration max_interval() const { return max_interval_; }
@@ -114,6 +120,7 @@ class RequestPacer {
   Clock* const clock_;
   void SetIntervalLocked(absl::Duration interval, absl::string_view why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetNextGrantLocked(absl::Time next_grant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const absl::Duration min_interval_;
   const absl::Duration max_interval_;
@@ -121,6 +128,7 @@ class RequestPacer {
   absl::Duration interval_ ABSL_GUARDED_BY(mu_);
   int answers_in_a_row_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time next_grant_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::function<void(absl::Time)> next_grant_listener_ ABSL_GUARDED_BY(mu_);
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
   // Bumped on every change that may hand the turn to another waiter.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;

@@ -17,6 +17,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/budget_mark.h"
 #include "server/caller_auth.h"
 #include "server/clock.h"
 #include "server/curl_http_client.h"
@@ -43,6 +44,7 @@ struct FollowgateServer::Parts {
   std::unique_ptr<sandbox::SandboxUpstreams> sandbox;
   std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<LinkedInClient> linkedin;
+  std::unique_ptr<BudgetMark> budget_mark;  // Outlives the pacer that writes it.
   std::unique_ptr<RequestPacer> pacer;
   std::unique_ptr<FollowsFetcher> fetcher;
   std::unique_ptr<SnapshotStore> snapshot_store;
@@ -249,6 +251,16 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
     auto state = StateDir::Open(options.state_dir);
     if (!state.ok()) return state.status();
     parts->state = *std::move(state);
+    // The LinkedIn budget outlives the process: a restart never starts a
+    // request closer than the interval to the last one.
+    auto mark = BudgetMark::Open(options.state_dir + "/linkedin_budget");
+    if (!mark.ok()) return mark.status();
+    parts->budget_mark = *std::move(mark);
+    parts->pacer->RestoreNextGrant(
+        parts->budget_mark->Stored(clock->Now(), options.linkedin_min_interval));
+    BudgetMark* budget_mark = parts->budget_mark.get();
+    parts->pacer->SetNextGrantListener(
+        [budget_mark](absl::Time next_grant) { budget_mark->Record(next_grant); });
   }
   auto snapshot_store =
       SnapshotStore::Open(parts->state == nullptr ? "" : parts->state->SnapshotsFile(), clock);

@@ -129,8 +129,38 @@ class CheckpointTest(unittest.TestCase):
             self.assertEqual(len(followers), 12345)
             self.assertEqual(len(set(followers)), 12345)
             # Stored pages were not fetched again: at most the request in
-            # flight at the kill is repeated.
+            # flight at the kill is repeated; and the restarted server kept
+            # the interval of the killed one (its first request was no 429).
+            self.assertEqual(sandbox.stats()["throttled"], 0)
             self.assertLessEqual(sandbox.stats()["requests"], 14)
+        finally:
+            server.stop()
+            sandbox.stop()
+
+
+class BudgetAcrossRestartsTest(unittest.TestCase):
+    def test_server_restarted_right_after_a_request_keeps_the_interval(self):
+        # LinkedIn counts its interval across our restarts, so must we: the
+        # restarted server's first request comes an interval after the killed
+        # server's last one, not at once (which would earn a 429).
+        sandbox = Sandbox(pages="42:5000:0", min_interval="1.5s")
+        state_dir = temp_dir()
+        argv = ["followers", PAGE, "--edge_type=members"]
+        server = Server(sandbox, interval="2s", state_dir=state_dir, api_key="unused-key")
+        try:
+            cli = subprocess.Popen([CLI, "--server=" + server.target] + argv,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while sandbox.stats()["requests"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            server.stop(signal.SIGKILL)
+            cli.kill()
+            cli.wait(timeout=30)
+            server = Server(sandbox, interval="2s", state_dir=state_dir, api_key="unused-key")
+            rest = run_cli(server, *argv, timeout=120)
+            self.assertEqual(rest.returncode, 0, rest.stderr)
+            self.assertEqual(len(followers_of(rest.stdout)), 5000)
+            self.assertEqual(sandbox.stats()["throttled"], 0)
         finally:
             server.stop()
             sandbox.stop()

@@ -296,3 +296,36 @@ TEST(RequestPacer, PositionOfEstimatesTheWait) {
 
 }  // namespace
 }  // namespace followgate
+
+namespace followgate {
+namespace {
+
+TEST(RequestPacer, RestoredNextGrantHoldsTheFirstRequestOfARestartedProcess) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  const absl::Time t0 = clock.Now();
+  pacer.RestoreNextGrant(t0 + absl::Seconds(20));  // A request started 40 s ago.
+  CancellationToken never;
+  std::thread first([&] { EXPECT_THAT(pacer.Acquire(t0, never), IsOk()); });
+  clock.BlockUntilWaiters(1);
+  clock.Advance(absl::Seconds(19));
+  EXPECT_EQ(pacer.waiting(), 1);  // Still inside the previous process's interval.
+  clock.Advance(absl::Seconds(1));
+  first.join();
+  EXPECT_EQ(pacer.next_grant_time(), t0 + absl::Seconds(20) + kInterval);
+}
+
+TEST(RequestPacer, TellsItsListenerEveryNewNextGrant) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  std::vector<absl::Time> told;
+  pacer.SetNextGrantListener([&told](absl::Time t) { told.push_back(t); });
+  CancellationToken never;
+  const absl::Time t0 = clock.Now();
+  ASSERT_THAT(pacer.Acquire(t0, never), IsOk());
+  pacer.OnThrottled(absl::Seconds(300));
+  EXPECT_THAT(told, ::testing::ElementsAre(t0 + kInterval, t0 + absl::Seconds(300)));
+}
+
+}  // namespace
+}  // namespace followgate
