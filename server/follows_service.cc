@@ -65,7 +65,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
   const std::string urn = UrnOf(request);
   absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
   if (!authorized.ok()) {
-    LogCallEnd(auth_, method, "?", urn, authorized.status(), 0, 0, 0, absl::ZeroDuration());
+    LogCallEnd(auth_, method, CallerForLog(authorized), urn, authorized.status(), 0, 0, 0,
+               absl::ZeroDuration());
     return new Failed(authorized.status());
   }
   const std::string caller = *authorized;

@@ -1,5 +1,6 @@
 #include "server/invitation_batcher.h"
 
+#include <atomic>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -75,6 +76,9 @@ class InvitationBatcher::BatchRun {
         cancel_(cancel),
         emit_(emit) {}
 
+  // Requests sent to ConnectSafely so far, whatever their answer.
+  int64_t requests_sent() const { return requests_sent_; }
+
   absl::Status Run() {
     FG_ASSIGN_OR_RETURN(std::vector<DecidedProfile> replay,
                         batcher_->ledger_->DecidedProfiles(spec_.request_id));
@@ -146,6 +150,7 @@ class InvitationBatcher::BatchRun {
       InviteAnswer answer =
           batcher_->client_->SendInvitations(spec_.company_id, spec_.account_id, urns);
       batcher_->ReleaseSendSlot();
+      if (answer.disposition != SendDisposition::kNotSent) ++requests_sent_;
       if (answer.disposition != SendDisposition::kAnswered) {
         LogInfo(absl::StrCat("ConnectSafely request for batch ", spec_.request_id, " (",
                              urns.size(), " profiles) attempt ", attempt, " failed: ",
@@ -257,6 +262,7 @@ class InvitationBatcher::BatchRun {
   const CancellationToken& cancel_;
   const Emit& emit_;
 
+  std::atomic<int64_t> requests_sent_{0};
   absl::Mutex mu_;
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;
@@ -318,7 +324,8 @@ void InvitationBatcher::ReleaseSendSlot() {
 }
 
 absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
-                                    const CancellationToken& cancel, const Emit& emit) {
+                                    const CancellationToken& cancel, const Emit& emit,
+                                    int64_t* requests_sent) {
   FG_ASSIGN_OR_RETURN(BatchSpec spec, BatchSpecFor(request, options_.max_batch_profiles));
   FG_RETURN_IF_ERROR(LockBatch(spec.request_id, cancel));
   struct Unlock {
@@ -345,7 +352,10 @@ absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
     }
   }
   FG_RETURN_IF_ERROR(ledger_->StartBatch(spec));
-  return BatchRun(this, std::move(spec), std::move(budget), fresh, cancel, emit).Run();
+  BatchRun run(this, std::move(spec), std::move(budget), fresh, cancel, emit);
+  const absl::Status status = run.Run();
+  if (requests_sent != nullptr) *requests_sent = run.requests_sent();
+  return status;
 }
 
 absl::StatusOr<v1::Invitation> InvitationBatcher::GetInvitation(

@@ -52,9 +52,11 @@ class InvitationBatcher {
   // has its outcome; otherwise the error that stopped the batch (the
   // outcomes emitted so far stand, and repeating the request continues).
   // Cancellation stops the batch between ConnectSafely requests; a request
-  // already sent is waited for and recorded.
+  // already sent is waited for and recorded. `requests_sent`, when not null,
+  // receives the number of requests this call sent to ConnectSafely, whatever
+  // their answer (a 401 or a 429 counts; a connection never opened does not).
   absl::Status Run(const v1::SendInvitationsRequest& request, const CancellationToken& cancel,
-                   const Emit& emit);
+                   const Emit& emit, int64_t* requests_sent = nullptr);
 
   absl::StatusOr<v1::Invitation> GetInvitation(const v1::GetInvitationRequest& request);
 

@@ -22,6 +22,21 @@ const absl::Status& NotConfigured() {
   return *status;
 }
 
+// The log line and metrics of a call refused before it started (no token,
+// a missing scope).
+void LogRefusedCall(const CallerAuth* auth, absl::string_view method,
+                    const absl::StatusOr<std::string>& authorized) {
+  const std::string code = absl::StatusCodeToString(authorized.status().code());
+  const std::string caller = CallerForLog(authorized);
+  Metrics::Get().RecordRpc(method, code, CallerMetricLabel(auth, caller), absl::ZeroDuration());
+  LogEvent("WARNING", "rpc",
+           {{"method", std::string(method)},
+            {"caller", caller},
+            {"code", code},
+            {"duration_ms", 0.0},
+            {"message", std::string(authorized.status().message())}});
+}
+
 }  // namespace
 
 InvitationsServiceImpl::InvitationsServiceImpl(InvitationBatcher* batcher,
@@ -32,12 +47,16 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
     grpc::CallbackServerContext* context, const v1::SendInvitationsRequest* request) {
   using Reactor = PageStreamReactor<v1::SendInvitationsResponse>;
   absl::StatusOr<std::string> caller = AuthorizeCall(auth_, *context, kScopeInvitationsSend);
-  if (!caller.ok()) return new FailedStreamReactor<v1::SendInvitationsResponse>(caller.status());
+  if (!caller.ok()) {
+    LogRefusedCall(auth_, "SendInvitations", caller);
+    return new FailedStreamReactor<v1::SendInvitationsResponse>(caller.status());
+  }
   if (batcher_ == nullptr) {
     return new FailedStreamReactor<v1::SendInvitationsResponse>(NotConfigured());
   }
   if (streams_->draining()) {
-    return new FailedStreamReactor<v1::SendInvitationsResponse>(DrainingStatus());
+    return new FailedStreamReactor<v1::SendInvitationsResponse>(
+        DrainingStatus(kContinueWithRequestId));
   }
   return new Reactor(
       streams_, [batcher = batcher_, auth = auth_, request = *request, peer = *caller](
@@ -45,12 +64,15 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
         const absl::Time started = absl::Now();
         std::string request_id = request.request_id();
         v1::BatchProgress progress;
-        const absl::Status status =
-            batcher->Run(request, cancel, [&](v1::SendInvitationsResponse response) {
+        int64_t requests_sent = 0;
+        const absl::Status status = batcher->Run(
+            request, cancel,
+            [&](v1::SendInvitationsResponse response) {
               request_id = response.request_id();
               progress = response.progress();
               return write(std::move(response));
-            });
+            },
+            &requests_sent);
         const std::string code = absl::StatusCodeToString(status.code());
         const absl::Duration elapsed = absl::Now() - started;
         Metrics::Get().RecordRpc("SendInvitations", code, CallerMetricLabel(auth, peer), elapsed);
@@ -65,10 +87,11 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
                   {"decided", int64_t{progress.decided_profiles()}},
                   {"sent", int64_t{progress.sent()}},
                   {"unknown", int64_t{progress.unknown()}},
-                  {"upstream_requests", int64_t{progress.upstream_requests()}},
+                  {"upstream_requests", requests_sent},
                   {"message", std::string(status.message())}});
         return status;
-      });
+      },
+      kContinueWithRequestId);
 }
 
 grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
@@ -77,6 +100,7 @@ grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<std::string> caller = AuthorizeCall(auth_, *context, kScopeInvitationsRead);
   if (!caller.ok()) {
+    LogRefusedCall(auth_, "GetInvitation", caller);
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
