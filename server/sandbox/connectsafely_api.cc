@@ -197,6 +197,7 @@ HttpReply ConnectSafelyApi::Handle(const HttpRequest& request) {
         break;
       case SandboxFault::Kind::kStatus:
       case SandboxFault::Kind::kReset:
+      case SandboxFault::Kind::kEchoCredentials:
         break;  // Answered by Admit().
     }
   }
@@ -230,6 +231,11 @@ ConnectSafelyApi::Admission ConnectSafelyApi::Admit(
             : Error(fault.status, ErrorText(fault.status));
   } else if (fault.kind == SandboxFault::Kind::kReset) {
     admission.reply = HttpReply::Reset();
+  } else if (fault.kind == SandboxFault::Kind::kEchoCredentials) {
+    const std::string* authorization = request.FindHeader("Authorization");
+    admission.reply = Error(fault.status, EchoedCredentialsText(authorization == nullptr
+                                                                     ? ""
+                                                                     : *authorization));
   } else {
     admission.fault = fault;
   }

@@ -11,12 +11,18 @@
 //                                    the connection: the response is lost
 //                                    (an emulation of a read-only API may
 //                                    treat it like "reset")
+//   {"kind":"echo_credentials","status":401}
+//                                    answer this status (400..599, default
+//                                    401) with an error body that quotes the
+//                                    request's Authorization header and the
+//                                    bare credential in it (a hostile upstream)
 //
 // Values and pure functions; thread-safe.
 
 #ifndef FOLLOWGATE_SERVER_SANDBOX_SANDBOX_FAULT_H_
 #define FOLLOWGATE_SERVER_SANDBOX_SANDBOX_FAULT_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,10 +33,10 @@ namespace followgate {
 namespace sandbox {
 
 struct SandboxFault {
-  enum class Kind { kStatus, kTruncate, kReset, kSlow, kLost };
+  enum class Kind { kStatus, kTruncate, kReset, kSlow, kLost, kEchoCredentials };
 
   Kind kind = Kind::kStatus;
-  int status = 500;                             // For kStatus.
+  int status = 500;                             // For kStatus, kEchoCredentials.
   absl::Duration delay = absl::ZeroDuration();  // For kSlow.
 
   static SandboxFault Status(int status);
@@ -38,7 +44,13 @@ struct SandboxFault {
   static SandboxFault Reset();
   static SandboxFault Slow(absl::Duration delay);
   static SandboxFault Lost();
+  static SandboxFault EchoCredentials(int status);
 };
+
+// The error text of an echo_credentials fault: `authorization` (the
+// request's Authorization header value) quoted whole and its credential
+// without the scheme, e.g. "bad token Bearer abc (credential: abc)".
+std::string EchoedCredentialsText(absl::string_view authorization);
 
 // Parses a JSON array of faults. InvalidArgument (saying which element and
 // why) for anything else, including out-of-range statuses and delays.
