@@ -13,6 +13,7 @@
 #include "server/invitation_requests.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/redaction.h"
 #include "server/status_macros.h"
 
 namespace followgate {
@@ -49,8 +50,10 @@ std::vector<DecidedProfile> OutcomesOf(const Chunk& chunk,
       d.outcome = absl::StrContains(absl::AsciiStrToUpper(r.status), "ALREADY")
                       ? v1::INVITATION_OUTCOME_ALREADY_INVITED
                       : v1::INVITATION_OUTCOME_FAILED;
-      d.reason = r.error.empty() ? r.status
-                                 : absl::StrCat(r.status, r.status.empty() ? "" : ": ", r.error);
+      // Upstream text, kept in the ledger and sent to callers: redacted first.
+      d.reason = Redact(r.error.empty()
+                            ? r.status
+                            : absl::StrCat(r.status, r.status.empty() ? "" : ": ", r.error));
       if (d.outcome == v1::INVITATION_OUTCOME_ALREADY_INVITED) {
         // Invited by someone else, at a time ConnectSafely does not say.
         d.invited_by_request_id.clear();
@@ -164,7 +167,7 @@ class InvitationBatcher::BatchRun {
           return EmitStep(std::move(outcomes), false);
         }
         case SendDisposition::kAmbiguous: {
-          const std::string reason = std::string(answer.status.message());
+          const std::string reason = Redact(answer.status.message());
           FG_RETURN_IF_ERROR(ledger.MarkChunkUnknown(chunk.id, reason));
           std::vector<DecidedProfile> unknown;
           for (const auto& [index, urn] : chunk.profiles) {
