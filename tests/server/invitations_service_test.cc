@@ -134,11 +134,21 @@ TEST_F(InvitationsServiceTest, RefusedCallsAreLoggedWithTheAuthenticatedCallerOr
     }
     follows_denied = reader->Finish();
   }
+  grpc::Status list_denied;
+  {
+    grpc::ClientContext context;
+    Authenticate(&context, kSenderToken);
+    v1::ListFollowersRequest request;
+    request.set_followee("urn:li:organizationalPage:1000");
+    v1::ListFollowersResponse response;
+    list_denied = follows_->ListFollowers(&context, request, &response);
+  }
   const std::vector<nlohmann::json> rpcs = RpcLines(log.Stop());
+  EXPECT_EQ(list_denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(follows_denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  ASSERT_EQ(rpcs.size(), 3u);
+  ASSERT_EQ(rpcs.size(), 4u);
   EXPECT_EQ(rpcs[0]["method"], "SendInvitations");
   EXPECT_EQ(rpcs[0]["code"], "PERMISSION_DENIED");
   EXPECT_EQ(rpcs[0]["caller"], "reader");
@@ -147,6 +157,8 @@ TEST_F(InvitationsServiceTest, RefusedCallsAreLoggedWithTheAuthenticatedCallerOr
   EXPECT_EQ(rpcs[2]["method"], "StreamFollowers");
   EXPECT_EQ(rpcs[2]["code"], "PERMISSION_DENIED");
   EXPECT_EQ(rpcs[2]["caller"], "sender");
+  EXPECT_EQ(rpcs[3]["method"], "ListFollowers");
+  EXPECT_EQ(rpcs[3]["caller"], "sender");
   EXPECT_EQ(upstreams_->connectsafely().Stats().requests, 0);
 }
 
