@@ -13,6 +13,11 @@
 namespace followgate {
 namespace {
 
+// How a batch continues after SERVER_DRAINING: it has no resume token.
+constexpr absl::string_view kContinueWithRequestId =
+    "send the same request, with the same request_id, again (another replica or later): it "
+    "continues where this one stopped and sends no invitation twice";
+
 const absl::Status& NotConfigured() {
   static const absl::Status* const status = new absl::Status(WithErrorInfo(
       absl::FailedPreconditionError(

@@ -29,12 +29,10 @@ class AbortableStream {
   virtual void Abort(const absl::Status& status) = 0;
 };
 
-// How a caller continues after SERVER_DRAINING, for DrainingStatus.
+// How a caller of a stream of pages continues after SERVER_DRAINING (the
+// default of DrainingStatus).
 inline constexpr absl::string_view kContinueWithResumeToken =
     "retry the call (another replica or later), with the last resume token";
-inline constexpr absl::string_view kContinueWithRequestId =
-    "send the same request, with the same request_id, again (another replica or later): it "
-    "continues where this one stopped and sends no invitation twice";
 
 // What a call gets while the server drains: UNAVAILABLE, reason
 // SERVER_DRAINING, retry after a second (on another replica or the restarted
