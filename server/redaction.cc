@@ -6,6 +6,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
@@ -29,8 +30,9 @@ class SecretRegistry {
       if (form.empty() || !seen_.insert(form).second) continue;
       forms_.push_back(std::move(form));
     }
-    std::stable_sort(forms_.begin(), forms_.end(),
-                     [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    std::stable_sort(forms_.begin(), forms_.end(), [](const std::string& a, const std::string& b) {
+      return a.size() > b.size();
+    });
   }
 
   void ReplaceIn(std::string* text) const {
@@ -73,6 +75,23 @@ std::string JsonEscaped(absl::string_view secret) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
+// The secret as absl::Status::ToString() prints a payload holding it
+// (CHexEscape): as is, and with its leading hex digits hex-escaped, as
+// happens to hex digits that follow an escaped byte.
+std::vector<std::string> CEscapedForms(absl::string_view secret) {
+  std::vector<std::string> forms = {absl::CHexEscape(secret)};
+  size_t digits = 0;
+  std::string escaped;
+  while (digits < secret.size() &&
+         absl::ascii_isxdigit(static_cast<unsigned char>(secret[digits]))) {
+    absl::StrAppend(&escaped, "\\x",
+                    absl::Hex(static_cast<unsigned char>(secret[digits]), absl::kZeroPad2));
+    ++digits;
+  }
+  if (digits > 0) forms.push_back(absl::StrCat(escaped, absl::CHexEscape(secret.substr(digits))));
+  return forms;
+}
+
 bool IsWordChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 // Characters of an RFC 6750 token68 credential.
@@ -82,8 +101,8 @@ bool IsToken68Char(char c) {
 
 // Characters that end a credential quoted after an Authorization label.
 bool EndsCredential(char c) {
-  return absl::ascii_isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' ||
-         c == ',' || c == ';' || c == '}' || c == ')' || c == '&' || c == '\\';
+  return absl::ascii_isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == ',' ||
+         c == ';' || c == '}' || c == ')' || c == '&' || c == '\\';
 }
 
 size_t SkipBlanks(absl::string_view text, size_t i) {
@@ -102,7 +121,8 @@ std::string RedactAfterLabel(absl::string_view text, absl::string_view label,
   const absl::string_view lower = lowered;
   std::string out;
   size_t copied = 0;
-  for (size_t at = lower.find(label); at != absl::string_view::npos; at = lower.find(label, at + 1)) {
+  for (size_t at = lower.find(label); at != absl::string_view::npos;
+       at = lower.find(label, at + 1)) {
     if (at < copied) continue;
     const size_t after = at + label.size();
     if ((at > 0 && IsWordChar(text[at - 1])) || (after < text.size() && IsWordChar(text[after]))) {
@@ -149,7 +169,8 @@ std::string RedactAuthorization(absl::string_view text) {
         while (word < t.size() && absl::ascii_isalpha(static_cast<unsigned char>(t[word]))) ++word;
         const size_t credential = SkipBlanks(t, word);
         // A scheme ("Bearer", "Basic", ...) is a word followed by blanks and more.
-        if (word > i && credential > word && credential < t.size() && !EndsCredential(t[credential])) {
+        if (word > i && credential > word && credential < t.size() &&
+            !EndsCredential(t[credential])) {
           return credential;
         }
         return i;
@@ -165,9 +186,11 @@ void RegisterSecret(absl::string_view secret) {
   std::string raw(secret);
   std::string json = JsonEscaped(secret);
   std::string json_slashes = absl::StrReplaceAll(json, {{"/", "\\/"}});
-  SecretRegistry::Get().Add({std::move(raw), PercentEncoded(secret, true),
-                             PercentEncoded(secret, false), std::move(json),
-                             std::move(json_slashes)});
+  std::vector<std::string> forms = {std::move(raw), PercentEncoded(secret, true),
+                                    PercentEncoded(secret, false), std::move(json),
+                                    std::move(json_slashes)};
+  for (std::string& escaped : CEscapedForms(secret)) forms.push_back(std::move(escaped));
+  SecretRegistry::Get().Add(std::move(forms));
 }
 
 std::string Redact(absl::string_view text) {

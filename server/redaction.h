@@ -18,7 +18,8 @@ inline constexpr absl::string_view kRedacted = "[REDACTED]";
 inline constexpr size_t kMinRedactedSecretLength = 8;
 
 // Adds `secret` (after trimming surrounding whitespace) to the process-wide
-// registry, with its percent-encoded and JSON-escaped forms; values shorter
+// registry, with its percent-encoded, JSON-escaped and C-escaped (as
+// absl::Status::ToString prints payloads) forms; values shorter
 // than kMinRedactedSecretLength are ignored. Registering a value twice is a
 // no-op. Secrets stay registered for the life of the process. Thread-safe.
 void RegisterSecret(absl::string_view secret);

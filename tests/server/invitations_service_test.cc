@@ -26,9 +26,9 @@
 namespace followgate {
 namespace {
 
+using sandbox::SandboxFault;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using sandbox::SandboxFault;
 
 constexpr char kSenderToken[] = "sender-token-0c5e2a";  // invitations.send
 constexpr char kReaderToken[] = "reader-token-9a41bd";  // follows.read only
@@ -39,9 +39,9 @@ class InvitationsServiceTest : public ::testing::Test {
     auto upstreams = sandbox::SandboxUpstreams::Start({});
     ASSERT_TRUE(upstreams.ok()) << upstreams.status();
     upstreams_ = *std::move(upstreams);
-    const std::string dir = absl::StrCat(
-        std::getenv("TEST_TMPDIR"), "/",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    const std::string dir =
+        absl::StrCat(std::getenv("TEST_TMPDIR"), "/",
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
@@ -53,10 +53,10 @@ class InvitationsServiceTest : public ::testing::Test {
     options.invitations.max_retries = 0;
     options.drain_grace = absl::Milliseconds(100);
     options.callers_file = dir + "-callers.json";
-    std::ofstream(options.callers_file) << absl::StrCat(
-        R"({"callers":[{"name":"sender","token_sha256":")", Sha256Hex(kSenderToken),
-        R"(","scopes":["invitations.send"]},{"name":"reader","token_sha256":")",
-        Sha256Hex(kReaderToken), R"(","scopes":["follows.read"]}]})");
+    std::ofstream(options.callers_file)
+        << absl::StrCat(R"({"callers":[{"name":"sender","token_sha256":")", Sha256Hex(kSenderToken),
+                        R"(","scopes":["invitations.send"]},{"name":"reader","token_sha256":")",
+                        Sha256Hex(kReaderToken), R"(","scopes":["follows.read"]}]})");
     auto server = FollowgateServer::BuildAndStart(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);

@@ -4,6 +4,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -22,7 +24,8 @@ TEST(Redact, ReplacesEveryRegisteredSecretWherePresent) {
 }
 
 TEST(Redact, LeavesTextWithoutSecretsAsItIs) {
-  EXPECT_EQ(Redact("LinkedIn answered HTTP 404: NOT_FOUND"), "LinkedIn answered HTTP 404: NOT_FOUND");
+  EXPECT_EQ(Redact("LinkedIn answered HTTP 404: NOT_FOUND"),
+            "LinkedIn answered HTTP 404: NOT_FOUND");
   EXPECT_EQ(Redact(""), "");
 }
 
@@ -32,6 +35,20 @@ TEST(Redact, CoversThePercentEncodedAndJsonEscapedForms) {
   EXPECT_EQ(Redact("q=tok%2fen%2bwith%3d%22odd%22%5cchars"), "q=[REDACTED]");
   EXPECT_EQ(Redact(R"({"t":"tok/en+with=\"odd\"\\chars"})"), R"({"t":"[REDACTED]"})");
   EXPECT_EQ(Redact(R"({"t":"tok\/en+with=\"odd\"\\chars"})"), R"({"t":"[REDACTED]"})");
+}
+
+TEST(Redact, CoversASecretInAStatusPayloadAsToStringPrintsIt) {
+  const std::string secret = "f00d-payload-secret";  // Starts with a hex digit.
+  RegisterSecret(secret);
+  absl::Status status = absl::UnauthenticatedError("rejected");
+  status.SetPayload("type.googleapis.com/google.rpc.ErrorInfo",
+                    absl::Cord(absl::StrCat("\x12\x13", secret, "'s \"quoted\"")));
+  const std::string printed = status.ToString();
+  // Its leading hex digits are escaped.
+  ASSERT_THAT(printed, Not(HasSubstr(secret)));
+  ASSERT_THAT(printed, HasSubstr("-payload-secret"));
+  EXPECT_THAT(Redact(printed), Not(HasSubstr("-payload-secret")));
+  EXPECT_THAT(Redact(printed), HasSubstr("[REDACTED]"));
 }
 
 TEST(Redact, IgnoresSecretsShorterThanTheMinimum) {

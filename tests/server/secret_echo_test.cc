@@ -22,9 +22,9 @@
 namespace followgate {
 namespace {
 
+using sandbox::SandboxFault;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using sandbox::SandboxFault;
 
 constexpr char kLinkedInToken[] = "li-echo-token-5d2c9e";
 constexpr char kApiKey[] = "cs-echo-key-81f0aa";
@@ -43,8 +43,9 @@ class SecretEchoTest : public ::testing::Test {
     ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
-    options.state_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/",
-                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    options.state_dir =
+        absl::StrCat(std::getenv("TEST_TMPDIR"), "/",
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     options.linkedin.base_url = upstreams_->base_url();
     options.linkedin.access_token = kLinkedInToken;
     options.linkedin_min_interval = absl::ZeroDuration();
@@ -120,7 +121,8 @@ TEST_F(SecretEchoTest, LinkedInUnauthorizedBodyEchoingTheTokenReachesNoCallerAnd
   EXPECT_THAT(lines, Not(HasSubstr(kLinkedInToken)));
 }
 
-TEST_F(SecretEchoTest, ConnectSafelyUnauthorizedAndBadRequestBodiesEchoingTheKeyReachNoCallerAndNoLog) {
+TEST_F(SecretEchoTest,
+       ConnectSafelyUnauthorizedAndBadRequestBodiesEchoingTheKeyReachNoCallerAndNoLog) {
   upstreams_->connectsafely().AddFaults({SandboxFault::EchoCredentials(401)});
   testing::StderrCapture log;
   const grpc::Status unauthorized = SendInvitations();
