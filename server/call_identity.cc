@@ -30,6 +30,12 @@ absl::StatusOr<std::string> AuthorizeCall(const CallerAuth* auth,
   return auth->Authorize(Header(context, "authorization"), scope, "");
 }
 
+std::string CallerForLog(const absl::StatusOr<std::string>& authorized) {
+  if (authorized.ok()) return *authorized;
+  if (absl::IsUnauthenticated(authorized.status())) return "unauthenticated";
+  return DeniedCallerName(authorized.status()).value_or("unknown");
+}
+
 std::string CallerMetricLabel(const CallerAuth* auth, const std::string& caller) {
   return auth != nullptr && auth->enabled() ? caller : "unauthenticated";
 }

@@ -18,6 +18,11 @@ absl::StatusOr<std::string> AuthorizeCall(const CallerAuth* auth,
                                           const grpc::CallbackServerContext& context,
                                           absl::string_view scope);
 
+// The caller as log lines and metrics name it, also for a call that
+// AuthorizeCall refused: its authenticated name when it lacked a scope,
+// "unauthenticated" when it had no or an unknown token.
+std::string CallerForLog(const absl::StatusOr<std::string>& authorized);
+
 // The caller label of metrics: its name when callers are authenticated (a
 // bounded set), else "unauthenticated" (names callers give themselves are
 // unbounded).

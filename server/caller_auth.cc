@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/error_details.h"
+#include "server/redaction.h"
 
 namespace followgate {
 namespace {
@@ -23,6 +24,10 @@ bool IsHex64(absl::string_view s) {
   }
   return true;
 }
+
+// Not a google.rpc payload, so it never leaves the process (see
+// ToGrpcStatus).
+constexpr absl::string_view kDeniedCallerPayload = "type.followgate.dev/internal.DeniedCaller";
 
 bool KnownScope(absl::string_view scope) {
   return scope == kScopeFollowsRead || scope == kScopeInvitationsSend ||
@@ -82,6 +87,12 @@ absl::StatusOr<std::vector<CallerEntry>> ParseCallers(absl::string_view json) {
   return callers;
 }
 
+std::optional<std::string> DeniedCallerName(const absl::Status& status) {
+  const absl::optional<absl::Cord> name = status.GetPayload(kDeniedCallerPayload);
+  if (!name.has_value()) return std::nullopt;
+  return std::string(*name);
+}
+
 absl::StatusOr<std::unique_ptr<CallerAuth>> CallerAuth::Create(const std::string& path) {
   std::unique_ptr<CallerAuth> auth(new CallerAuth(path));
   if (!path.empty()) {
@@ -117,16 +128,21 @@ absl::StatusOr<std::string> CallerAuth::Authorize(absl::string_view authorizatio
         absl::UnauthenticatedError("no caller token: send \"authorization: Bearer <token>\""),
         "CALLER_TOKEN_MISSING");
   }
-  const std::string digest = Sha256Hex(authorization.substr(kBearer.size()));
+  const absl::string_view token = authorization.substr(kBearer.size());
+  const std::string digest = Sha256Hex(token);
   absl::MutexLock lock(&mu_);
   for (const CallerEntry& caller : callers_) {
     if (CRYPTO_memcmp(caller.token_sha256.data(), digest.data(), digest.size()) != 0) continue;
+    // Known tokens only (as many as callers), so the registry stays bounded.
+    RegisterSecret(token);
     if (caller.scopes.count(std::string(scope)) == 0 &&
         !(scope == kScopeInvitationsRead && caller.scopes.count(std::string(kScopeInvitationsSend)))) {
-      return WithErrorInfo(
+      absl::Status denied = WithErrorInfo(
           absl::PermissionDeniedError(absl::StrCat("caller ", caller.name, " lacks the scope ",
                                                    scope)),
           "CALLER_SCOPE_MISSING", {{"scope", std::string(scope)}});
+      denied.SetPayload(kDeniedCallerPayload, absl::Cord(caller.name));
+      return denied;
     }
     return caller.name;
   }

@@ -3,6 +3,7 @@
 #define FOLLOWGATE_SERVER_CALLER_AUTH_H_
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ absl::StatusOr<std::vector<CallerEntry>> ParseCallers(absl::string_view json);
 // Lower-case hex SHA-256 of `text`.
 std::string Sha256Hex(absl::string_view text);
 
+// The caller a PERMISSION_DENIED status of CallerAuth::Authorize names (for
+// logs and metrics; it is not sent to the caller), if any.
+std::optional<std::string> DeniedCallerName(const absl::Status& status);
+
 // Checks `authorization: Bearer <token>` against the callers. Without a
 // callers file every call is let through (a mesh sidecar authenticates) and
 // named by its `x-followgate-caller` header or its address. Thread-safe;
@@ -49,7 +54,8 @@ class CallerAuth {
   // The caller's name, or UNAUTHENTICATED (no or unknown token) or
   // PERMISSION_DENIED (the caller lacks `scope`). `authorization` is the
   // header's value ("" when absent); `fallback_name` names the caller when
-  // authentication is off.
+  // authentication is off. A token that names a caller is registered as a
+  // secret (server/redaction.h).
   absl::StatusOr<std::string> Authorize(absl::string_view authorization, absl::string_view scope,
                                         absl::string_view fallback_name) const;
 

@@ -67,7 +67,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
   const std::string urn = UrnOf(request);
   absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
   if (!authorized.ok()) {
-    LogCallEnd(auth_, method, "?", urn, authorized.status(), 0, 0, 0, absl::ZeroDuration());
+    LogCallEnd(auth_, method, CallerForLog(authorized), urn, authorized.status(), 0, 0, 0,
+               absl::ZeroDuration());
     return new Failed(authorized.status());
   }
   const std::string caller = *authorized;
@@ -109,6 +110,10 @@ grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
     grpc::CallbackServerContext* context, const v1::ListFollowersRequest* request,
     v1::ListFollowersResponse* response) {
   absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
+  if (!authorized.ok()) {
+    LogCallEnd(auth_, "ListFollowers", CallerForLog(authorized), request->followee(),
+               authorized.status(), 0, 0, 0, absl::ZeroDuration());
+  }
   if (!authorized.ok() || streams_->draining()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(ToGrpcStatus(authorized.ok() ? DrainingStatus() : authorized.status()));
@@ -135,7 +140,11 @@ grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFol
     grpc::CallbackServerContext* context, const v1::StreamFollowerChangesRequest* request) {
   using Reactor = PageStreamReactor<v1::FollowerChangesPage>;
   absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
-  if (!authorized.ok()) return new FailedStreamReactor<v1::FollowerChangesPage>(authorized.status());
+  if (!authorized.ok()) {
+    LogCallEnd(auth_, "StreamFollowerChanges", CallerForLog(authorized), request->followee(),
+               authorized.status(), 0, 0, 0, absl::ZeroDuration());
+    return new FailedStreamReactor<v1::FollowerChangesPage>(authorized.status());
+  }
   if (streams_->draining()) {
     return new FailedStreamReactor<v1::FollowerChangesPage>(DrainingStatus());
   }

@@ -11,7 +11,10 @@ namespace followgate {
 // carries the status's google.rpc details (ErrorInfo, RetryInfo, BadRequest;
 // see error_details.h) as a serialized google.rpc.Status, which gRPC sends in
 // the `grpc-status-details-bin` trailer. Every error gets an ErrorInfo: when
-// the core attached none, its reason is the code's name.
+// the core attached none, its reason is the code's name. The message and
+// every string of every detail pass through Redact() (server/redaction.h);
+// a google.rpc detail whose type is not linked in cannot be checked and is
+// dropped.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace followgate

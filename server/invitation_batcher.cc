@@ -1,5 +1,6 @@
 #include "server/invitation_batcher.h"
 
+#include <atomic>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "server/invitation_requests.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/redaction.h"
 #include "server/status_macros.h"
 
 namespace followgate {
@@ -48,8 +50,10 @@ std::vector<DecidedProfile> OutcomesOf(const Chunk& chunk,
       d.outcome = absl::StrContains(absl::AsciiStrToUpper(r.status), "ALREADY")
                       ? v1::INVITATION_OUTCOME_ALREADY_INVITED
                       : v1::INVITATION_OUTCOME_FAILED;
-      d.reason = r.error.empty() ? r.status
-                                 : absl::StrCat(r.status, r.status.empty() ? "" : ": ", r.error);
+      // Upstream text, kept in the ledger and sent to callers: redacted first.
+      d.reason = Redact(r.error.empty()
+                            ? r.status
+                            : absl::StrCat(r.status, r.status.empty() ? "" : ": ", r.error));
       if (d.outcome == v1::INVITATION_OUTCOME_ALREADY_INVITED) {
         // Invited by someone else, at a time ConnectSafely does not say.
         d.invited_by_request_id.clear();
@@ -75,6 +79,9 @@ class InvitationBatcher::BatchRun {
         budget_(std::move(budget)),
         cancel_(cancel),
         emit_(emit) {}
+
+  // Requests sent to ConnectSafely so far, whatever their answer.
+  int64_t requests_sent() const { return requests_sent_; }
 
   absl::Status Run() {
     FG_ASSIGN_OR_RETURN(std::vector<DecidedProfile> replay,
@@ -147,6 +154,7 @@ class InvitationBatcher::BatchRun {
       InviteAnswer answer =
           batcher_->client_->SendInvitations(spec_.company_id, spec_.account_id, urns);
       batcher_->ReleaseSendSlot();
+      if (answer.disposition != SendDisposition::kNotSent) ++requests_sent_;
       if (answer.disposition != SendDisposition::kAnswered) {
         LogInfo(absl::StrCat("ConnectSafely request for batch ", spec_.request_id, " (",
                              urns.size(), " profiles) attempt ", attempt, " failed: ",
@@ -160,7 +168,7 @@ class InvitationBatcher::BatchRun {
           return EmitStep(std::move(outcomes), false);
         }
         case SendDisposition::kAmbiguous: {
-          const std::string reason = std::string(answer.status.message());
+          const std::string reason = Redact(answer.status.message());
           FG_RETURN_IF_ERROR(ledger.MarkChunkUnknown(chunk.id, reason));
           std::vector<DecidedProfile> unknown;
           for (const auto& [index, urn] : chunk.profiles) {
@@ -288,6 +296,7 @@ class InvitationBatcher::BatchRun {
   const CancellationToken& cancel_;
   const Emit& emit_;
 
+  std::atomic<int64_t> requests_sent_{0};
   absl::Mutex mu_;
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;
@@ -350,7 +359,7 @@ void InvitationBatcher::ReleaseSendSlot() {
 
 absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
                                     const CancellationToken& cancel, const Emit& emit,
-                                    absl::Time deadline) {
+                                    absl::Time deadline, int64_t* requests_sent) {
   FG_ASSIGN_OR_RETURN(BatchSpec spec, BatchSpecFor(request, options_.max_batch_profiles));
   FG_RETURN_IF_ERROR(LockBatch(spec.request_id, cancel));
   struct Unlock {
@@ -377,7 +386,10 @@ absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
     }
   }
   FG_RETURN_IF_ERROR(ledger_->StartBatch(spec));
-  return BatchRun(this, std::move(spec), std::move(budget), fresh, cancel, emit, deadline).Run();
+  BatchRun run(this, std::move(spec), std::move(budget), fresh, cancel, emit, deadline);
+  const absl::Status status = run.Run();
+  if (requests_sent != nullptr) *requests_sent = run.requests_sent();
+  return status;
 }
 
 absl::StatusOr<v1::Invitation> InvitationBatcher::GetInvitation(

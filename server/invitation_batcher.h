@@ -58,9 +58,12 @@ class InvitationBatcher {
   // outcomes emitted so far stand, and repeating the request continues).
   // Cancellation stops the batch between ConnectSafely requests; a request
   // already sent is waited for and recorded. `deadline` is the call's (see
-  // InvitationBatcherOptions::max_wait).
+  // InvitationBatcherOptions::max_wait). `requests_sent`, when not null,
+  // receives the number of requests this call sent to ConnectSafely, whatever
+  // their answer (a 401 or a 429 counts; a connection never opened does not).
   absl::Status Run(const v1::SendInvitationsRequest& request, const CancellationToken& cancel,
-                   const Emit& emit, absl::Time deadline = absl::InfiniteFuture());
+                   const Emit& emit, absl::Time deadline = absl::InfiniteFuture(),
+                   int64_t* requests_sent = nullptr);
 
   absl::StatusOr<v1::Invitation> GetInvitation(const v1::GetInvitationRequest& request);
 

@@ -13,6 +13,11 @@
 namespace followgate {
 namespace {
 
+// How a batch continues after SERVER_DRAINING: it has no resume token.
+constexpr absl::string_view kContinueWithRequestId =
+    "send the same request, with the same request_id, again (another replica or later): it "
+    "continues where this one stopped and sends no invitation twice";
+
 const absl::Status& NotConfigured() {
   static const absl::Status* const status = new absl::Status(WithErrorInfo(
       absl::FailedPreconditionError(
@@ -20,6 +25,21 @@ const absl::Status& NotConfigured() {
           "--connectsafely_api_key_file (or CONNECTSAFELY_API_KEY) and --state_dir"),
       "INVITATIONS_NOT_CONFIGURED"));
   return *status;
+}
+
+// The log line and metrics of a call refused before it started (no token,
+// a missing scope).
+void LogRefusedCall(const CallerAuth* auth, absl::string_view method,
+                    const absl::StatusOr<std::string>& authorized) {
+  const std::string code = absl::StatusCodeToString(authorized.status().code());
+  const std::string caller = CallerForLog(authorized);
+  Metrics::Get().RecordRpc(method, code, CallerMetricLabel(auth, caller), absl::ZeroDuration());
+  LogEvent("WARNING", "rpc",
+           {{"method", std::string(method)},
+            {"caller", caller},
+            {"code", code},
+            {"duration_ms", 0.0},
+            {"message", std::string(authorized.status().message())}});
 }
 
 }  // namespace
@@ -32,12 +52,16 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
     grpc::CallbackServerContext* context, const v1::SendInvitationsRequest* request) {
   using Reactor = PageStreamReactor<v1::SendInvitationsResponse>;
   absl::StatusOr<std::string> caller = AuthorizeCall(auth_, *context, kScopeInvitationsSend);
-  if (!caller.ok()) return new FailedStreamReactor<v1::SendInvitationsResponse>(caller.status());
+  if (!caller.ok()) {
+    LogRefusedCall(auth_, "SendInvitations", caller);
+    return new FailedStreamReactor<v1::SendInvitationsResponse>(caller.status());
+  }
   if (batcher_ == nullptr) {
     return new FailedStreamReactor<v1::SendInvitationsResponse>(NotConfigured());
   }
   if (streams_->draining()) {
-    return new FailedStreamReactor<v1::SendInvitationsResponse>(DrainingStatus());
+    return new FailedStreamReactor<v1::SendInvitationsResponse>(
+        DrainingStatus(kContinueWithRequestId));
   }
   // A retry that would wait beyond the call's deadline ends it at once.
   const absl::Time deadline =
@@ -50,13 +74,15 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
         const absl::Time started = absl::Now();
         std::string request_id = request.request_id();
         v1::BatchProgress progress;
-        const absl::Status status =
-            batcher->Run(request, cancel, [&](v1::SendInvitationsResponse response) {
+        int64_t requests_sent = 0;
+        const absl::Status status = batcher->Run(
+            request, cancel,
+            [&](v1::SendInvitationsResponse response) {
               request_id = response.request_id();
               progress = response.progress();
               return write(std::move(response));
             },
-            deadline);
+            deadline, &requests_sent);
         const std::string code = absl::StatusCodeToString(status.code());
         const absl::Duration elapsed = absl::Now() - started;
         Metrics::Get().RecordRpc("SendInvitations", code, CallerMetricLabel(auth, peer), elapsed);
@@ -71,10 +97,11 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
                   {"decided", int64_t{progress.decided_profiles()}},
                   {"sent", int64_t{progress.sent()}},
                   {"unknown", int64_t{progress.unknown()}},
-                  {"upstream_requests", int64_t{progress.upstream_requests()}},
+                  {"upstream_requests", requests_sent},
                   {"message", std::string(status.message())}});
         return status;
-      });
+      },
+      kContinueWithRequestId);
 }
 
 grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
@@ -83,6 +110,7 @@ grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<std::string> caller = AuthorizeCall(auth_, *context, kScopeInvitationsRead);
   if (!caller.ok()) {
+    LogRefusedCall(auth_, "GetInvitation", caller);
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }

@@ -5,8 +5,19 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "server/redaction.h"
 
 namespace followgate {
+namespace {
+
+// Every string that goes into a line passes through the redactor.
+std::string RedactedValue(const std::string& value) { return Redact(value); }
+template <typename Scalar>
+Scalar RedactedValue(Scalar value) {
+  return value;
+}
+
+}  // namespace
 
 void LogEvent(absl::string_view level, absl::string_view event, const LogFields& fields) {
   nlohmann::ordered_json line;
@@ -14,9 +25,9 @@ void LogEvent(absl::string_view level, absl::string_view event, const LogFields&
   line["level"] = std::string(level);
   line["event"] = std::string(event);
   for (const auto& field : fields) {
-    // A named reference: clang rejects capturing a structured binding in C++17.
-    const std::string& key = field.first;
-    std::visit([&line, &key](const auto& v) { line[key] = v; }, field.second);
+    // A named variable: clang rejects capturing a structured binding in C++17.
+    const std::string key = Redact(field.first);
+    std::visit([&line, &key](const auto& v) { line[key] = RedactedValue(v); }, field.second);
   }
   // Invalid UTF-8 in caller input is replaced rather than failing the line.
   const std::string text =

@@ -17,7 +17,8 @@ using LogFields = std::vector<std::pair<std::string, LogValue>>;
 
 // Writes {"time":..., "level":..., "event":..., <fields>} as one line,
 // atomically with respect to other lines. Values are JSON-escaped, so caller
-// input cannot forge lines. Never pass secrets.
+// input cannot forge lines. Every key and string value passes through
+// Redact() (server/redaction.h); still, never pass secrets.
 void LogEvent(absl::string_view level, absl::string_view event, const LogFields& fields);
 
 // {"event":"message","msg":...} at INFO or ERROR.

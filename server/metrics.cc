@@ -11,6 +11,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "server/redaction.h"
 
 namespace followgate {
 
@@ -61,6 +62,10 @@ const prometheus::Histogram::BucketBoundaries& DurationBuckets() {
   return *buckets;
 }
 
+// Every label value passes through the redactor (a caller name, say, is no
+// place for a secret).
+std::string Label(absl::string_view value) { return Redact(value); }
+
 }  // namespace
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
@@ -73,19 +78,19 @@ Metrics& Metrics::Get() {
 void Metrics::RecordRpc(absl::string_view method, absl::string_view code,
                         absl::string_view caller, absl::Duration duration) {
   impl_->rpcs
-      .Add({{"method", std::string(method)},
-            {"code", std::string(code)},
-            {"caller", std::string(caller)}})
+      .Add({{"method", Label(method)},
+            {"code", Label(code)},
+            {"caller", Label(caller)}})
       .Increment();
-  impl_->rpc_duration.Add({{"method", std::string(method)}}, DurationBuckets())
+  impl_->rpc_duration.Add({{"method", Label(method)}}, DurationBuckets())
       .Observe(absl::ToDoubleSeconds(duration));
 }
 
 void Metrics::RecordUpstream(absl::string_view upstream, absl::string_view outcome,
                              absl::Duration duration) {
-  impl_->upstream.Add({{"upstream", std::string(upstream)}, {"outcome", std::string(outcome)}})
+  impl_->upstream.Add({{"upstream", Label(upstream)}, {"outcome", Label(outcome)}})
       .Increment();
-  impl_->upstream_duration.Add({{"upstream", std::string(upstream)}}, DurationBuckets())
+  impl_->upstream_duration.Add({{"upstream", Label(upstream)}}, DurationBuckets())
       .Observe(absl::ToDoubleSeconds(duration));
 }
 
@@ -104,11 +109,11 @@ void Metrics::RecordThrottled(absl::string_view upstream) {
 }
 
 void Metrics::RecordSnapshotOpen(absl::string_view result) {
-  impl_->snapshots.Add({{"result", std::string(result)}}).Increment();
+  impl_->snapshots.Add({{"result", Label(result)}}).Increment();
 }
 
 void Metrics::RecordInvitation(absl::string_view outcome) {
-  impl_->invitations.Add({{"outcome", std::string(outcome)}}).Increment();
+  impl_->invitations.Add({{"outcome", Label(outcome)}}).Increment();
 }
 
 absl::StatusOr<int> Metrics::Expose(const std::string& address) {

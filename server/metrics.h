@@ -13,7 +13,8 @@ namespace followgate {
 
 // One process-wide registry that every part records into (recording costs a
 // few atomic operations and works whether or not it is exposed). The server
-// exposes it over HTTP when started with --metrics_port. Thread-safe.
+// exposes it over HTTP when started with --metrics_port. Label values pass
+// through Redact() (server/redaction.h). Thread-safe.
 //
 //   followgate_rpcs_total{method,code,caller}           finished calls (caller:
 //                                                       its name when callers are

@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/cancellation.h"
@@ -27,13 +29,18 @@ class AbortableStream {
   virtual void Abort(const absl::Status& status) = 0;
 };
 
+// How a caller of a stream of pages continues after SERVER_DRAINING (the
+// default of DrainingStatus).
+inline constexpr absl::string_view kContinueWithResumeToken =
+    "retry the call (another replica or later), with the last resume token";
+
 // What a call gets while the server drains: UNAVAILABLE, reason
 // SERVER_DRAINING, retry after a second (on another replica or the restarted
-// server).
-inline absl::Status DrainingStatus() {
+// server); the message says `how_to_continue`.
+inline absl::Status DrainingStatus(absl::string_view how_to_continue = kContinueWithResumeToken) {
   return WithRetryDelay(
-      WithErrorInfo(absl::UnavailableError("followgate is shutting down; retry the call (another "
-                                           "replica or later), with the last resume token"),
+      WithErrorInfo(absl::UnavailableError(
+                        absl::StrCat("followgate is shutting down; ", how_to_continue)),
                     "SERVER_DRAINING"),
       absl::Seconds(1));
 }
@@ -131,9 +138,11 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Wire>,
   using Producer =
       std::function<absl::Status(const CancellationToken& cancel, const Write& write)>;
 
-  // `tracker` is not owned and must outlive every stream it tracks.
-  PageStreamReactor(StreamTracker* tracker, Producer producer)
-      : tracker_(tracker), producer_(std::move(producer)) {
+  // `tracker` is not owned and must outlive every stream it tracks. A stream
+  // aborted by a drain (SERVER_DRAINING) tells its caller `how_to_continue`.
+  PageStreamReactor(StreamTracker* tracker, Producer producer,
+                    absl::string_view how_to_continue = kContinueWithResumeToken)
+      : tracker_(tracker), producer_(std::move(producer)), how_to_continue_(how_to_continue) {
     tracker_->Add(this);
     thread_ = std::thread([this] { Run(); });
   }
@@ -152,7 +161,10 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Wire>,
   void Abort(const absl::Status& status) override {
     {
       absl::MutexLock lock(&mu_);
-      if (abort_status_.ok()) abort_status_ = status;
+      if (abort_status_.ok()) {
+        abort_status_ =
+            ErrorReason(status) == "SERVER_DRAINING" ? DrainingStatus(how_to_continue_) : status;
+      }
     }
     cancel_.Cancel();
   }
@@ -205,6 +217,7 @@ class PageStreamReactor final : public grpc::ServerWriteReactor<Wire>,
 
   StreamTracker* const tracker_;
   const Producer producer_;
+  const std::string how_to_continue_;
   CancellationToken cancel_;
   absl::Mutex mu_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

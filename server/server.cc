@@ -30,6 +30,7 @@
 #include "server/page_stream_reactor.h"
 #include "server/request_pacer.h"
 #include "server/resume_token.h"
+#include "server/redaction.h"
 #include "server/secrets.h"
 #include "server/state_dir.h"
 #include "server/sandbox/sandbox_upstreams.h"
@@ -224,6 +225,10 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
       options.state_dir = *dir;
     }
   }
+  // However they were given (a file, the sandbox's built-in ones, a test's
+  // options), no outgoing text may hold the credentials.
+  RegisterSecret(options.linkedin.access_token);
+  RegisterSecret(options.connectsafely.api_key);
   FollowgateServer::Parts* raw_parts = parts.get();
   // A rejected LinkedIn token makes the follows service (and the server)
   // NOT_SERVING until LinkedIn accepts it again.

@@ -198,6 +198,7 @@ HttpReply ConnectSafelyApi::Handle(const HttpRequest& request) {
       case SandboxFault::Kind::kStatus:
       case SandboxFault::Kind::kReset:
       case SandboxFault::Kind::kRetryAfter:
+      case SandboxFault::Kind::kEchoCredentials:
         break;  // Answered by Admit().
       case SandboxFault::Kind::kRepeatCursor:
       case SandboxFault::Kind::kOversizedPage:
@@ -238,6 +239,11 @@ ConnectSafelyApi::Admission ConnectSafelyApi::Admit(
     admission.reply->headers.push_back({"Retry-After", absl::StrCat(fault.value)});
   } else if (fault.kind == SandboxFault::Kind::kReset) {
     admission.reply = HttpReply::Reset();
+  } else if (fault.kind == SandboxFault::Kind::kEchoCredentials) {
+    const std::string* authorization = request.FindHeader("Authorization");
+    admission.reply = Error(fault.status, EchoedCredentialsText(authorization == nullptr
+                                                                     ? ""
+                                                                     : *authorization));
   } else {
     admission.fault = fault;
   }

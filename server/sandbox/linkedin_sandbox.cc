@@ -258,6 +258,13 @@ LinkedInSandbox::GatewayDecision LinkedInSandbox::Admit(
     case SandboxFault::Kind::kBadTimestamp:
       decision.fault = fault;
       break;
+    case SandboxFault::Kind::kEchoCredentials: {
+      const std::string* authorization = request.FindHeader("Authorization");
+      decision.reply = LinkedInError(
+          fault.status, 65602, "INVALID_ACCESS_TOKEN",
+          EchoedCredentialsText(authorization == nullptr ? "" : *authorization));
+      break;
+    }
   }
   return decision;
 }

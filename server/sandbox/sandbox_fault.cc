@@ -47,6 +47,12 @@ absl::StatusOr<SandboxFault> ParseFault(const nlohmann::json& object) {
     if (!status.ok()) return status.status();
     return SandboxFault::Status(static_cast<int>(*status));
   }
+  if (name == "echo_credentials") {
+    if (!object.contains("status")) return SandboxFault::EchoCredentials(401);
+    absl::StatusOr<int64_t> status = IntegerField(object, "status", 400, 599);
+    if (!status.ok()) return status.status();
+    return SandboxFault::EchoCredentials(static_cast<int>(*status));
+  }
   if (name == "slow") {
     absl::StatusOr<int64_t> delay_ms =
         IntegerField(object, "delay_ms", 0, kMaxDelayMs);
@@ -71,7 +77,7 @@ absl::StatusOr<SandboxFault> ParseFault(const nlohmann::json& object) {
   }
   return absl::InvalidArgumentError(
       "'kind' must be one of status, truncate, reset, slow, lost, retry_after, "
-      "repeat_cursor, oversized_page, bad_timestamp");
+      "repeat_cursor, oversized_page, bad_timestamp, echo_credentials");
 }
 
 }  // namespace
@@ -134,6 +140,20 @@ SandboxFault SandboxFault::BadTimestamp(int64_t last_modified_at) {
   fault.kind = Kind::kBadTimestamp;
   fault.value = last_modified_at;
   return fault;
+}
+
+SandboxFault SandboxFault::EchoCredentials(int status) {
+  SandboxFault fault;
+  fault.kind = Kind::kEchoCredentials;
+  fault.status = status;
+  return fault;
+}
+
+std::string EchoedCredentialsText(absl::string_view authorization) {
+  const size_t space = authorization.find(' ');
+  const absl::string_view credential =
+      space == absl::string_view::npos ? authorization : authorization.substr(space + 1);
+  return absl::StrCat("bad token ", authorization, " (credential: ", credential, ")");
 }
 
 absl::StatusOr<std::vector<SandboxFault>> ParseSandboxFaults(

@@ -23,6 +23,11 @@
 //   {"kind":"bad_timestamp","last_modified_at":N}
 //                                    every element's lastModifiedAt is N
 //                                    (any 64-bit integer)
+//   {"kind":"echo_credentials","status":401}
+//                                    answer this status (400..599, default
+//                                    401) with an error body that quotes the
+//                                    request's Authorization header and the
+//                                    bare credential in it (a hostile upstream)
 //
 // Values and pure functions; thread-safe.
 
@@ -30,6 +35,7 @@
 #define FOLLOWGATE_SERVER_SANDBOX_SANDBOX_FAULT_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -50,10 +56,11 @@ struct SandboxFault {
     kRepeatCursor,
     kOversizedPage,
     kBadTimestamp,
+    kEchoCredentials,
   };
 
   Kind kind = Kind::kStatus;
-  int status = 500;                             // For kStatus.
+  int status = 500;                             // For kStatus, kEchoCredentials.
   absl::Duration delay = absl::ZeroDuration();  // For kSlow.
   // kRetryAfter: seconds; kOversizedPage: elements; kBadTimestamp: the
   // lastModifiedAt value.
@@ -68,7 +75,13 @@ struct SandboxFault {
   static SandboxFault RepeatCursor();
   static SandboxFault OversizedPage(int64_t elements);
   static SandboxFault BadTimestamp(int64_t last_modified_at);
+  static SandboxFault EchoCredentials(int status);
 };
+
+// The error text of an echo_credentials fault: `authorization` (the
+// request's Authorization header value) quoted whole and its credential
+// without the scheme, e.g. "bad token Bearer abc (credential: abc)".
+std::string EchoedCredentialsText(absl::string_view authorization);
 
 // Parses a JSON array of faults. InvalidArgument (saying which element and
 // why) for anything else, including out-of-range statuses and delays.

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/error_details.h"
+#include "server/redaction.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
 #include "tests/testing/status_matchers.h"
@@ -268,6 +269,26 @@ TEST_F(InvitationBatcherTest, PerProfileResultsMapToOutcomes) {
   ASSERT_EQ(requests_.size(), 2u);
   EXPECT_EQ(requests_[1].urns, std::vector<std::string>{Profile(2)});
   EXPECT_EQ(later.results.at(3).outcome(), v1::INVITATION_OUTCOME_UNKNOWN);
+}
+
+TEST_F(InvitationBatcherTest, PerProfileReasonsAreRedactedBeforeTheyAreRecordedOrSent) {
+  RegisterSecret("per-profile-secret-42");
+  Script([](const std::vector<std::string>& urns) {
+    nlohmann::json results = nlohmann::json::array();
+    results.push_back({{"profileUrn", urns[0]}, {"success", false}, {"status", "FAILED"},
+                       {"error", "key per-profile-secret-42 refused (Bearer unheld-xyz)"}});
+    return Json(200, {{"success", false}, {"results", results}});
+  });
+  auto batcher = Batcher();
+  const RunResult run = Run(*batcher, Request("b1", Profiles(0, 1)));
+  ASSERT_THAT(run.status, IsOk());
+  EXPECT_EQ(run.results.at(0).reason(), "FAILED: key [REDACTED] refused (Bearer [REDACTED])");
+  v1::GetInvitationRequest get;
+  get.set_company_id(kCompany);
+  get.set_profile_urn(Profile(0));
+  auto recorded = batcher->GetInvitation(get);
+  ASSERT_THAT(recorded, IsOk());
+  EXPECT_EQ(recorded->reason(), "FAILED: key [REDACTED] refused (Bearer [REDACTED])");
 }
 
 TEST_F(InvitationBatcherTest, LostAnswerLeavesTheChunkUnknownStopsAndContinuesLater) {
