@@ -40,4 +40,10 @@ std::string CallerMetricLabel(const CallerAuth* auth, const std::string& caller)
   return auth != nullptr && auth->enabled() ? caller : "unauthenticated";
 }
 
+absl::Time CallDeadline(const grpc::ServerContextBase& context) {
+  return context.deadline() == std::chrono::system_clock::time_point::max()
+             ? absl::InfiniteFuture()
+             : absl::FromChrono(context.deadline());
+}
+
 }  // namespace followgate

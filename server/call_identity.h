@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "server/caller_auth.h"
 
@@ -27,6 +28,9 @@ std::string CallerForLog(const absl::StatusOr<std::string>& authorized);
 // bounded set), else "unauthenticated" (names callers give themselves are
 // unbounded).
 std::string CallerMetricLabel(const CallerAuth* auth, const std::string& caller);
+
+// The call's deadline; InfiniteFuture when the caller set none.
+absl::Time CallDeadline(const grpc::ServerContextBase& context);
 
 }  // namespace followgate
 

@@ -79,6 +79,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
     return new Failed(plan.status());
   }
   plan->who.caller = caller;
+  plan->deadline = CallDeadline(*context);
   using Reactor = PageStreamReactor<TokenedBuffer, grpc::ByteBuffer>;
   return new Reactor(streams_, [this, method = std::string(method), caller, urn,
                                 plan = *std::move(plan)](const CancellationToken& cancel,

@@ -394,10 +394,11 @@ absl::Status InvitationBatcher::Run(const v1::SendInvitationsRequest& request,
 
 absl::StatusOr<v1::Invitation> InvitationBatcher::GetInvitation(
     const v1::GetInvitationRequest& request) {
-  FG_RETURN_IF_ERROR(ValidateCompanyId("company_id", request.company_id()));
+  FG_ASSIGN_OR_RETURN(const std::string company_id,
+                      CanonicalCompanyId("company_id", request.company_id()));
   FG_RETURN_IF_ERROR(ValidateProfileUrn("profile_urn", request.profile_urn()));
   FG_ASSIGN_OR_RETURN(InvitationRecord record,
-                      ledger_->GetInvitation(request.company_id(), request.profile_urn()));
+                      ledger_->GetInvitation(company_id, request.profile_urn()));
   v1::Invitation invitation;
   invitation.set_company_id(record.company_id);
   invitation.set_profile_urn(record.profile_urn);

@@ -1,6 +1,7 @@
 #include "server/invitation_requests.h"
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -20,7 +21,6 @@ bool AllOf(absl::string_view s, bool (*ok)(char)) {
   return true;
 }
 
-bool IsDigit(char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }
 bool IsIdChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
 }
@@ -29,13 +29,16 @@ bool IsAccountChar(char c) { return absl::ascii_isgraph(static_cast<unsigned cha
 
 }  // namespace
 
-absl::Status ValidateCompanyId(absl::string_view field, absl::string_view company_id) {
-  if (!company_id.empty() && company_id.size() <= 20 && AllOf(company_id, IsDigit)) {
-    return absl::OkStatus();
+absl::StatusOr<std::string> CanonicalCompanyId(absl::string_view field,
+                                               absl::string_view company_id) {
+  if (company_id.size() <= 64) {
+    if (std::optional<std::string> id = CanonicalNumericId(company_id); id.has_value()) {
+      return *std::move(id);
+    }
   }
   return InvalidField(
       field, absl::StrCat(field,
-                          " must be the numeric LinkedIn company id (1 to 20 digits, e.g. "
+                          " must be the numeric LinkedIn company id (1 to 2^63-1, e.g. "
                           "105672170), got ",
                           QuoteForMessage(company_id)));
 }
@@ -61,9 +64,8 @@ absl::Status ValidateProfileUrn(absl::string_view field, absl::string_view urn) 
 
 absl::StatusOr<BatchSpec> BatchSpecFor(const v1::SendInvitationsRequest& request,
                                        int max_profiles) {
-  if (absl::Status s = ValidateCompanyId("company_id", request.company_id()); !s.ok()) {
-    return s;
-  }
+  absl::StatusOr<std::string> company_id = CanonicalCompanyId("company_id", request.company_id());
+  if (!company_id.ok()) return company_id.status();
   const std::string& account = request.account_id();
   if (account.size() > 128 || !AllOf(account, IsAccountChar)) {
     return InvalidField("account_id",
@@ -95,7 +97,7 @@ absl::StatusOr<BatchSpec> BatchSpecFor(const v1::SendInvitationsRequest& request
   }
   BatchSpec spec;
   spec.request_id = request_id.empty() ? NewUuid() : request_id;
-  spec.company_id = request.company_id();
+  spec.company_id = *std::move(company_id);
   spec.account_id = account;
   spec.profile_urns.assign(request.profile_urns().begin(), request.profile_urns().end());
   spec.retry_unknown = request.retry_unknown();

@@ -14,8 +14,11 @@ namespace followgate {
 
 inline constexpr absl::string_view kProfileUrnPrefix = "urn:li:fsd_profile:";
 
-// OK for 1 to 20 digits; INVALID_ARGUMENT naming `field` otherwise.
-absl::Status ValidateCompanyId(absl::string_view field, absl::string_view company_id);
+// The canonical company id (leading zeros stripped, so `0777` and `777` are
+// one page in the ledger and the credits): 1 to 2^63-1 in decimal.
+// INVALID_ARGUMENT naming `field` otherwise.
+absl::StatusOr<std::string> CanonicalCompanyId(absl::string_view field,
+                                               absl::string_view company_id);
 
 // OK for `urn:li:fsd_profile:{id}` ({id}: 1 to 200 of A-Z a-z 0-9 `-` `_`).
 // A follows-API member URN (`urn:li:person:...`) gets its own message: the

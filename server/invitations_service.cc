@@ -64,10 +64,7 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
         DrainingStatus(kContinueWithRequestId));
   }
   // A retry that would wait beyond the call's deadline ends it at once.
-  const absl::Time deadline =
-      context->deadline() == std::chrono::system_clock::time_point::max()
-          ? absl::InfiniteFuture()
-          : absl::FromChrono(context->deadline());
+  const absl::Time deadline = CallDeadline(*context);
   return new Reactor(
       streams_, [batcher = batcher_, auth = auth_, request = *request, peer = *caller, deadline](
                     const CancellationToken& cancel, const Reactor::Write& write) {

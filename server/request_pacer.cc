@@ -114,8 +114,11 @@ void RequestPacer::OnThrottled() {
 
 void RequestPacer::OnThrottled(absl::Duration retry_after) {
   absl::MutexLock lock(&mu_);
-  SetNextGrantLocked(std::max(next_grant_, clock_->Now() + retry_after));
-  answers_in_a_row_ = 0;
+  SetNextGrantLocked(std::max(next_grant_, clock_->Now() + std::max(retry_after, interval_)));
+  // A 429 says the pace is too fast for the upstream, whatever delay it names:
+  // obeying only the delay would earn a 429 for every other request.
+  SetIntervalLocked(std::max(2 * interval_, absl::Milliseconds(1)),
+                    "throttled with Retry-After");
   ++generation_;
 }
 

@@ -50,8 +50,8 @@ struct WaitTicket {
 // crawl does not starve a one-page request, a request in backoff never holds
 // up the others, and no slot goes unused while someone is ready.
 //
-// The spacing adapts to the upstream: a 429 that names no delay doubles the
-// interval (up to `max_interval`), and each run of kSuccessesToStepBack
+// The spacing adapts to the upstream: a 429 doubles the interval (up to
+// `max_interval`), and each run of kSuccessesToStepBack
 // answers that are not 429 halves it again, never below `min_interval`. Each
 // change is logged and the effective interval is the
 // followgate_budget_interval_seconds gauge.
@@ -80,7 +80,8 @@ class RequestPacer {
   // interval doubles (up to max_interval).
   void OnThrottled();
   // The upstream answered "too many requests" and asked for `retry_after`:
-  // nothing starts before that (the interval itself stays).
+  // nothing starts before that (nor before a whole interval), and the
+  // interval doubles too (up to max_interval).
   void OnThrottled(absl::Duration retry_after);
   // The upstream answered something other than 429: counts towards stepping
   // a raised interval back.

@@ -52,6 +52,23 @@ absl::StatusOr<ResumePoint> StartOf(const ResumeTokenCodec& tokens, const ReadPl
   return point;
 }
 
+// RESOURCE_EXHAUSTED with a RetryInfo when the next in line cannot start
+// before `deadline` (the budget is held that long, e.g. after a Retry-After):
+// waiting would only end in DEADLINE_EXCEEDED. Waits behind other callers
+// are estimates, so only the first in line fails fast.
+absl::Status CheckSlotBeforeDeadline(const QueuePosition& position, absl::Time now,
+                                     absl::Time deadline) {
+  if (position.ahead > 0 || now + position.estimated_wait <= deadline) return absl::OkStatus();
+  return WithRetryDelay(
+      WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
+                        "LinkedIn's budget has no slot for this stream before its deadline: "
+                        "the next request can start in ",
+                        absl::FormatDuration(position.estimated_wait),
+                        "; resume (resume_token) or retry after that")),
+                    "BUDGET_HELD"),
+      position.estimated_wait);
+}
+
 absl::StatusOr<std::unique_ptr<SnapshotLease>> LeaseFor(SnapshotHub* hub, const ReadPlan& plan,
                                                         const ResumePoint& start, int index) {
   if (index == start.sequence_index && start.snapshot_id != 0) {
@@ -103,6 +120,7 @@ absl::Status StreamPageBytes(SnapshotHub* hub, Clock* clock, absl::Duration hear
       if (wait.kind == SnapshotLease::PageWait::Kind::kTimeout) {
         v1::StreamHeartbeat* heartbeat = fields.mutable_heartbeat();
         if (std::optional<QueuePosition> position = lease->Position(); position.has_value()) {
+          FG_RETURN_IF_ERROR(CheckSlotBeforeDeadline(*position, clock->Now(), plan.deadline));
           heartbeat->set_queue_position(position->ahead);
           *heartbeat->mutable_estimated_wait() = TimeUtil::NanosecondsToDuration(
               absl::ToInt64Nanoseconds(position->estimated_wait));

@@ -29,6 +29,10 @@ struct ReadPlan {
   Requester who;
   // Where to start; "" for the beginning.
   std::string resume_token;
+  // The call's deadline: a stream whose crawl cannot get a budget slot before
+  // it (the budget is held after a Retry-After) ends at once with
+  // RESOURCE_EXHAUSTED and a RetryInfo instead of waiting it out.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // The plans of the API's requests. INVALID_ARGUMENT naming the bad field.

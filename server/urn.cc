@@ -41,19 +41,22 @@ bool IsPersonId(absl::string_view id) {
 // The page id of `urn` without leading zeros, if it is a page URN whose id
 // is 1 to 2^63-1.
 std::optional<std::string> CanonicalPageId(absl::string_view urn) {
-  if (!absl::ConsumePrefix(&urn, kOrganizationalPageUrnPrefix) || !AllDigits(urn)) {
-    return std::nullopt;
-  }
-  const absl::string_view digits = urn.substr(std::min(urn.find_first_not_of('0'), urn.size()));
-  int64_t id = 0;
-  if (digits.empty() || !absl::SimpleAtoi(digits, &id)) return std::nullopt;
-  return std::string(digits);
+  if (!absl::ConsumePrefix(&urn, kOrganizationalPageUrnPrefix)) return std::nullopt;
+  return CanonicalNumericId(urn);
 }
 
 constexpr absl::string_view kPageRule = "{digits}: 1 to 2^63-1";
 constexpr absl::string_view kPersonRule = "{id}: A-Z a-z 0-9 - _ + / and trailing =";
 
 }  // namespace
+
+std::optional<std::string> CanonicalNumericId(absl::string_view digits) {
+  if (!AllDigits(digits)) return std::nullopt;
+  digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size()));
+  int64_t id = 0;
+  if (digits.empty() || !absl::SimpleAtoi(digits, &id)) return std::nullopt;
+  return std::string(digits);
+}
 
 absl::StatusOr<std::string> CanonicalFolloweeUrn(absl::string_view field, absl::string_view urn) {
   if (urn.size() <= kMaxUrnLength) {

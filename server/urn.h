@@ -3,6 +3,7 @@
 #define FOLLOWGATE_SERVER_URN_H_
 
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <utility>
@@ -21,6 +22,11 @@ inline constexpr absl::string_view kOrganizationalPageUrnPrefix =
 inline constexpr size_t kMaxUrnLength = 255;
 // So a person id has at most this many.
 inline constexpr size_t kMaxPersonIdLength = kMaxUrnLength - kPersonUrnPrefix.size();
+
+// The canonical form of a positive decimal id (a page or company id): no
+// leading zeros, 1 to 2^63-1. nullopt for anything else (empty, a sign,
+// another character, 0, beyond int64).
+std::optional<std::string> CanonicalNumericId(absl::string_view digits);
 
 // The canonical form of a followee `urn:li:organizationalPage:{digits}`:
 // {digits} is a page id from 1 to 2^63-1 (LinkedIn's ids are 64-bit), with

@@ -177,8 +177,8 @@ TEST_F(FetcherTest, LinkedInsRetryAfterIsHonouredForEveryRequestOfTheProcess) {
   http_.Expect(Url(Members(), ""), 200, PageBody(0, 1, ""));
   ASSERT_THAT(Stream(Members()), IsOk());
   EXPECT_THAT(RequestOffsets(), ElementsAre(absl::ZeroDuration(), absl::Seconds(150)));
-  // A named delay leaves the interval as it was.
-  EXPECT_EQ(pacer_.interval(), kInterval);
+  // A 429 slows the budget down too, delay named or not.
+  EXPECT_EQ(pacer_.interval(), 2 * kInterval);
 }
 
 TEST_F(FetcherTest, RetryAfterBeyondMaxWaitEndsAtOnceWithRetryInfo) {

@@ -244,6 +244,38 @@ TEST_F(InvitationBatcherTest, ProfilesInvitedByAnEarlierBatchAreNotSentAgain) {
   EXPECT_EQ(repeat.reason(), "invited by batch b1");
 }
 
+TEST_F(InvitationBatcherTest, ZeroPaddedCompanyIdIsTheSamePageInTheLedger) {
+  auto batcher = Batcher();
+  ASSERT_THAT(Run(*batcher, Request("b1", Profiles(0, 10))).status, IsOk());
+  v1::SendInvitationsRequest padded = Request("b2", Profiles(0, 10));
+  padded.set_company_id(absl::StrCat("000", kCompany));
+  const RunResult second = Run(*batcher, padded);
+  ASSERT_THAT(second.status, IsOk());
+  EXPECT_EQ(requests_.size(), 1u);  // Nobody invited twice through another spelling.
+  EXPECT_EQ(second.results.at(0).outcome(), v1::INVITATION_OUTCOME_ALREADY_INVITED);
+  v1::GetInvitationRequest get;
+  get.set_company_id(absl::StrCat("0", kCompany));
+  get.set_profile_urn(Profile(0));
+  auto recorded = batcher->GetInvitation(get);
+  ASSERT_THAT(recorded, IsOk());
+  EXPECT_EQ(recorded->company_id(), kCompany);
+  EXPECT_EQ(recorded->request_id(), "b1");
+}
+
+TEST_F(InvitationBatcherTest, CompanyIdZeroOrBeyondInt64IsInvalidArgument) {
+  auto batcher = Batcher();
+  for (const char* id : {"0", "000", "9223372036854775808", "-5", "+5"}) {
+    v1::SendInvitationsRequest request = Request("b1", Profiles(0, 1));
+    request.set_company_id(id);
+    EXPECT_THAT(Run(*batcher, request).status,
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("company_id must be the numeric LinkedIn company id (1 to "
+                                   "2^63-1")))
+        << id;
+  }
+  EXPECT_TRUE(requests_.empty());
+}
+
 TEST_F(InvitationBatcherTest, PerProfileResultsMapToOutcomes) {
   Script([](const std::vector<std::string>& urns) {
     nlohmann::json results = nlohmann::json::array();

@@ -195,12 +195,15 @@ TEST(RequestPacer, GrantsAreSpacedByTheRaisedInterval) {
   EXPECT_EQ(pacer.next_grant_time(), t0 + kInterval + 2 * kInterval);
 }
 
-TEST(RequestPacer, ThrottledWithRetryAfterHoldsEveryoneBackThatLong) {
+TEST(RequestPacer, ThrottledWithRetryAfterHoldsEveryoneBackThatLongAndSlowsDown) {
   FakeClock clock;
   RequestPacer pacer(&clock, kInterval);
   pacer.OnThrottled(absl::Minutes(5));
   EXPECT_EQ(pacer.next_grant_time(), clock.Now() + absl::Minutes(5));
-  EXPECT_EQ(pacer.interval(), kInterval);
+  EXPECT_EQ(pacer.interval(), 2 * kInterval);
+  pacer.OnThrottled(absl::Seconds(1));  // Never sooner than an interval.
+  EXPECT_EQ(pacer.next_grant_time(), clock.Now() + absl::Minutes(5));
+  EXPECT_EQ(pacer.interval(), 4 * kInterval);
 }
 
 // Starts `count` threads that each acquire once for `caller` at `priority`,

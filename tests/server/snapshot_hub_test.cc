@@ -113,13 +113,15 @@ class SnapshotHubTest : public ::testing::Test {
     }
   };
   Streamed Stream(const v1::StreamFollowersRequest& request, int stop_after = -1,
-                  absl::Duration heartbeat_interval = absl::Hours(1)) {
+                  absl::Duration heartbeat_interval = absl::Hours(1),
+                  absl::Time deadline = absl::InfiniteFuture()) {
     Streamed out;
     auto plan = PlanFor(request);
     if (!plan.ok()) {
       out.status = plan.status();
       return out;
     }
+    plan->deadline = deadline;
     CancellationToken never;
     out.status = StreamPages<v1::FollowerPage>(
         hub_.get(), &clock_, heartbeat_interval, tokens_, *plan, never, [&](v1::FollowerPage page) {
@@ -375,6 +377,29 @@ TEST_F(SnapshotHubTest, WaitingStreamsGetHeartbeatsWithTheirPlaceInTheQueue) {
   EXPECT_EQ(streamed.heartbeats[0].queue_position(), 0);
   EXPECT_EQ(streamed.heartbeats[0].estimated_wait().seconds(), 53);
   EXPECT_EQ(streamed.heartbeats[7].estimated_wait().seconds(), 4);
+}
+
+TEST_F(SnapshotHubTest, StreamWhoseDeadlineComesBeforeTheHeldBudgetEndsAtOnceWithRetryInfo) {
+  pacer_->OnThrottled(absl::Minutes(10));  // LinkedIn asked for a 10-minute pause.
+  clock_.EnableAutoAdvance(2);
+  const absl::Time t0 = clock_.Now();
+  const Streamed streamed = Stream(Followers(), -1, /*heartbeat_interval=*/absl::Seconds(7),
+                                   /*deadline=*/t0 + absl::Seconds(30));
+  EXPECT_THAT(streamed.status, StatusIs(absl::StatusCode::kResourceExhausted,
+                                        HasSubstr("no slot for this stream before its deadline")));
+  EXPECT_EQ(ErrorReason(streamed.status), "BUDGET_HELD");
+  EXPECT_EQ(RetryDelay(streamed.status), absl::Minutes(10) - absl::Seconds(7));
+  EXPECT_TRUE(streamed.pages.empty());
+  EXPECT_LT(clock_.Now() - t0, absl::Seconds(30));  // Not waited out until the deadline.
+}
+
+TEST_F(SnapshotHubTest, StreamWithTimeEnoughWaitsForTheHeldBudget) {
+  pacer_->OnThrottled(absl::Minutes(10));
+  clock_.EnableAutoAdvance(2);
+  const Streamed streamed = Stream(Followers(), -1, /*heartbeat_interval=*/absl::Seconds(7),
+                                   /*deadline=*/clock_.Now() + absl::Hours(1));
+  ASSERT_THAT(streamed.status, IsOk());
+  EXPECT_EQ(streamed.pages.size(), 5u);
 }
 
 TEST_F(SnapshotHubTest, ListFollowersPagesIndependentlyOfUpstreamPages) {
