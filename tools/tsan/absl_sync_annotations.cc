@@ -1,0 +1,312 @@
+// Makes absl::Mutex, absl::CondVar and absl::Notification visible to
+// ThreadSanitizer when abseil itself is not instrumented (Debian's shared
+// libabsl_synchronization). Without it TSan sees no happens-before edge from
+// any absl lock and reports every guarded access as a race.
+//
+// How: this file defines the exported entry points that code calls (the
+// project's, and gRPC's, whose gpr_mu is an absl::Mutex). Linked into the
+// executable, the definitions take precedence over the library's; each one
+// forwards to the library's own (dlsym RTLD_NEXT on the mangled name) and
+// tells TSan what happened (__tsan_mutex_* and __tsan_acquire/release).
+//
+// Conditions (Await, LockWhen) are evaluated inside the library, sometimes by
+// the thread that unlocks on behalf of a waiter. Condition::Eval is
+// interposed too: it runs as if it held the mutex of the operation in
+// progress on its thread (acquire before, release after).
+//
+// Only for `--config=tsan`. Thread-safe; aborts at the first call if an entry
+// point cannot be found (an abseil without these symbols).
+
+#include <dlfcn.h>
+#include <sanitizer/tsan_interface.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/base/options.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+
+namespace {
+
+#define FG_STRINGIFY_INNER(x) #x
+#define FG_STRINGIFY(x) FG_STRINGIFY_INNER(x)
+
+// The Itanium mangling of a member of absl's inline namespace: `prefix` is
+// "_ZN" or "_ZNK" (const member), `rest` the part after the namespace.
+std::string Mangled(const char* prefix, const char* rest) {
+  const std::string ns = FG_STRINGIFY(ABSL_OPTION_INLINE_NAMESPACE_NAME);
+  return std::string(prefix) + "4absl" + std::to_string(ns.size()) + ns + rest;
+}
+
+template <typename Fn>
+Fn Real(const char* prefix, const char* rest) {
+  const std::string name = Mangled(prefix, rest);
+  void* sym = dlsym(RTLD_NEXT, name.c_str());
+  if (sym == nullptr) {
+    std::fprintf(stderr, "tsan absl_sync: %s not found\n", name.c_str());
+    std::abort();
+  }
+  return reinterpret_cast<Fn>(sym);
+}
+
+#define FG_REAL(type, prefix, rest) \
+  static const auto real = Real<type>(prefix, rest)
+
+// The mutex whose operation is in progress on this thread, for
+// Condition::Eval.
+thread_local const absl::Mutex* current_mutex = nullptr;
+
+class CurrentMutex {
+ public:
+  explicit CurrentMutex(const absl::Mutex* mu) : saved_(current_mutex) {
+    current_mutex = mu;
+  }
+  ~CurrentMutex() { current_mutex = saved_; }
+  CurrentMutex(const CurrentMutex&) = delete;
+  CurrentMutex& operator=(const CurrentMutex&) = delete;
+
+ private:
+  const absl::Mutex* saved_;
+};
+
+void* Addr(const void* p) { return const_cast<void*>(p); }
+
+// A lock that the library released and took again inside one call.
+void AnnotateReleased(const absl::Mutex* mu) {
+  __tsan_mutex_pre_unlock(Addr(mu), 0);
+  __tsan_mutex_post_unlock(Addr(mu), 0);
+}
+
+using MutexFn = void (*)(absl::Mutex*);
+using TryFn = bool (*)(absl::Mutex*);
+using WhenFn = void (*)(absl::Mutex*, const absl::Condition&);
+using WhenTimeoutFn = bool (*)(absl::Mutex*, const absl::Condition&,
+                               absl::Duration);
+using WhenDeadlineFn = bool (*)(absl::Mutex*, const absl::Condition&,
+                                absl::Time);
+
+void Lock(absl::Mutex* mu, MutexFn real, unsigned flags) {
+  __tsan_mutex_pre_lock(mu, flags);
+  real(mu);
+  __tsan_mutex_post_lock(mu, flags, 0);
+}
+
+void Unlock(absl::Mutex* mu, MutexFn real, unsigned flags) {
+  CurrentMutex current(mu);
+  __tsan_mutex_pre_unlock(mu, flags);
+  real(mu);
+  __tsan_mutex_post_unlock(mu, flags);
+}
+
+bool TryLock(absl::Mutex* mu, TryFn real, unsigned flags) {
+  __tsan_mutex_pre_lock(mu, flags | __tsan_mutex_try_lock);
+  const bool locked = real(mu);
+  __tsan_mutex_post_lock(
+      mu, flags | __tsan_mutex_try_lock |
+              (locked ? 0 : __tsan_mutex_try_lock_failed),
+      0);
+  return locked;
+}
+
+// LockWhen and its variants: a lock, whose condition the library evaluates.
+template <typename Call>
+auto LockWhen(absl::Mutex* mu, unsigned flags, Call call) {
+  __tsan_mutex_pre_lock(mu, flags);
+  CurrentMutex current(mu);
+  auto result = call();
+  __tsan_mutex_post_lock(mu, flags, 0);
+  return result;
+}
+
+// Await, CondVar::Wait and variants: held before and after, released inside.
+template <typename Call>
+auto ReleaseAndRetake(absl::Mutex* mu, Call call) {
+  AnnotateReleased(mu);
+  __tsan_mutex_pre_lock(mu, 0);
+  CurrentMutex current(mu);
+  auto result = call();
+  __tsan_mutex_post_lock(mu, 0, 0);
+  return result;
+}
+
+}  // namespace
+
+namespace absl {
+ABSL_NAMESPACE_BEGIN
+
+void Mutex::Lock() {
+  FG_REAL(MutexFn, "_ZN", "5Mutex4LockEv");
+  ::Lock(this, real, 0);
+}
+
+void Mutex::Unlock() {
+  FG_REAL(MutexFn, "_ZN", "5Mutex6UnlockEv");
+  ::Unlock(this, real, 0);
+}
+
+void Mutex::ReaderLock() {
+  FG_REAL(MutexFn, "_ZN", "5Mutex10ReaderLockEv");
+  ::Lock(this, real, __tsan_mutex_read_lock);
+}
+
+void Mutex::ReaderUnlock() {
+  FG_REAL(MutexFn, "_ZN", "5Mutex12ReaderUnlockEv");
+  ::Unlock(this, real, __tsan_mutex_read_lock);
+}
+
+bool Mutex::TryLock() {
+  FG_REAL(TryFn, "_ZN", "5Mutex7TryLockEv");
+  return ::TryLock(this, real, 0);
+}
+
+bool Mutex::ReaderTryLock() {
+  FG_REAL(TryFn, "_ZN", "5Mutex13ReaderTryLockEv");
+  return ::TryLock(this, real, __tsan_mutex_read_lock);
+}
+
+void Mutex::LockWhen(const Condition& cond) {
+  FG_REAL(WhenFn, "_ZN", "5Mutex8LockWhenERKNS0_9ConditionE");
+  ::LockWhen(this, 0, [&] { return real(this, cond), 0; });
+}
+
+void Mutex::ReaderLockWhen(const Condition& cond) {
+  FG_REAL(WhenFn, "_ZN", "5Mutex14ReaderLockWhenERKNS0_9ConditionE");
+  ::LockWhen(this, __tsan_mutex_read_lock,
+             [&] { return real(this, cond), 0; });
+}
+
+bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  FG_REAL(WhenTimeoutFn, "_ZN",
+          "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  return ::LockWhen(this, 0, [&] { return real(this, cond, timeout); });
+}
+
+bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
+  FG_REAL(WhenDeadlineFn, "_ZN",
+          "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  return ::LockWhen(this, 0, [&] { return real(this, cond, deadline); });
+}
+
+bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  FG_REAL(WhenTimeoutFn, "_ZN",
+          "5Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  return ::LockWhen(this, __tsan_mutex_read_lock,
+                    [&] { return real(this, cond, timeout); });
+}
+
+bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
+  FG_REAL(WhenDeadlineFn, "_ZN",
+          "5Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  return ::LockWhen(this, __tsan_mutex_read_lock,
+                    [&] { return real(this, cond, deadline); });
+}
+
+void Mutex::Await(const Condition& cond) {
+  FG_REAL(WhenFn, "_ZN", "5Mutex5AwaitERKNS0_9ConditionE");
+  ReleaseAndRetake(this, [&] { return real(this, cond), 0; });
+}
+
+bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
+  FG_REAL(WhenTimeoutFn, "_ZN",
+          "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  return ReleaseAndRetake(this, [&] { return real(this, cond, timeout); });
+}
+
+bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
+  FG_REAL(WhenDeadlineFn, "_ZN",
+          "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  return ReleaseAndRetake(this, [&] { return real(this, cond, deadline); });
+}
+
+Mutex::~Mutex() {
+  FG_REAL(MutexFn, "_ZN", "5MutexD1Ev");
+  __tsan_mutex_destroy(this, 0);
+  real(this);
+}
+
+bool Condition::Eval() const {
+  using EvalFn = bool (*)(const Condition*);
+  FG_REAL(EvalFn, "_ZNK", "9Condition4EvalEv");
+  const Mutex* mu = current_mutex;
+  if (mu != nullptr) __tsan_acquire(Addr(mu));
+  const bool result = real(this);
+  if (mu != nullptr) __tsan_release(Addr(mu));
+  return result;
+}
+
+void CondVar::Wait(Mutex* mu) {
+  using WaitFn = void (*)(CondVar*, Mutex*);
+  FG_REAL(WaitFn, "_ZN", "7CondVar4WaitEPNS0_5MutexE");
+  ReleaseAndRetake(mu, [&] { return real(this, mu), 0; });
+  __tsan_acquire(this);
+}
+
+bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
+  using WaitFn = bool (*)(CondVar*, Mutex*, Duration);
+  FG_REAL(WaitFn, "_ZN", "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
+  const bool timed_out =
+      ReleaseAndRetake(mu, [&] { return real(this, mu, timeout); });
+  __tsan_acquire(this);
+  return timed_out;
+}
+
+bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
+  using WaitFn = bool (*)(CondVar*, Mutex*, Time);
+  FG_REAL(WaitFn, "_ZN", "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  const bool timed_out =
+      ReleaseAndRetake(mu, [&] { return real(this, mu, deadline); });
+  __tsan_acquire(this);
+  return timed_out;
+}
+
+void CondVar::Signal() {
+  using SignalFn = void (*)(CondVar*);
+  FG_REAL(SignalFn, "_ZN", "7CondVar6SignalEv");
+  __tsan_release(this);
+  real(this);
+}
+
+void CondVar::SignalAll() {
+  using SignalFn = void (*)(CondVar*);
+  FG_REAL(SignalFn, "_ZN", "7CondVar9SignalAllEv");
+  __tsan_release(this);
+  real(this);
+}
+
+void Notification::Notify() {
+  using NotifyFn = void (*)(Notification*);
+  FG_REAL(NotifyFn, "_ZN", "12Notification6NotifyEv");
+  __tsan_release(this);
+  real(this);
+}
+
+void Notification::WaitForNotification() const {
+  using WaitFn = void (*)(const Notification*);
+  FG_REAL(WaitFn, "_ZNK", "12Notification19WaitForNotificationEv");
+  real(this);
+  __tsan_acquire(Addr(this));
+}
+
+bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
+  using WaitFn = bool (*)(const Notification*, Duration);
+  FG_REAL(WaitFn, "_ZNK",
+          "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE");
+  const bool notified = real(this, timeout);
+  if (notified) __tsan_acquire(Addr(this));
+  return notified;
+}
+
+bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
+  using WaitFn = bool (*)(const Notification*, Time);
+  FG_REAL(WaitFn, "_ZNK",
+          "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE");
+  const bool notified = real(this, deadline);
+  if (notified) __tsan_acquire(Addr(this));
+  return notified;
+}
+
+ABSL_NAMESPACE_END
+}  // namespace absl
