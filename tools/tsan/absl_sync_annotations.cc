@@ -9,6 +9,10 @@
 // forwards to the library's own (dlsym RTLD_NEXT on the mangled name) and
 // tells TSan what happened (__tsan_mutex_* and __tsan_acquire/release).
 //
+// The library calls some of these entry points itself (AwaitWithTimeout
+// calls AwaitWithDeadline, Notification uses a Mutex): only the outermost
+// call on a thread is annotated; nested ones just forward.
+//
 // Conditions (Await, LockWhen) are evaluated inside the library, sometimes by
 // the thread that unlocks on behalf of a waiter. Condition::Eval is
 // interposed too: it runs as if it held the mutex of the operation in
@@ -72,13 +76,23 @@ class CurrentMutex {
   const absl::Mutex* saved_;
 };
 
-void* Addr(const void* p) { return const_cast<void*>(p); }
+// Depth of interposed calls in progress on this thread.
+thread_local int call_depth = 0;
 
-// A lock that the library released and took again inside one call.
-void AnnotateReleased(const absl::Mutex* mu) {
-  __tsan_mutex_pre_unlock(Addr(mu), 0);
-  __tsan_mutex_post_unlock(Addr(mu), 0);
+// Forwards `call`; annotates it with `before` and `after` unless it is
+// nested in another interposed call.
+template <typename Before, typename Call, typename After>
+auto Annotated(Before before, Call call, After after) {
+  if (call_depth > 0) return call();
+  before();
+  ++call_depth;
+  auto result = call();
+  --call_depth;
+  after(result);
+  return result;
 }
+
+void* Addr(const void* p) { return const_cast<void*>(p); }
 
 using MutexFn = void (*)(absl::Mutex*);
 using TryFn = bool (*)(absl::Mutex*);
@@ -89,47 +103,76 @@ using WhenDeadlineFn = bool (*)(absl::Mutex*, const absl::Condition&,
                                 absl::Time);
 
 void Lock(absl::Mutex* mu, MutexFn real, unsigned flags) {
-  __tsan_mutex_pre_lock(mu, flags);
-  real(mu);
-  __tsan_mutex_post_lock(mu, flags, 0);
+  Annotated([&] { __tsan_mutex_pre_lock(mu, flags); },
+            [&] { return real(mu), 0; },
+            [&](int) { __tsan_mutex_post_lock(mu, flags, 0); });
 }
 
 void Unlock(absl::Mutex* mu, MutexFn real, unsigned flags) {
   CurrentMutex current(mu);
-  __tsan_mutex_pre_unlock(mu, flags);
-  real(mu);
-  __tsan_mutex_post_unlock(mu, flags);
+  Annotated([&] { __tsan_mutex_pre_unlock(mu, flags); },
+            [&] { return real(mu), 0; },
+            [&](int) { __tsan_mutex_post_unlock(mu, flags); });
 }
 
 bool TryLock(absl::Mutex* mu, TryFn real, unsigned flags) {
-  __tsan_mutex_pre_lock(mu, flags | __tsan_mutex_try_lock);
-  const bool locked = real(mu);
-  __tsan_mutex_post_lock(
-      mu, flags | __tsan_mutex_try_lock |
-              (locked ? 0 : __tsan_mutex_try_lock_failed),
-      0);
-  return locked;
+  flags |= __tsan_mutex_try_lock;
+  return Annotated([&] { __tsan_mutex_pre_lock(mu, flags); },
+                   [&] { return real(mu); },
+                   [&](bool locked) {
+                     __tsan_mutex_post_lock(
+                         mu, flags | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
+                   });
 }
 
 // LockWhen and its variants: a lock, whose condition the library evaluates.
 template <typename Call>
 auto LockWhen(absl::Mutex* mu, unsigned flags, Call call) {
-  __tsan_mutex_pre_lock(mu, flags);
   CurrentMutex current(mu);
-  auto result = call();
-  __tsan_mutex_post_lock(mu, flags, 0);
-  return result;
+  return Annotated([&] { __tsan_mutex_pre_lock(mu, flags); }, call,
+                   [&](auto) { __tsan_mutex_post_lock(mu, flags, 0); });
 }
 
 // Await, CondVar::Wait and variants: held before and after, released inside.
 template <typename Call>
 auto ReleaseAndRetake(absl::Mutex* mu, Call call) {
-  AnnotateReleased(mu);
-  __tsan_mutex_pre_lock(mu, 0);
   CurrentMutex current(mu);
-  auto result = call();
-  __tsan_mutex_post_lock(mu, 0, 0);
-  return result;
+  return Annotated(
+      [&] {
+        __tsan_mutex_pre_unlock(mu, 0);
+        __tsan_mutex_post_unlock(mu, 0);
+        __tsan_mutex_pre_lock(mu, 0);
+      },
+      call, [&](auto) { __tsan_mutex_post_lock(mu, 0, 0); });
+}
+
+// CondVar::Wait and variants: like Await, and a signal happens before the
+// wake-up.
+template <typename Call>
+auto CondVarWait(const absl::CondVar* cv, absl::Mutex* mu, Call call) {
+  CurrentMutex current(mu);
+  return Annotated(
+      [&] {
+        __tsan_mutex_pre_unlock(mu, 0);
+        __tsan_mutex_post_unlock(mu, 0);
+        __tsan_mutex_pre_lock(mu, 0);
+      },
+      call,
+      [&](auto) {
+        __tsan_mutex_post_lock(mu, 0, 0);
+        __tsan_acquire(Addr(cv));
+      });
+}
+
+// A happens-before edge from Release(x) to a later Acquire(x).
+template <typename Call>
+auto Releasing(const void* x, Call call) {
+  return Annotated([&] { __tsan_release(Addr(x)); }, call, [](auto) {});
+}
+
+template <typename Call>
+auto Acquiring(const void* x, Call call) {
+  return Annotated([] {}, call, [&](auto) { __tsan_acquire(Addr(x)); });
 }
 
 }  // namespace
@@ -240,72 +283,59 @@ bool Condition::Eval() const {
 void CondVar::Wait(Mutex* mu) {
   using WaitFn = void (*)(CondVar*, Mutex*);
   FG_REAL(WaitFn, "_ZN", "7CondVar4WaitEPNS0_5MutexE");
-  ReleaseAndRetake(mu, [&] { return real(this, mu), 0; });
-  __tsan_acquire(this);
+  CondVarWait(this, mu, [&] { return real(this, mu), 0; });
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
   using WaitFn = bool (*)(CondVar*, Mutex*, Duration);
   FG_REAL(WaitFn, "_ZN", "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
-  const bool timed_out =
-      ReleaseAndRetake(mu, [&] { return real(this, mu, timeout); });
-  __tsan_acquire(this);
-  return timed_out;
+  return CondVarWait(this, mu, [&] { return real(this, mu, timeout); });
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
   using WaitFn = bool (*)(CondVar*, Mutex*, Time);
   FG_REAL(WaitFn, "_ZN", "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
-  const bool timed_out =
-      ReleaseAndRetake(mu, [&] { return real(this, mu, deadline); });
-  __tsan_acquire(this);
-  return timed_out;
+  return CondVarWait(this, mu, [&] { return real(this, mu, deadline); });
 }
 
 void CondVar::Signal() {
   using SignalFn = void (*)(CondVar*);
   FG_REAL(SignalFn, "_ZN", "7CondVar6SignalEv");
-  __tsan_release(this);
-  real(this);
+  Releasing(this, [&] { return real(this), 0; });
 }
 
 void CondVar::SignalAll() {
   using SignalFn = void (*)(CondVar*);
   FG_REAL(SignalFn, "_ZN", "7CondVar9SignalAllEv");
-  __tsan_release(this);
-  real(this);
+  Releasing(this, [&] { return real(this), 0; });
 }
 
 void Notification::Notify() {
   using NotifyFn = void (*)(Notification*);
   FG_REAL(NotifyFn, "_ZN", "12Notification6NotifyEv");
-  __tsan_release(this);
-  real(this);
+  Releasing(this, [&] { return real(this), 0; });
 }
 
 void Notification::WaitForNotification() const {
   using WaitFn = void (*)(const Notification*);
   FG_REAL(WaitFn, "_ZNK", "12Notification19WaitForNotificationEv");
-  real(this);
-  __tsan_acquire(Addr(this));
+  Acquiring(this, [&] { return real(this), 0; });
 }
 
 bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
   using WaitFn = bool (*)(const Notification*, Duration);
   FG_REAL(WaitFn, "_ZNK",
           "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE");
-  const bool notified = real(this, timeout);
-  if (notified) __tsan_acquire(Addr(this));
-  return notified;
+  // A timeout acquires too: harmless, nothing was released.
+  return Acquiring(this, [&] { return real(this, timeout); });
 }
 
 bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
   using WaitFn = bool (*)(const Notification*, Time);
   FG_REAL(WaitFn, "_ZNK",
           "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE");
-  const bool notified = real(this, deadline);
-  if (notified) __tsan_acquire(Addr(this));
-  return notified;
+  // A timeout acquires too: harmless, nothing was released.
+  return Acquiring(this, [&] { return real(this, deadline); });
 }
 
 ABSL_NAMESPACE_END
