@@ -8,11 +8,12 @@
 #   1. the whole suite, `bazel test //...`;
 #   2. the C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #      (`--config=asan`), every case counted like a normal one;
-#   3. the C++ tests under ThreadSanitizer (`--config=tsan`);
+#   3. the C++ tests under ThreadSanitizer (`--config=tsan`), but the
+#      in-process gRPC server test (see below);
 #   4. every libFuzzer target for FUZZ_SECONDS (default 20) seconds
 #      (scripts/fuzz.sh), each target one case.
-#   --quick runs the first job only (for development). Extra arguments go to
-#   every `bazel test`, after //... (e.g. --test_output=all).
+#   --quick runs the first job only (for development). Extra arguments are
+#   flags for every `bazel test` (e.g. --test_output=all).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -50,10 +51,14 @@ run_bazel_job() {
 
 fuzz_results="${work}/fuzz.results"
 fuzz_rc=0
-run_bazel_job normal //... "$@"
+run_bazel_job normal "$@" -- //...
 if ((!quick)); then
-  run_bazel_job asan --config=asan //... "$@"
-  run_bazel_job tsan --config=tsan //... "$@"
+  run_bazel_job asan --config=asan "$@" -- //...
+  # Not under TSan: the in-process gRPC server test. gRPC core and its C++
+  # library are not instrumented, and its callback machinery (tags run on
+  # gRPC's threads, call state reused from its arenas) reports races that TSan
+  # cannot order, mixed with our frames; that test runs in the other jobs.
+  run_bazel_job tsan --config=tsan "$@" -- //... -//tests/server:follows_service_test
   bazel shutdown >/dev/null 2>&1
   echo "==== fuzz: scripts/fuzz.sh ${FUZZ_SECONDS:-20}" >&2
   start="${SECONDS}"
