@@ -9,20 +9,30 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 #include "server/secrets.h"
 
 namespace {
 
-// One file per process, rewritten for each input.
+// One file per process, rewritten for each input; removed at exit.
+const std::string* secret_dir = nullptr;
+
+void RemoveSecretDir() {
+  unlink((*secret_dir + "/secret").c_str());
+  rmdir(secret_dir->c_str());
+}
+
 const std::string& SecretPath() {
   static const std::string* const path = [] {
-    char dir[] = "/tmp/secret_file_fuzzer.XXXXXX";
-    if (mkdtemp(dir) == nullptr) std::abort();
-    return new std::string(std::string(dir) + "/secret");
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    std::string dir = std::string(tmp != nullptr ? tmp : "/tmp") + "/secret_file_fuzzer.XXXXXX";
+    if (mkdtemp(dir.data()) == nullptr) std::abort();
+    secret_dir = new std::string(dir);
+    std::atexit(RemoveSecretDir);
+    return new std::string(dir + "/secret");
   }();
   return *path;
 }
