@@ -5,7 +5,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Debian packages: the single source of truth for this project.
+# Debian packages: the single source of truth for this project. clang-14 and
+# libclang-rt-14-dev build the libFuzzer targets (scripts/fuzz.sh); the
+# sanitizer runs use gcc's own runtimes.
 PACKAGES=(
   bazel-bootstrap
   bazel-rules-java
@@ -29,6 +31,8 @@ PACKAGES=(
   nodejs
   npm
   ca-certificates
+  clang-14
+  libclang-rt-14-dev
   git
 )
 

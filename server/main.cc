@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "server/flag_values.h"
 #include "server/log.h"
 #include "server/secrets.h"
 #include "server/server.h"
@@ -124,24 +125,6 @@ ABSL_FLAG(bool, sandbox, false,
 
 namespace {
 
-// Parses "id:count,id:count".
-absl::StatusOr<absl::flat_hash_map<std::string, int64_t>> ParseCompanyCredits(
-    absl::string_view list) {
-  absl::flat_hash_map<std::string, int64_t> credits;
-  for (absl::string_view entry : absl::StrSplit(list, ',', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(entry, ':');
-    int64_t count = 0;
-    if (parts.first.empty() || parts.first.find_first_not_of("0123456789") !=
-                                   absl::string_view::npos ||
-        !absl::SimpleAtoi(parts.second, &count) || count < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "company_invitation_credits entries must be COMPANY_ID:COUNT, got \"", entry, "\""));
-    }
-    credits[std::string(parts.first)] = count;
-  }
-  return credits;
-}
-
 // Sandbox mode paces for the sandbox, unless the operator said otherwise.
 void ApplySandboxDefaults(int argc, char** argv, followgate::ServerOptions* options) {
   bool interval_given = false, backoff_given = false;
@@ -227,7 +210,7 @@ int main(int argc, char** argv) {
   options.invitations.backoff = absl::GetFlag(FLAGS_connectsafely_backoff);
   options.invitations.monthly_credits = absl::GetFlag(FLAGS_monthly_invitation_credits);
   options.invitations.max_batch_profiles = absl::GetFlag(FLAGS_max_batch_profiles);
-  auto company_credits = ParseCompanyCredits(absl::GetFlag(FLAGS_company_invitation_credits));
+  auto company_credits = followgate::ParseCompanyCredits(absl::GetFlag(FLAGS_company_invitation_credits));
   if (!company_credits.ok()) {
     followgate::LogError(absl::StrCat("startup failed: ", company_credits.status().message()));
     return 2;
