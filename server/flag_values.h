@@ -12,7 +12,7 @@
 namespace followgate {
 
 // Parses --company_invitation_credits, "COMPANY_ID:COUNT,COMPANY_ID:COUNT"
-// (ids of digits, counts >= 0; empty entries are skipped; a later entry for
+// (ids canonical as in requests, 1 to 2^63-1 without leading zeros; counts >= 0; empty entries are skipped; a later entry for
 // the same id wins). INVALID_ARGUMENT quoting the first malformed entry.
 absl::StatusOr<absl::flat_hash_map<std::string, int64_t>> ParseCompanyCredits(
     absl::string_view list);

@@ -197,15 +197,20 @@ void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
   bool done;
   {
     absl::MutexLock lock(&crawl->mu);
+    done = crawl->done;
+  }
+  // Retention runs before the crawl is marked finished: ReapLocked joins
+  // finished crawls while it holds mu_, which Prune takes.
+  if (done) Prune().IgnoreError();
+  {
+    absl::MutexLock lock(&crawl->mu);
     if (!status.ok()) crawl->error = status;
     crawl->finished = true;
-    done = crawl->done;
   }
   if (!status.ok() && !crawl->cancel.IsCancelled()) {
     LogInfo(absl::StrCat("crawl of snapshot ", crawl->snapshot_id, " (",
                          SnapshotQueryKey(crawl->query), ") stopped: ", status.ToString()));
   }
-  if (done) Prune().IgnoreError();
 }
 
 void SnapshotHub::Release(int64_t snapshot_id, const std::shared_ptr<Crawl>& crawl) {
