@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/map.h"
+#include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "server/error_details.h"
 #include "server/redaction.h"
@@ -21,13 +23,25 @@ using google::protobuf::Reflection;
 
 constexpr absl::string_view kTypeUrlPrefix = "type.googleapis.com/";
 
-// Redacts every string field of `message` and of the messages it holds (map
-// entries included: reflection sees them as repeated messages).
-void RedactStrings(Message* message) {
+// Redacts every string field of `message` and of the messages it holds.
+// Map fields are not walked by reflection (its map-to-repeated sync is not
+// safe to lean on across protobuf builds): the one google.rpc map,
+// ErrorInfo.metadata, is redacted through its typed API. Returns false for a
+// message with any other map (it cannot be checked, so it is not sent).
+bool RedactStrings(Message* message) {
+  if (auto* info = dynamic_cast<google::rpc::ErrorInfo*>(message)) {
+    google::protobuf::Map<std::string, std::string> redacted;
+    for (const auto& [key, value] : info->metadata()) redacted[Redact(key)] = Redact(value);
+    info->mutable_metadata()->swap(redacted);
+  }
   const Reflection* reflection = message->GetReflection();
   const google::protobuf::Descriptor* descriptor = message->GetDescriptor();
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
+    if (field->is_map()) {
+      if (dynamic_cast<google::rpc::ErrorInfo*>(message) != nullptr) continue;  // Done above.
+      return false;
+    }
     // google.rpc details hold no bytes (rewriting serialized bytes would
     // break them).
     const bool string_field = field->type() == FieldDescriptor::TYPE_STRING;
@@ -37,18 +51,20 @@ void RedactStrings(Message* message) {
         if (string_field) {
           reflection->SetRepeatedString(
               message, field, j, Redact(reflection->GetRepeatedString(*message, field, j)));
-        } else if (message_field) {
-          RedactStrings(reflection->MutableRepeatedMessage(message, field, j));
+        } else if (message_field &&
+                   !RedactStrings(reflection->MutableRepeatedMessage(message, field, j))) {
+          return false;
         }
       }
     } else if (reflection->HasField(*message, field)) {
       if (string_field) {
         reflection->SetString(message, field, Redact(reflection->GetString(*message, field)));
-      } else if (message_field) {
-        RedactStrings(reflection->MutableMessage(message, field));
+      } else if (message_field && !RedactStrings(reflection->MutableMessage(message, field))) {
+        return false;
       }
     }
   }
+  return true;
 }
 
 // The google.rpc detail `payload` of type `url` with every string redacted;
@@ -64,7 +80,7 @@ std::optional<std::string> RedactedDetail(absl::string_view url, const absl::Cor
   if (prototype == nullptr) return std::nullopt;
   std::unique_ptr<Message> detail(prototype->New());
   if (!detail->ParseFromString(std::string(payload))) return std::nullopt;
-  RedactStrings(detail.get());
+  if (!RedactStrings(detail.get())) return std::nullopt;
   return detail->SerializeAsString();
 }
 
