@@ -40,8 +40,8 @@
 #include "followgate/v1/invitations.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
-#include "server/secrets.h"
-#include "server/uuid.h"
+#include "server/base/secrets.h"
+#include "server/base/uuid.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "followgate server, HOST:PORT.");
 ABSL_FLAG(std::string, edge_type, "all",

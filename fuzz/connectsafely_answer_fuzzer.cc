@@ -1,4 +1,4 @@
-// Fuzzes the parsers of ConnectSafely's answers (server/connectsafely_client.h):
+// Fuzzes the parsers of ConnectSafely's answers (server/upstream/connectsafely_client.h):
 // the invitation results of a 200 body, and the wait a 429 asks for (its
 // first line is the Retry-After value, its second X-RateLimit-Reset, the rest
 // the body). The wait is finite and never negative.
@@ -11,8 +11,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/connectsafely_client.h"
-#include "server/http_client.h"
+#include "server/upstream/connectsafely_client.h"
+#include "server/upstream/http_client.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view input(reinterpret_cast<const char*>(data), size);

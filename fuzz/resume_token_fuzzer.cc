@@ -1,4 +1,4 @@
-// Fuzzes the decoding of resume and page tokens (server/resume_token.h): any
+// Fuzzes the decoding of resume and page tokens (server/follows/resume_token.h): any
 // text is a resume point or INVALID_ARGUMENT, and a point decoded from a
 // token encodes back to a token that decodes to the same point.
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/resume_token.h"
+#include "server/follows/resume_token.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Fuzzes the reading of credentials (ReadSecret in server/secrets.h) from a
+// Fuzzes the reading of credentials (ReadSecret in server/base/secrets.h) from a
 // file holding the input: the secret is accepted, or refused with a message
 // that never holds it.
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "server/secrets.h"
+#include "server/base/secrets.h"
 
 namespace {
 

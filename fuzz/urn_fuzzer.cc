@@ -1,4 +1,4 @@
-// Fuzzes the URN checks and the follower classifier (server/urn.h): any text
+// Fuzzes the URN checks and the follower classifier (server/upstream/urn.h): any text
 // is accepted or refused with INVALID_ARGUMENT, never a crash or a hang.
 #include <cstdint>
 #include <cstdlib>
@@ -6,7 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "server/urn.h"
+#include "server/upstream/urn.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-"""cc_grpc_proto: C++ messages and gRPC stubs from .proto files.
+"""cc_grpc_proto: C++ messages and gRPC stubs (separate targets) from .proto files.
 
 Runs Debian's /usr/bin/protoc with /usr/bin/grpc_cpp_plugin in a genrule
 instead of the native proto_library (which would need a com_google_protobuf
@@ -12,14 +12,18 @@ _PROTOC = "/usr/bin/protoc"
 _GRPC_PLUGIN = "/usr/bin/grpc_cpp_plugin"
 
 def cc_grpc_proto(name, srcs, deps = [], visibility = None, **kwargs):
-    """Declares cc_library `name` with messages and stubs for `srcs`.
+    """Declares the messages and the gRPC stubs of `srcs` as two cc_libraries.
+
+    `x_cc_proto` holds the messages (public: any layer may use them);
+    `name` (`x_cc_grpc`) holds the stubs and is visible to `visibility` only,
+    so that core code cannot depend on gRPC.
 
     Args:
-      name: name of the resulting cc_library.
+      name: name of the stubs' cc_library; must end with "_cc_grpc".
       srcs: .proto files of this package (e.g. "followgate/v1/follows.proto").
       deps: cc_grpc_proto targets of this package whose .proto files `srcs`
         import (only this package is on protoc's import path).
-      visibility: visibility of the cc_library.
+      visibility: visibility of the stubs' cc_library.
       **kwargs: passed to the cc_library (e.g. testonly, tags).
     """
     bases = []
@@ -60,20 +64,39 @@ def cc_grpc_proto(name, srcs, deps = [], visibility = None, **kwargs):
         message = "protoc (C++/gRPC) for %s" % name,
     )
 
+    msg_name = messages_name(name)
     native.cc_library(
-        name = name,
-        srcs = cc_srcs,
-        hdrs = hdrs,
+        name = msg_name,
+        srcs = [b + ".pb.cc" for b in bases],
+        hdrs = [b + ".pb.h" for b in bases],
         # Generated headers sit under bazel-bin/protos/; expose them as
         # "followgate/v1/...".
         strip_include_prefix = "/" + pkg,
-        deps = deps + [
+        deps = [messages_name(d) for d in deps] + ["//third_party:protobuf"],
+        visibility = ["//visibility:public"],
+        **kwargs
+    )
+
+    native.cc_library(
+        name = name,
+        srcs = [b + ".grpc.pb.cc" for b in bases],
+        hdrs = [b + ".grpc.pb.h" for b in bases],
+        strip_include_prefix = "/" + pkg,
+        deps = [":" + msg_name] + deps + [
             "//third_party:grpc",
             "//third_party:protobuf",
         ],
         visibility = visibility,
         **kwargs
     )
+
+def messages_name(grpc_name):
+    """The messages-only target of cc_grpc_proto `grpc_name` (x_cc_grpc: x_cc_proto)."""
+    if grpc_name.startswith(":"):
+        grpc_name = grpc_name[1:]
+    if not grpc_name.endswith("_cc_grpc"):
+        fail("cc_grpc_proto: name %s must end with _cc_grpc" % grpc_name)
+    return grpc_name[:-len("_cc_grpc")] + "_cc_proto"
 
 def cc_system_proto(name, root, protos, grpc = False, visibility = None):
     """Declares cc_library `name` for .proto files installed on the system.

@@ -58,7 +58,7 @@ if ((!quick)); then
   # library are not instrumented, and its callback machinery (tags run on
   # gRPC's threads, call state reused from its arenas) reports races that TSan
   # cannot order, mixed with our frames; that test runs in the other jobs.
-  run_bazel_job tsan --config=tsan "$@" -- //... -//tests/server:follows_service_test
+  run_bazel_job tsan --config=tsan "$@" -- //... -//tests/server/grpc:follows_service_test
   bazel shutdown >/dev/null 2>&1
   echo "==== fuzz: scripts/fuzz.sh ${FUZZ_SECONDS:-20}" >&2
   start="${SECONDS}"

@@ -7,8 +7,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "server/error_details.h"
-#include "server/urn.h"
+#include "server/base/error_details.h"
+#include "server/upstream/urn.h"
 
 namespace followgate {
 

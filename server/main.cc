@@ -18,10 +18,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "server/flag_values.h"
-#include "server/log.h"
-#include "server/secrets.h"
-#include "server/server.h"
-#include "server/urn.h"
+#include "server/base/log.h"
+#include "server/base/secrets.h"
+#include "server/grpc/server.h"
+#include "server/upstream/urn.h"
 
 ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on.");
 ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port (logged).");

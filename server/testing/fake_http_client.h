@@ -9,8 +9,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/clock.h"
-#include "server/http_client.h"
+#include "server/base/clock.h"
+#include "server/upstream/http_client.h"
 
 namespace followgate {
 

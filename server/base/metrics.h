@@ -1,0 +1,59 @@
+// The server's Prometheus metrics.
+#ifndef FOLLOWGATE_SERVER_BASE_METRICS_H_
+#define FOLLOWGATE_SERVER_BASE_METRICS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace followgate {
+
+// One process-wide registry that every part records into (recording costs a
+// few atomic operations and works whether or not it is exposed). The server
+// exposes it over HTTP when started with --metrics_port. Label values pass
+// through Redact() (server/base/redaction.h). Thread-safe.
+//
+//   followgate_rpcs_total{method,code,caller}           finished calls (caller:
+//                                                       its name when callers are
+//                                                       authenticated, else
+//                                                       "unauthenticated")
+//   followgate_rpc_duration_seconds{method}             their durations
+//   followgate_upstream_requests_total{upstream,outcome} LinkedIn/ConnectSafely
+//   followgate_upstream_request_duration_seconds{upstream}
+//   followgate_budget_wait_seconds                      time waited for LinkedIn's budget
+//   followgate_budget_queue_length                      requests waiting for it
+//   followgate_budget_interval_seconds                  LinkedIn's interval in force
+//   followgate_upstream_throttled_total{upstream}       429 answers
+//   followgate_snapshot_opens_total{result}             hit (fresh), continued, new
+//   followgate_invitations_total{outcome}               profile outcomes
+class Metrics {
+ public:
+  static Metrics& Get();
+
+  void RecordRpc(absl::string_view method, absl::string_view code, absl::string_view caller,
+                 absl::Duration duration);
+  void RecordUpstream(absl::string_view upstream, absl::string_view outcome,
+                      absl::Duration duration);
+  void RecordBudgetWait(absl::Duration wait);
+  void SetBudgetQueueLength(int waiting);
+  void SetBudgetInterval(absl::Duration interval);
+  void RecordThrottled(absl::string_view upstream);
+  void RecordSnapshotOpen(absl::string_view result);
+  void RecordInvitation(absl::string_view outcome);
+
+  // Serves /metrics on `address` ("0.0.0.0:9464"; port 0 picks one); returns
+  // the bound port. Call at most once.
+  absl::StatusOr<int> Expose(const std::string& address);
+
+ private:
+  Metrics();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_BASE_METRICS_H_

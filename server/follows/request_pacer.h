@@ -1,0 +1,142 @@
+// Spaces the starts of upstream requests to respect a rate limit, sharing
+// them fairly among callers.
+#ifndef FOLLOWGATE_SERVER_FOLLOWS_REQUEST_PACER_H_
+#define FOLLOWGATE_SERVER_FOLLOWS_REQUEST_PACER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/base/cancellation.h"
+#include "server/base/clock.h"
+
+namespace followgate {
+
+// One request for an upstream slot.
+struct PacerRequest {
+  // Who the request is for; slots go round robin across callers.
+  std::string caller;
+  // Higher goes first; round robin applies within one priority.
+  int priority = 0;
+  // The request may not start earlier (a backoff).
+  absl::Time not_before = absl::InfinitePast();
+};
+
+// Where a waiting request stands.
+struct QueuePosition {
+  // Requests that will be granted before it, as things stand.
+  int ahead = 0;
+  // When it will be granted, as things stand.
+  absl::Duration estimated_wait;
+};
+
+// Lets another thread ask where a waiting Acquire stands.
+struct WaitTicket {
+  std::atomic<uint64_t> id{0};  // 0 while not waiting.
+};
+
+// Grants permission to start one upstream request so that no two grants are
+// closer than `min_interval`, however many threads ask. Among the requests
+// whose `not_before` has come, the highest priority goes first; within a
+// priority, callers take turns (round robin, in the cyclic order of their
+// names), and each caller's requests go in arrival order. So a 1,000-page
+// crawl does not starve a one-page request, a request in backoff never holds
+// up the others, and no slot goes unused while someone is ready.
+//
+// The spacing adapts to the upstream: a 429 doubles the interval (up to
+// `max_interval`), and each run of kSuccessesToStepBack
+// answers that are not 429 halves it again, never below `min_interval`. Each
+// change is logged and the effective interval is the
+// followgate_budget_interval_seconds gauge.
+// Thread-safe; `clock` is not owned.
+class RequestPacer {
+ public:
+  // Answers in a row after which a raised interval steps back.
+  static constexpr int kSuccessesToStepBack = 10;
+
+  // `max_interval` below `min_interval` (e.g. the default) means 8 times
+  // `min_interval`.
+  RequestPacer(Clock* clock, absl::Duration min_interval,
+               absl::Duration max_interval = absl::ZeroDuration());
+
+  // Blocks until the request may start. Returns OK (the grant is used up:
+  // start the request now) or CANCELLED if `cancel` fired first; a cancelled
+  // waiter spends nothing. While it waits, `ticket` (optional) names it for
+  // PositionOf().
+  absl::Status Acquire(const PacerRequest& request, const CancellationToken& cancel,
+                       WaitTicket* ticket = nullptr);
+  // Shorthand: anonymous caller, priority 0.
+  absl::Status Acquire(absl::Time not_before, const CancellationToken& cancel);
+
+  // The upstream answered "too many requests" without naming a delay:
+  // nothing starts until a whole (current) interval from now, and the
+  // interval doubles (up to max_interval).
+  void OnThrottled();
+  // The upstream answered "too many requests" and asked for `retry_after`:
+  // nothing starts before that (nor before a whole interval), and the
+  // interval doubles too (up to max_interval).
+  void OnThrottled(absl::Duration retry_after);
+  // The upstream answered something other than 429: counts towards stepping
+  // a raised interval back.
+  void OnAnswered();
+
+  // Where the waiter with this ticket id stands; nullopt when it is not
+  // waiting.
+  std::optional<QueuePosition> PositionOf(uint64_t ticket) const;
+
+  // The earliest time the next grant can happen.
+  absl::Time next_grant_time() const;
+  // Restores a next grant recorded before a restart (see BudgetMark): no
+  // grant happens before `next_grant`. Call before the first Acquire.
+  void RestoreNextGrant(absl::Time next_grant);
+  // Told (under the pacer's lock: must be quick) every new next grant time.
+  void SetNextGrantListener(std::function<void(absl::Time)> listener);
+  int waiting() const;
+  absl::Duration min_interval() const { return min_interval_; }
+  absl::Duration max_interval() const { return max_interval_; }
+  // The interval in force now (min_interval unless the upstream throttled).
+  absl::Duration interval() const;
+
+ private:
+  struct Waiter {
+    std::string caller;
+    int priority;
+    absl::Time not_before;
+  };
+  using Waiters = std::map<uint64_t, Waiter>;  // By ticket (arrival order).
+
+  // The ticket to serve at `now` after `last_caller`; 0 when none is ready.
+  static uint64_t Choose(const Waiters& waiters, const std::string& last_caller,
+                         absl::Time now);
+  absl::Time WakeTimeFor(uint64_t ticket, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Clock* const clock_;
+  void SetIntervalLocked(absl::Duration interval, absl::string_view why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetNextGrantLocked(absl::Time next_grant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const absl::Duration min_interval_;
+  const absl::Duration max_interval_;
+  mutable absl::Mutex mu_;
+  absl::Duration interval_ ABSL_GUARDED_BY(mu_);
+  int answers_in_a_row_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time next_grant_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::function<void(absl::Time)> next_grant_listener_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
+  // Bumped on every change that may hand the turn to another waiter.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string last_caller_ ABSL_GUARDED_BY(mu_);
+  Waiters waiters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_FOLLOWS_REQUEST_PACER_H_

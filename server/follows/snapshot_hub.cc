@@ -1,0 +1,294 @@
+#include "server/follows/snapshot_hub.h"
+
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/base/error_details.h"
+#include "server/follows/follows_requests.h"
+#include "server/base/log.h"
+#include "server/base/metrics.h"
+#include "server/base/status_macros.h"
+
+namespace followgate {
+
+struct SnapshotHub::Crawl {
+  FollowsQuery query;
+  int64_t snapshot_id = 0;
+  Requester who;
+  WaitTicket ticket;
+  CancellationToken cancel;
+  std::thread thread;
+
+  absl::Mutex mu;
+  int64_t pages_stored ABSL_GUARDED_BY(mu) = 0;
+  bool done ABSL_GUARDED_BY(mu) = false;      // The last page is stored.
+  bool finished ABSL_GUARDED_BY(mu) = false;  // The thread is ending.
+  absl::Status error ABSL_GUARDED_BY(mu);
+  int leases = 0;  // Guarded by SnapshotHub::mu_.
+};
+
+std::string SnapshotQueryKey(const FollowsQuery& query) {
+  if (query.finder == FollowsQuery::Finder::kFollower) {
+    return absl::StrCat("follower:", query.urn);
+  }
+  return absl::StrCat("followee:", query.urn, ":", EdgeTypeName(query.edge_type));
+}
+
+SnapshotHub::SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher,
+                         RequestPacer* pacer, Clock* clock, SnapshotHubOptions options)
+    : store_(store), fetcher_(fetcher), pacer_(pacer), clock_(clock), options_(options) {}
+
+SnapshotHub::~SnapshotHub() {
+  std::map<int64_t, std::shared_ptr<Crawl>> crawls;
+  {
+    absl::MutexLock lock(&mu_);
+    crawls.swap(crawls_);
+  }
+  for (auto& [id, crawl] : crawls) crawl->cancel.Cancel();
+  for (auto& [id, crawl] : crawls) {
+    if (crawl->thread.joinable()) crawl->thread.join();
+  }
+}
+
+void SnapshotHub::ReapLocked() {
+  for (auto it = crawls_.begin(); it != crawls_.end();) {
+    bool finished;
+    {
+      absl::MutexLock lock(&it->second->mu);
+      finished = it->second->finished;
+    }
+    if (!finished) {
+      ++it;
+      continue;
+    }
+    if (it->second->thread.joinable()) it->second->thread.join();  // Already ending.
+    it = crawls_.erase(it);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
+    const SnapshotInfo& found, const FollowsQuery& query, const Requester& who) {
+  SnapshotInfo info = found;
+  // A crawl whose last reader left is stopping: let it end, then go on from
+  // what it stored.
+  std::shared_ptr<Crawl> stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = crawls_.find(info.id);
+    if (it != crawls_.end() && it->second->cancel.IsCancelled()) {
+      stopping = it->second;
+      crawls_.erase(it);
+    }
+  }
+  if (stopping != nullptr) {
+    stopping->thread.join();
+    FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> now, store_->Get(info.id));
+    if (!now.has_value()) return absl::FailedPreconditionError("the snapshot is gone");
+    info = *now;
+  }
+  absl::MutexLock lock(&mu_);
+  ReapLocked();
+  ++pins_[info.id];
+  if (info.complete) {
+    return std::unique_ptr<SnapshotLease>(
+        new SnapshotLease(this, info.id, nullptr, info.page_count));
+  }
+  auto it = crawls_.find(info.id);
+  if (it == crawls_.end()) {
+    auto crawl = std::make_shared<Crawl>();
+    crawl->query = query;
+    crawl->snapshot_id = info.id;
+    crawl->who = who;
+    crawl->who.ticket = &crawl->ticket;
+    {
+      absl::MutexLock crawl_lock(&crawl->mu);
+      crawl->pages_stored = info.page_count;
+    }
+    Crawl* raw = crawl.get();
+    crawl->thread = std::thread([this, raw, cursor = info.next_cursor] { RunCrawl(raw, cursor); });
+    it = crawls_.emplace(info.id, std::move(crawl)).first;
+  }
+  ++it->second->leases;
+  return std::unique_ptr<SnapshotLease>(new SnapshotLease(this, info.id, it->second, 0));
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Open(
+    const FollowsQuery& query, std::optional<absl::Duration> max_staleness,
+    const Requester& who) {
+  absl::MutexLock lock(&open_mu_);
+  const std::string key = SnapshotQueryKey(query);
+  const absl::Duration staleness = max_staleness.value_or(options_.default_max_staleness);
+  FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> complete, store_->LatestComplete(key));
+  FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> in_progress, store_->LatestInProgress(key));
+  // A fresh complete snapshot is read unless a newer one is being fetched
+  // right now: continuing a stopped crawl would cost requests and storage
+  // (and fail on a full disk) for data fresh enough already.
+  if (complete.has_value() && clock_->Now() - complete->started_at <= staleness &&
+      (!in_progress.has_value() || in_progress->id < complete->id ||
+       !CrawlRunning(in_progress->id))) {
+    Metrics::Get().RecordSnapshotOpen("hit");
+    return LeaseLocked(*complete, query, who);
+  }
+  if (in_progress.has_value()) {
+    Metrics::Get().RecordSnapshotOpen("continued");
+    return LeaseLocked(*in_progress, query, who);
+  }
+  Metrics::Get().RecordSnapshotOpen("new");
+  FG_ASSIGN_OR_RETURN(SnapshotInfo created, store_->Create(key));
+  return LeaseLocked(created, query, who);
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Reopen(int64_t snapshot_id,
+                                                                  const FollowsQuery& query,
+                                                                  const Requester& who) {
+  absl::MutexLock lock(&open_mu_);
+  FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> info, store_->Get(snapshot_id));
+  if (!info.has_value()) {
+    return WithErrorInfo(absl::FailedPreconditionError(
+                             "the snapshot this resume token points into is gone (deleted by "
+                             "retention); start again without the token"),
+                         "SNAPSHOT_GONE");
+  }
+  if (info->query_key != SnapshotQueryKey(query)) {
+    return WithErrorInfo(absl::InvalidArgumentError("resume_token belongs to another query"),
+                         "RESUME_TOKEN_MISMATCH");
+  }
+  return LeaseLocked(*info, query, who);
+}
+
+bool SnapshotHub::CrawlRunning(int64_t snapshot_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = crawls_.find(snapshot_id);
+  if (it == crawls_.end() || it->second->cancel.IsCancelled()) return false;
+  absl::MutexLock crawl_lock(&it->second->mu);
+  return !it->second->finished;
+}
+
+void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
+  int64_t seq;
+  {
+    absl::MutexLock lock(&crawl->mu);
+    seq = crawl->pages_stored;
+  }
+  // The cursors stored before (by an earlier crawl, maybe before a restart),
+  // so that LinkedIn repeating one of them ends the crawl too.
+  SequenceHistory history;
+  history.pages = seq;
+  absl::StatusOr<std::vector<std::string>> stored = store_->Cursors(crawl->snapshot_id);
+  absl::Status status = stored.status();
+  if (stored.ok()) {
+    history.cursors = *std::move(stored);
+    status = fetcher_->FetchSequence(
+        crawl->query, std::move(cursor), crawl->cancel, crawl->who,
+        [&](StreamedPage page) -> absl::Status {
+          const std::string next = page.page.next_cursor;
+          FG_RETURN_IF_ERROR(
+              store_->AppendPage(crawl->snapshot_id, seq, SerializeStoredPage(page), next));
+          absl::MutexLock lock(&crawl->mu);
+          crawl->pages_stored = ++seq;
+          crawl->done = next.empty();
+          return absl::OkStatus();
+        },
+        history);
+  }
+  bool done;
+  {
+    absl::MutexLock lock(&crawl->mu);
+    done = crawl->done;
+  }
+  // Retention runs before the crawl is marked finished: ReapLocked joins
+  // finished crawls while it holds mu_, which Prune takes.
+  if (done) Prune().IgnoreError();
+  {
+    absl::MutexLock lock(&crawl->mu);
+    if (!status.ok()) crawl->error = status;
+    crawl->finished = true;
+  }
+  if (!status.ok() && !crawl->cancel.IsCancelled()) {
+    LogInfo(absl::StrCat("crawl of snapshot ", crawl->snapshot_id, " (",
+                         SnapshotQueryKey(crawl->query), ") stopped: ", status.ToString()));
+  }
+}
+
+void SnapshotHub::Release(int64_t snapshot_id, const std::shared_ptr<Crawl>& crawl) {
+  absl::MutexLock lock(&mu_);
+  if (--pins_[snapshot_id] == 0) pins_.erase(snapshot_id);
+  if (crawl != nullptr && --crawl->leases == 0) {
+    // Nobody reads it any more: stop fetching. The snapshot stays in
+    // progress and goes on from its cursor when someone asks again.
+    crawl->cancel.Cancel();
+  }
+}
+
+absl::Status SnapshotHub::Prune() {
+  std::set<int64_t> in_use;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, count] : pins_) in_use.insert(id);
+    for (const auto& [id, crawl] : crawls_) {
+      absl::MutexLock crawl_lock(&crawl->mu);
+      if (!crawl->finished) in_use.insert(id);
+    }
+  }
+  FG_ASSIGN_OR_RETURN(int deleted, store_->Prune(options_.max_age, options_.max_bytes, in_use));
+  if (deleted > 0) LogInfo(absl::StrCat("retention deleted ", deleted, " snapshots"));
+  return absl::OkStatus();
+}
+
+SnapshotLease::~SnapshotLease() { hub_->Release(snapshot_id_, crawl_); }
+
+absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::WaitForPage(
+    int64_t seq, absl::Time until, const CancellationToken& cancel) {
+  PageWait wait;
+  bool stored;
+  if (crawl_ == nullptr) {
+    stored = seq < page_count_;
+    wait.last = seq == page_count_ - 1;  // Not seq + 1: seq may be any int64.
+  } else {
+    SnapshotHub::Crawl& crawl = *crawl_;
+    CancellationCallback wake(cancel, [&crawl] { absl::MutexLock lock(&crawl.mu); });
+    absl::MutexLock lock(&crawl.mu);
+    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(crawl.mu) {
+      return crawl.pages_stored > seq || crawl.done || crawl.finished || cancel.IsCancelled();
+    };
+    hub_->clock_->AwaitWithDeadline(&crawl.mu, absl::Condition(&ready), until);
+    if (cancel.IsCancelled()) return absl::CancelledError("the reader went away");
+    stored = crawl.pages_stored > seq;
+    wait.last = crawl.done && crawl.pages_stored - 1 == seq;
+    if (!stored) {
+      if (crawl.done) return wait;  // kEnd
+      if (!crawl.error.ok()) {
+        if (absl::IsCancelled(crawl.error)) {
+          return absl::UnavailableError("the fetch of this snapshot was stopped; retry");
+        }
+        return crawl.error;
+      }
+      if (crawl.finished) {
+        return absl::UnavailableError("the fetch of this snapshot was stopped; retry");
+      }
+      wait.kind = PageWait::Kind::kTimeout;
+      return wait;
+    }
+  }
+  if (!stored) return wait;  // kEnd
+  FG_ASSIGN_OR_RETURN(std::optional<std::string> page, hub_->store_->ReadPage(snapshot_id_, seq));
+  if (!page.has_value()) {
+    return absl::InternalError(
+        absl::StrCat("page ", seq, " of snapshot ", snapshot_id_, " is missing"));
+  }
+  wait.kind = PageWait::Kind::kPage;
+  wait.page = *std::move(page);
+  return wait;
+}
+
+std::optional<QueuePosition> SnapshotLease::Position() const {
+  if (crawl_ == nullptr) return std::nullopt;
+  const uint64_t ticket = crawl_->ticket.id;
+  if (ticket == 0) return std::nullopt;
+  return hub_->pacer_->PositionOf(ticket);
+}
+
+}  // namespace followgate

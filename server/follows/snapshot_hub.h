@@ -1,0 +1,138 @@
+// Shares upstream fetches among every reader of a query, through snapshots.
+#ifndef FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_HUB_H_
+#define FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_HUB_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/base/cancellation.h"
+#include "server/base/clock.h"
+#include "server/follows/follows_fetcher.h"
+#include "server/follows/request_pacer.h"
+#include "server/follows/snapshot_store.h"
+
+namespace followgate {
+
+struct SnapshotHubOptions {
+  // A complete snapshot younger than this is served without asking LinkedIn,
+  // unless a request says otherwise.
+  absl::Duration default_max_staleness = absl::Hours(6);
+  // Retention: complete snapshots older than this are deleted...
+  absl::Duration max_age = absl::Hours(7 * 24);
+  // ...and the oldest ones beyond this total size.
+  int64_t max_bytes = int64_t{1} << 30;
+};
+
+// The key of a query's snapshots, e.g.
+// "followee:urn:li:organizationalPage:42:MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE".
+std::string SnapshotQueryKey(const FollowsQuery& query);
+
+class SnapshotLease;
+
+// Serves reads of follows queries from snapshots, fetching each page from
+// LinkedIn once for everyone. Opening a query pins a snapshot: a complete one
+// fresh enough, or the one in progress, whose crawl (one thread, fetching
+// page after page into the store through the fetcher and its pacer) starts
+// or continues from its last stored cursor. Every reader of a query in
+// progress shares that one crawl: a late reader reads the stored pages first,
+// then waits for new ones. A crawl stops when its last reader lets go, and
+// goes on from where it stopped the next time (also after a restart).
+//
+// Thread-safe. `store`, `fetcher`, `pacer` and `clock` are not owned and must
+// outlive this; every lease must be destroyed before this is.
+class SnapshotHub {
+ public:
+  SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher, RequestPacer* pacer,
+              Clock* clock, SnapshotHubOptions options);
+  ~SnapshotHub();
+
+  // `max_staleness` unset: the default. The crawl, if one starts, fetches on
+  // behalf of `who` (its caller and priority).
+  absl::StatusOr<std::unique_ptr<SnapshotLease>> Open(
+      const FollowsQuery& query, std::optional<absl::Duration> max_staleness,
+      const Requester& who);
+  // The snapshot a resume token points to. FAILED_PRECONDITION when it is
+  // gone; INVALID_ARGUMENT when it belongs to another query.
+  absl::StatusOr<std::unique_ptr<SnapshotLease>> Reopen(int64_t snapshot_id,
+                                                        const FollowsQuery& query,
+                                                        const Requester& who);
+
+  // Applies the retention limits (never to a pinned snapshot).
+  absl::Status Prune();
+
+ private:
+  friend class SnapshotLease;
+  struct Crawl;
+
+  absl::StatusOr<std::unique_ptr<SnapshotLease>> LeaseLocked(const SnapshotInfo& info,
+                                                             const FollowsQuery& query,
+                                                             const Requester& who)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(open_mu_);
+  // Whether the snapshot's crawl is fetching (not stopped or stopping).
+  bool CrawlRunning(int64_t snapshot_id) ABSL_LOCKS_EXCLUDED(mu_);
+  void RunCrawl(Crawl* crawl, std::string cursor);
+  void Release(int64_t snapshot_id, const std::shared_ptr<Crawl>& crawl);
+  void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  SnapshotStore* const store_;
+  const FollowsFetcher* const fetcher_;
+  RequestPacer* const pacer_;
+  Clock* const clock_;
+  const SnapshotHubOptions options_;
+
+  // Serialises Open/Reopen, so that one query never gets two crawls.
+  absl::Mutex open_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  absl::Mutex mu_;
+  std::map<int64_t, std::shared_ptr<Crawl>> crawls_ ABSL_GUARDED_BY(mu_);  // By snapshot.
+  std::map<int64_t, int> pins_ ABSL_GUARDED_BY(mu_);                       // Leases per snapshot.
+};
+
+// A reader's hold on one snapshot: keeps it from being pruned and its crawl
+// going. Thread-compatible (one reader).
+class SnapshotLease {
+ public:
+  ~SnapshotLease();
+  SnapshotLease(const SnapshotLease&) = delete;
+  SnapshotLease& operator=(const SnapshotLease&) = delete;
+
+  int64_t snapshot_id() const { return snapshot_id_; }
+
+  struct PageWait {
+    enum class Kind { kPage, kEnd, kTimeout };
+    Kind kind = Kind::kEnd;
+    std::string page;   // kPage: the stored page.
+    bool last = false;  // kPage: the snapshot's last page.
+  };
+
+  // Waits until page `seq` is stored (kPage), the snapshot turns out to end
+  // before it (kEnd), or `until` passes (kTimeout). Errors: the crawl's
+  // failure (e.g. NOT_FOUND from LinkedIn); CANCELLED when `cancel` fires;
+  // UNAVAILABLE when the crawl was stopped.
+  absl::StatusOr<PageWait> WaitForPage(int64_t seq, absl::Time until,
+                                       const CancellationToken& cancel);
+
+  // Where the crawl's next upstream request stands; nullopt when it is not
+  // waiting for the budget (complete, or a request in flight).
+  std::optional<QueuePosition> Position() const;
+
+ private:
+  friend class SnapshotHub;
+  SnapshotLease(SnapshotHub* hub, int64_t snapshot_id, std::shared_ptr<SnapshotHub::Crawl> crawl,
+                int64_t page_count)
+      : hub_(hub), snapshot_id_(snapshot_id), crawl_(std::move(crawl)), page_count_(page_count) {}
+
+  SnapshotHub* const hub_;
+  const int64_t snapshot_id_;
+  const std::shared_ptr<SnapshotHub::Crawl> crawl_;  // Null: the snapshot is complete.
+  const int64_t page_count_;                          // For a complete snapshot.
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_HUB_H_

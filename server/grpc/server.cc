@@ -1,0 +1,387 @@
+#include "server/grpc/server.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <atomic>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "grpc/grpc.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/storage/budget_mark.h"
+#include "server/grpc/caller_auth.h"
+#include "server/base/clock.h"
+#include "server/upstream/curl_http_client.h"
+#include "server/base/error_details.h"
+#include "server/grpc/follows_service.h"
+#include "server/invitations/invitation_ledger.h"
+#include "server/grpc/invitations_service.h"
+#include "server/base/log.h"
+#include "server/base/metrics.h"
+#include "server/grpc/page_stream_reactor.h"
+#include "server/follows/request_pacer.h"
+#include "server/follows/resume_token.h"
+#include "server/base/redaction.h"
+#include "server/base/secrets.h"
+#include "server/grpc/state_dir.h"
+#include "server/sandbox/sandbox_upstreams.h"
+
+namespace followgate {
+
+struct FollowgateServer::Parts {
+  // Declared first, destroyed last: the state dir stays locked until every
+  // part that writes into it is gone.
+  std::unique_ptr<StateDir> state;
+  ServerOptions options;
+  std::unique_ptr<sandbox::SandboxUpstreams> sandbox;
+  std::unique_ptr<CurlHttpClient> http;
+  std::unique_ptr<LinkedInClient> linkedin;
+  std::unique_ptr<BudgetMark> budget_mark;  // Outlives the pacer that writes it.
+  std::unique_ptr<RequestPacer> pacer;
+  std::unique_ptr<FollowsFetcher> fetcher;
+  std::unique_ptr<SnapshotStore> snapshot_store;
+  std::unique_ptr<SnapshotHub> snapshot_hub;
+  std::unique_ptr<ResumeTokenCodec> resume_tokens;
+  std::unique_ptr<InvitationLedger> ledger;
+  std::unique_ptr<ConnectSafelyClient> connectsafely;
+  std::unique_ptr<InvitationBatcher> batcher;
+  StreamTracker streams;
+  std::unique_ptr<CallerAuth> auth;
+  std::unique_ptr<FollowsServiceImpl> follows_service;
+  std::unique_ptr<InvitationsServiceImpl> invitations_service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  int port = 0;
+  int metrics_port = -1;
+  // What health reports: SERVING once started, unless draining or LinkedIn
+  // rejects the token (the follows service, and so the server, then).
+  std::atomic<bool> started{false};
+  std::atomic<bool> linkedin_credential_ok{true};
+  void UpdateHealth() {
+    if (grpc_server == nullptr) return;
+    grpc::HealthCheckServiceInterface* health = grpc_server->GetHealthCheckService();
+    if (health == nullptr) return;
+    const bool up = started && !streams.draining();
+    const bool follows_up = up && linkedin_credential_ok;
+    health->SetServingStatus("followgate.v1.FollowsService", follows_up);
+    health->SetServingStatus("followgate.v1.InvitationsService", up && batcher != nullptr);
+    health->SetServingStatus("", follows_up);
+  }
+  absl::Mutex shutdown_mu;
+  bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+};
+
+namespace {
+
+absl::Status Validate(const ServerOptions& options) {
+  if (options.port < 0 || options.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("port must be 0..65535, got ", options.port));
+  }
+  if (options.linkedin_min_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("linkedin_min_interval must not be negative");
+  }
+  if (options.linkedin.request_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("linkedin_request_timeout must be positive");
+  }
+  if (options.fetcher.timeout_backoff < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("linkedin_timeout_backoff must not be negative");
+  }
+  if (options.fetcher.max_retries < 0) {
+    return absl::InvalidArgumentError("linkedin_max_retries must not be negative");
+  }
+  if (options.linkedin_max_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("linkedin_max_interval must not be negative");
+  }
+  if (options.fetcher.max_wait <= absl::ZeroDuration() ||
+      options.invitations.max_wait <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_upstream_wait must be positive");
+  }
+  if (options.max_upstream_body_bytes < 1024) {
+    return absl::InvalidArgumentError("max_upstream_body_bytes must be at least 1024");
+  }
+  const std::string& version = options.linkedin.version;
+  if (version.size() != 6 || version.find_first_not_of("0123456789") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "linkedin_version must be YYYYMM (e.g. 202510), got \"", version, "\""));
+  }
+  if (!options.sandbox && options.linkedin.access_token.empty()) {
+    return absl::FailedPreconditionError(
+        "no LinkedIn access token: pass --linkedin_token_file or set "
+        "LINKEDIN_ACCESS_TOKEN, or run with --sandbox");
+  }
+  const InvitationBatcherOptions& inv = options.invitations;
+  if (inv.concurrency < 1) {
+    return absl::InvalidArgumentError("connectsafely_concurrency must be at least 1");
+  }
+  if (inv.max_retries < 0) {
+    return absl::InvalidArgumentError("connectsafely_max_retries must not be negative");
+  }
+  if (inv.max_batch_profiles < 1) {
+    return absl::InvalidArgumentError("max_batch_profiles must be at least 1");
+  }
+  if (inv.monthly_credits < 0) {
+    return absl::InvalidArgumentError("monthly_invitation_credits must not be negative");
+  }
+  if (options.heartbeat_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("heartbeat_interval must be positive");
+  }
+  if (options.snapshots.default_max_staleness < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_staleness must not be negative");
+  }
+  if (options.snapshots.max_bytes < 0) {
+    return absl::InvalidArgumentError("snapshot_max_bytes must not be negative");
+  }
+  if (options.max_request_bytes < 1024) {
+    return absl::InvalidArgumentError("max_request_bytes must be at least 1024");
+  }
+  if (options.connectsafely.request_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("connectsafely_request_timeout must be positive");
+  }
+  if (!options.sandbox && !options.connectsafely.api_key.empty() && options.state_dir.empty()) {
+    return absl::FailedPreconditionError(
+        "invitations need --state_dir (where the invitation ledger lives)");
+  }
+  return absl::OkStatus();
+}
+
+// Insecure without certificates; TLS with them; mutual TLS with a client CA.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
+    const ServerOptions& options) {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    if (!options.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "tls_client_ca_file needs tls_cert_file and tls_key_file");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("TLS needs both tls_cert_file and tls_key_file");
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  auto key = ReadFlagFile(options.tls_key_file, "tls_key_file");
+  if (!key.ok()) return key.status();
+  auto cert = ReadFlagFile(options.tls_cert_file, "tls_cert_file");
+  if (!cert.ok()) return cert.status();
+  pair.private_key = *key;
+  pair.cert_chain = *cert;
+  ssl.pem_key_cert_pairs.push_back(pair);
+  if (!options.tls_client_ca_file.empty()) {
+    auto ca = ReadFlagFile(options.tls_client_ca_file, "tls_client_ca_file");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+// Resume tokens outlive the process with the state they point into: the
+// key is kept beside it. Without a state dir snapshots die with the process,
+// and so may the key.
+absl::StatusOr<ResumeTokenCodec> ResumeTokenCodecFor(const std::string& state_dir) {
+  if (state_dir.empty()) return ResumeTokenCodec::WithRandomKey();
+  return ResumeTokenCodec::FromKeyFile(state_dir + "/resume_token.key");
+}
+
+absl::StatusOr<std::string> TemporaryStateDir() {
+  char pattern[] = "/tmp/followgate-sandbox-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create a temporary state_dir: ", std::strerror(errno)));
+  }
+  return std::string(pattern);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStart(
+    ServerOptions options) {
+  if (absl::Status valid = Validate(options); !valid.ok()) return valid;
+  auto parts = std::make_unique<Parts>();
+  if (options.sandbox) {
+    sandbox::SandboxUpstreamsOptions sandbox_options;
+    // The sandbox enforces its own limit, as LinkedIn does, a little below
+    // the pace the server keeps.
+    sandbox_options.linkedin.min_interval = options.linkedin_min_interval * 0.7;
+    auto started = sandbox::SandboxUpstreams::Start(sandbox_options);
+    if (!started.ok()) return started.status();
+    parts->sandbox = *std::move(started);
+    options.linkedin.base_url = parts->sandbox->base_url();
+    options.linkedin.access_token = sandbox_options.linkedin.access_token;
+    options.connectsafely.base_url = parts->sandbox->base_url();
+    options.connectsafely.api_key = sandbox_options.connectsafely.api_key;
+    if (options.state_dir.empty()) {
+      auto dir = TemporaryStateDir();
+      if (!dir.ok()) return dir.status();
+      options.state_dir = *dir;
+    }
+  }
+  // However they were given (a file, the sandbox's built-in ones, a test's
+  // options), no outgoing text may hold the credentials.
+  RegisterSecret(options.linkedin.access_token);
+  RegisterSecret(options.connectsafely.api_key);
+  FollowgateServer::Parts* raw_parts = parts.get();
+  // A rejected LinkedIn token makes the follows service (and the server)
+  // NOT_SERVING until LinkedIn accepts it again.
+  options.fetcher.on_credential_checked = [raw_parts](bool accepted) {
+    if (raw_parts->linkedin_credential_ok.exchange(accepted) == accepted) return;
+    LogInfo(accepted ? "LinkedIn accepts the access token again: SERVING"
+                     : "LinkedIn rejects the access token: NOT_SERVING until it accepts it");
+    raw_parts->UpdateHealth();
+  };
+  parts->options = options;
+  Clock* clock = Clock::Real();
+  CurlHttpClientOptions http_options;
+  http_options.max_body_bytes = static_cast<size_t>(options.max_upstream_body_bytes);
+  parts->http = std::make_unique<CurlHttpClient>(http_options);
+  parts->linkedin = std::make_unique<LinkedInClient>(parts->http.get(), clock, options.linkedin);
+  const absl::Duration max_interval = std::min(
+      options.linkedin_max_interval > absl::ZeroDuration() ? options.linkedin_max_interval
+                                                           : 8 * options.linkedin_min_interval,
+      std::max(options.fetcher.max_wait, options.linkedin_min_interval));
+  parts->pacer =
+      std::make_unique<RequestPacer>(clock, options.linkedin_min_interval, max_interval);
+  parts->fetcher = std::make_unique<FollowsFetcher>(parts->linkedin.get(), parts->pacer.get(),
+                                                    clock, options.fetcher);
+  if (!options.state_dir.empty()) {
+    auto state = StateDir::Open(options.state_dir);
+    if (!state.ok()) return state.status();
+    parts->state = *std::move(state);
+    // The LinkedIn budget outlives the process: a restart never starts a
+    // request closer than the interval to the last one.
+    auto mark = BudgetMark::Open(options.state_dir + "/linkedin_budget");
+    if (!mark.ok()) return mark.status();
+    parts->budget_mark = *std::move(mark);
+    parts->pacer->RestoreNextGrant(
+        parts->budget_mark->Stored(clock->Now(), options.linkedin_min_interval));
+    BudgetMark* budget_mark = parts->budget_mark.get();
+    parts->pacer->SetNextGrantListener(
+        [budget_mark](absl::Time next_grant) { budget_mark->Record(next_grant); });
+  }
+  auto snapshot_store =
+      SnapshotStore::Open(parts->state == nullptr ? "" : parts->state->SnapshotsFile(), clock);
+  if (!snapshot_store.ok()) return snapshot_store.status();
+  parts->snapshot_store = *std::move(snapshot_store);
+  parts->snapshot_hub = std::make_unique<SnapshotHub>(parts->snapshot_store.get(),
+                                                      parts->fetcher.get(), parts->pacer.get(),
+                                                      clock, options.snapshots);
+  if (absl::Status pruned = parts->snapshot_hub->Prune(); !pruned.ok()) {
+    // A full disk must not keep the server from serving what is stored.
+    if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;
+    LogError(absl::StrCat("retention skipped: ", pruned.message()));
+  }
+  auto resume_tokens = ResumeTokenCodecFor(options.state_dir);
+  if (!resume_tokens.ok()) return resume_tokens.status();
+  parts->resume_tokens = std::make_unique<ResumeTokenCodec>(*std::move(resume_tokens));
+  if (!options.connectsafely.api_key.empty()) {
+    auto ledger = InvitationLedger::Open(parts->state->LedgerFile(), clock);
+    if (!ledger.ok()) return ledger.status();
+    parts->ledger = *std::move(ledger);
+    if (absl::Status bound = parts->state->BindLedger(*parts->ledger, options.accept_new_ledger);
+        !bound.ok()) {
+      return bound;
+    }
+    parts->connectsafely =
+        std::make_unique<ConnectSafelyClient>(parts->http.get(), clock, options.connectsafely);
+    parts->batcher = std::make_unique<InvitationBatcher>(
+        parts->ledger.get(), parts->connectsafely.get(), clock, options.invitations);
+  }
+  auto auth = CallerAuth::Create(options.callers_file);
+  if (!auth.ok()) return auth.status();
+  parts->auth = *std::move(auth);
+  parts->follows_service = std::make_unique<FollowsServiceImpl>(
+      parts->snapshot_hub.get(), parts->snapshot_store.get(), clock, options.heartbeat_interval,
+      parts->resume_tokens.get(), parts->auth.get(), &parts->streams);
+  parts->invitations_service = std::make_unique<InvitationsServiceImpl>(
+      parts->batcher.get(), parts->auth.get(), &parts->streams);
+  auto credentials = ServerCredentialsFor(options);
+  if (!credentials.ok()) return credentials.status();
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // Linked in so that reflection can describe grpc.health.v1 to tools.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(options.host, ":", options.port), *credentials,
+                           &parts->port);
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  // gRPC sets SO_REUSEPORT by default, so that a second server on the same
+  // port would bind silently and take half the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  auto millis = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, millis(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, millis(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Clients may ping every 10 s (heartbeats keep long streams busy anyway).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, millis(options.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             millis(options.max_connection_age_grace));
+  builder.RegisterService(parts->follows_service.get());
+  builder.RegisterService(parts->invitations_service.get());
+  parts->grpc_server = builder.BuildAndStart();
+  if (parts->grpc_server == nullptr || parts->port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.host, ":", options.port,
+        ": the port is in use (another followgate on it?) or the address is not local"));
+  }
+  if (options.metrics_port >= 0) {
+    auto bound = Metrics::Get().Expose(absl::StrCat(options.host, ":", options.metrics_port));
+    if (!bound.ok()) return bound.status();
+    parts->metrics_port = *bound;
+  }
+  parts->started = true;
+  parts->UpdateHealth();
+  return std::unique_ptr<FollowgateServer>(new FollowgateServer(std::move(parts)));
+}
+
+FollowgateServer::FollowgateServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+FollowgateServer::~FollowgateServer() { Shutdown(); }
+
+int FollowgateServer::port() const { return parts_->port; }
+
+std::string FollowgateServer::sandbox_url() const {
+  return parts_->sandbox == nullptr ? "" : parts_->sandbox->base_url();
+}
+
+std::string FollowgateServer::state_dir() const { return parts_->options.state_dir; }
+
+bool FollowgateServer::invitations_enabled() const { return parts_->batcher != nullptr; }
+
+absl::Status FollowgateServer::ReloadCallers() { return parts_->auth->Reload(); }
+
+bool FollowgateServer::authenticates_callers() const { return parts_->auth->enabled(); }
+
+int FollowgateServer::metrics_port() const { return parts_->metrics_port; }
+
+void FollowgateServer::Shutdown() {
+  absl::MutexLock lock(&parts_->shutdown_mu);
+  if (parts_->shut_down) return;
+  parts_->shut_down = true;
+  // Health turns NOT_SERVING and new calls are refused (SERVER_DRAINING)
+  // while open streams get drain_grace; then they end with UNAVAILABLE and
+  // their resume token, so that callers continue elsewhere.
+  parts_->streams.StartDraining();
+  parts_->UpdateHealth();
+  if (!parts_->streams.WaitUntilNoneLive(parts_->options.drain_grace)) {
+    parts_->streams.AbortAll(DrainingStatus());
+  }
+  parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  parts_->grpc_server->Wait();
+  parts_->streams.WaitUntilNoneLive();  // Their producers have stopped.
+  parts_->snapshot_hub.reset();         // Stops the crawls.
+}
+
+}  // namespace followgate

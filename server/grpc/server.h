@@ -1,0 +1,115 @@
+// Assembles followgate: upstream adapters, core and gRPC services.
+#ifndef FOLLOWGATE_SERVER_GRPC_SERVER_H_
+#define FOLLOWGATE_SERVER_GRPC_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/upstream/connectsafely_client.h"
+#include "server/follows/follows_fetcher.h"
+#include "server/invitations/invitation_batcher.h"
+#include "server/upstream/linkedin_client.h"
+#include "server/follows/snapshot_hub.h"
+
+namespace followgate {
+
+struct ServerOptions {
+  // Address to listen on; port 0 picks a free port (see FollowgateServer::port).
+  std::string host = "0.0.0.0";
+  int port = 50051;
+  LinkedInClientOptions linkedin;
+  // No two LinkedIn requests of the process start closer than this.
+  absl::Duration linkedin_min_interval = absl::Seconds(60);
+  // The ceiling of the adaptive interval (see RequestPacer); zero: 8 times
+  // linkedin_min_interval. Never above fetcher.max_wait.
+  absl::Duration linkedin_max_interval = absl::ZeroDuration();
+  // Largest upstream response body read (see CurlHttpClientOptions).
+  int64_t max_upstream_body_bytes = 16 << 20;
+  FollowsFetcherOptions fetcher;
+  // Where durable state lives: follows snapshots and the invitation ledger.
+  // Created if missing. Required for invitations; without it snapshots live
+  // in memory only.
+  std::string state_dir;
+  // Start even though the state dir's invitation ledger is not the one it
+  // had (deleted, emptied or replaced): every invitation sent before is
+  // forgotten, so people may be invited twice.
+  bool accept_new_ledger = false;
+  // Snapshot freshness and retention.
+  SnapshotHubOptions snapshots;
+  // A stream waiting for LinkedIn's budget sends a heartbeat this often.
+  absl::Duration heartbeat_interval = absl::Seconds(10);
+  // Invitations are served when `connectsafely.api_key` is set (or with
+  // `sandbox`); otherwise InvitationsService answers FAILED_PRECONDITION.
+  ConnectSafelyClientOptions connectsafely;
+  InvitationBatcherOptions invitations;
+  // On Shutdown, how long open streams may go on before they end with
+  // UNAVAILABLE (and their resume token).
+  absl::Duration drain_grace = absl::Seconds(10);
+  // HTTP/2 keepalive pings to idle connections, and how long to wait for the
+  // answer.
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Connections are closed (gracefully) after this age, so that load spreads
+  // over replicas behind a load balancer; calls still open get the grace,
+  // then end with UNAVAILABLE (streams resume with their token).
+  absl::Duration max_connection_age = absl::Minutes(30);
+  absl::Duration max_connection_age_grace = absl::Minutes(30);
+  // Largest request message accepted (RESOURCE_EXHAUSTED beyond).
+  int max_request_bytes = 4 << 20;
+  // Serve Prometheus metrics on this port (0 picks one; -1: off).
+  int metrics_port = -1;
+  // Callers file (see caller_auth.h); "" lets every caller in.
+  std::string callers_file;
+  // TLS: the server's certificate chain and key (PEM files); with
+  // `tls_client_ca_file`, clients must present a certificate it signed.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Start the built-in sandbox upstreams (LinkedIn and ConnectSafely) on
+  // loopback and use them: base URLs and credentials are replaced, and an
+  // empty `state_dir` becomes a fresh temporary directory.
+  bool sandbox = false;
+};
+
+// Owns everything the server runs on. Thread-safe.
+class FollowgateServer {
+ public:
+  // Starts serving, or returns why it cannot (INVALID_ARGUMENT for a bad
+  // option, UNAVAILABLE when the port cannot be bound or is in use,
+  // FAILED_PRECONDITION when another process holds the state dir or its
+  // ledger is not the one it had; see StateDir).
+  static absl::StatusOr<std::unique_ptr<FollowgateServer>> BuildAndStart(
+      ServerOptions options);
+  ~FollowgateServer();
+
+  // The bound port.
+  int port() const;
+  // The sandbox upstreams' base URL; "" without --sandbox.
+  std::string sandbox_url() const;
+  // The state directory in use ("" when state lives in memory only).
+  std::string state_dir() const;
+  // Whether invitations are served.
+  bool invitations_enabled() const;
+
+  // Refuses new calls, lets open streams run for drain_grace, then ends them
+  // and waits for their upstream work to stop. Idempotent.
+  void Shutdown();
+
+  // Reads the callers file again (on SIGHUP); keeps the old callers and
+  // returns why when the file is wrong.
+  absl::Status ReloadCallers();
+  bool authenticates_callers() const;
+  // The metrics port; -1 when metrics are not served.
+  int metrics_port() const;
+
+ private:
+  struct Parts;
+  explicit FollowgateServer(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_GRPC_SERVER_H_

@@ -1,0 +1,442 @@
+// The whole server in process on 127.0.0.1:0, driven by the generated stub,
+// against the LinkedIn sandbox over real libcurl.
+#include <cstdlib>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "followgate/v1/follows.grpc.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/sandbox/linkedin_sandbox.h"
+#include "server/grpc/server.h"
+
+namespace followgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+class FollowsServiceTest : public ::testing::Test {
+ protected:
+  void Start(absl::Duration interval, std::vector<sandbox::SeededPage> pages,
+             absl::Duration drain_grace = absl::Seconds(10)) {
+    sandbox::LinkedInSandboxOptions sandbox_options;
+    sandbox_options.pages = std::move(pages);
+    sandbox_options.min_interval = interval * 0.5;
+    auto linkedin = sandbox::LinkedInSandbox::Start(sandbox_options);
+    ASSERT_TRUE(linkedin.ok()) << linkedin.status();
+    linkedin_ = *std::move(linkedin);
+
+    ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.linkedin.base_url = linkedin_->base_url();
+    options.linkedin.access_token = sandbox_options.access_token;
+    options.linkedin_min_interval = interval;
+    options.fetcher.timeout_backoff = absl::Milliseconds(100);
+    options.drain_grace = drain_grace;
+    options.state_dir = state_dir_;
+    auto server = FollowgateServer::BuildAndStart(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::FollowsService::NewStub(channel_);
+  }
+
+  std::string state_dir_;  // "": state in memory.
+  std::unique_ptr<sandbox::LinkedInSandbox> linkedin_;
+  std::unique_ptr<FollowgateServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::FollowsService::Stub> stub_;
+};
+
+v1::StreamFollowersRequest FollowersOf(int page, v1::FollowerFilter filter) {
+  v1::StreamFollowersRequest request;
+  request.set_followee(absl::StrCat("urn:li:organizationalPage:", page));
+  request.set_follower_filter(filter);
+  return request;
+}
+
+// The google.rpc details of a failed call.
+struct Details {
+  google::rpc::ErrorInfo info;
+  google::rpc::BadRequest bad_request;
+  google::rpc::RetryInfo retry;
+  bool has_retry = false;
+};
+
+Details DetailsOf(const grpc::Status& status) {
+  google::rpc::Status rpc;
+  EXPECT_TRUE(rpc.ParseFromString(status.error_details()));
+  EXPECT_EQ(rpc.code(), status.error_code());
+  Details details;
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&details.info);
+    if (any.Is<google::rpc::BadRequest>()) any.UnpackTo(&details.bad_request);
+    if (any.Is<google::rpc::RetryInfo>()) details.has_retry = any.UnpackTo(&details.retry);
+  }
+  return details;
+}
+
+TEST_F(FollowsServiceTest, StreamsEveryFollowerInPagesWithTheirMetadata) {
+  Start(absl::Milliseconds(20), {{42, 2100, 5}});
+  grpc::ClientContext context;
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_ALL));
+  v1::FollowerPage page;
+  std::vector<v1::FollowerPage> pages;
+  while (reader->Read(&page)) pages.push_back(page);
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(pages.size(), 4u);  // 1000 + 1000 + 100 members, then 5 pages.
+  std::set<std::string> followers;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    EXPECT_EQ(pages[i].sequence_number(), static_cast<int64_t>(i));
+    EXPECT_EQ(pages[i].last_page(), i == 3);
+    EXPECT_TRUE(pages[i].has_fetch_time());
+    for (const auto& edge : pages[i].edges()) followers.insert(edge.follower().urn());
+  }
+  EXPECT_EQ(pages[0].upstream_total(), 2100);
+  EXPECT_EQ(pages[3].edge_type(),
+            v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE);
+  EXPECT_EQ(followers.size(), 2105u);
+  EXPECT_EQ(linkedin_->Stats().requests, 4);
+}
+
+TEST_F(FollowsServiceTest, InvalidRequestFailsBeforeAnyUpstreamRequest) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}});
+  grpc::ClientContext context;
+  v1::StreamFollowingRequest request;
+  request.set_follower("urn:li:fsd_profile:ACoAAB");
+  auto reader = stub_->StreamFollowing(&context, request);
+  v1::FollowingPage page;
+  EXPECT_FALSE(reader->Read(&page));
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("follower must be urn:li:person:{id} or "
+                        "urn:li:organizationalPage:{digits}"));
+  EXPECT_EQ(linkedin_->Stats().requests, 0);
+}
+
+TEST_F(FollowsServiceTest, CancelledStreamStopsItsUpstreamWork) {
+  Start(absl::Hours(1), {{42, 5000, 0}});  // The 2nd request would wait an hour.
+  grpc::ClientContext context;
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  v1::FollowerPage page;
+  ASSERT_TRUE(reader->Read(&page));
+  context.TryCancel();
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  server_->Shutdown();  // Returns only once the stream's producer has stopped.
+  EXPECT_EQ(linkedin_->Stats().requests, 1);
+}
+
+TEST_F(FollowsServiceTest, CallerDeadlineBoundsTheWaitForTheBudget) {
+  Start(absl::Hours(1), {{42, 5000, 0}});
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  v1::FollowerPage page;
+  int pages = 0;
+  while (reader->Read(&page)) ++pages;
+  EXPECT_EQ(pages, 1);
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  server_->Shutdown();
+  EXPECT_EQ(linkedin_->Stats().requests, 1);
+}
+
+TEST_F(FollowsServiceTest, ConcurrentStreamsShareTheRateLimitWithoutThrottling) {
+  Start(absl::Milliseconds(60), {{1, 2500, 0}, {2, 2500, 0}, {3, 2500, 0}});
+  std::vector<std::thread> callers;
+  std::vector<int> edges(3, 0);
+  for (int i = 0; i < 3; ++i) {
+    callers.emplace_back([&, i] {
+      grpc::ClientContext context;
+      auto reader =
+          stub_->StreamFollowers(&context, FollowersOf(i + 1, v1::FOLLOWER_FILTER_MEMBERS));
+      v1::FollowerPage page;
+      while (reader->Read(&page)) edges[i] += page.edges_size();
+      EXPECT_TRUE(reader->Finish().ok());
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_THAT(edges, ::testing::ElementsAre(2500, 2500, 2500));
+  const auto stats = linkedin_->Stats();
+  EXPECT_EQ(stats.requests, 9);
+  EXPECT_EQ(stats.throttled, 0);
+  const auto requests = linkedin_->Requests();
+  for (size_t i = 1; i < requests.size(); ++i) {
+    EXPECT_GE(requests[i].arrival_time - requests[i - 1].arrival_time,
+              absl::Milliseconds(30));
+  }
+}
+
+TEST_F(FollowsServiceTest, DrainTurnsHealthNotServingAndEndsStreamsWithTheirResumeToken) {
+  Start(absl::Hours(1), {{42, 5000, 0}}, /*drain_grace=*/absl::Milliseconds(300));
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  auto check = [&](const std::string& service) {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    const grpc::Status status = health->Check(&context, request, &response);
+    return status.ok() ? response.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
+  };
+  EXPECT_EQ(check(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(check("followgate.v1.FollowsService"),
+            grpc::health::v1::HealthCheckResponse::SERVING);
+
+  grpc::ClientContext context;
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  v1::FollowerPage page;
+  ASSERT_TRUE(reader->Read(&page));
+  std::thread stopper([&] { server_->Shutdown(); });
+  EXPECT_FALSE(reader->Read(&page));
+  const grpc::Status status = reader->Finish();
+  stopper.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("shutting down"));
+  const Details details = DetailsOf(status);
+  EXPECT_EQ(details.info.reason(), "SERVER_DRAINING");
+  EXPECT_EQ(details.info.metadata().at("resume_token"), page.resume_token());
+  EXPECT_TRUE(details.has_retry);
+}
+
+TEST_F(FollowsServiceTest, RejectedLinkedInTokenTurnsTheFollowsServiceNotServing) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}});
+  linkedin_->AddFaults({sandbox::SandboxFault::Status(401)});
+  grpc::ClientContext context;
+  auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  v1::FollowerPage page;
+  while (reader->Read(&page)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  grpc::ClientContext health_context;
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("followgate.v1.FollowsService");
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(health->Check(&health_context, request, &response).ok());
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // The next accepted request turns it back.
+  grpc::ClientContext again;
+  auto ok_reader = stub_->StreamFollowers(&again, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+  while (ok_reader->Read(&page)) {
+  }
+  EXPECT_TRUE(ok_reader->Finish().ok());
+  grpc::ClientContext after;
+  ASSERT_TRUE(health->Check(&after, request, &response).ok());
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST_F(FollowsServiceTest, ErrorsCarryReasonFieldViolationsAndRetryDelays) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}});
+  {
+    grpc::ClientContext context;
+    auto reader = stub_->StreamFollowers(&context, FollowersOf(0, v1::FOLLOWER_FILTER_ALL));
+    v1::FollowerPage page;
+    reader->Read(&page);
+    v1::StreamFollowersRequest bad;
+    bad.set_followee("urn:li:company:1");
+    grpc::ClientContext bad_context;
+    auto bad_reader = stub_->StreamFollowers(&bad_context, bad);
+    EXPECT_FALSE(bad_reader->Read(&page));
+    const grpc::Status status = bad_reader->Finish();
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    const Details details = DetailsOf(status);
+    EXPECT_EQ(details.info.reason(), "INVALID_FIELD");
+    EXPECT_EQ(details.info.domain(), "followgate.dev");
+    ASSERT_EQ(details.bad_request.field_violations_size(), 1);
+    EXPECT_EQ(details.bad_request.field_violations(0).field(), "followee");
+    reader->Finish();
+  }
+  {
+    grpc::ClientContext context;
+    auto reader = stub_->StreamFollowers(&context, FollowersOf(404, v1::FOLLOWER_FILTER_ALL));
+    v1::FollowerPage page;
+    EXPECT_FALSE(reader->Read(&page));
+    const grpc::Status status = reader->Finish();
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    const Details details = DetailsOf(status);
+    EXPECT_EQ(details.info.reason(), "LINKEDIN_NOT_FOUND");
+    EXPECT_EQ(details.info.metadata().at("http_status"), "404");
+  }
+  {
+    linkedin_->AddFaults({sandbox::SandboxFault::Status(503), sandbox::SandboxFault::Status(503),
+                          sandbox::SandboxFault::Status(503), sandbox::SandboxFault::Status(503),
+                          sandbox::SandboxFault::Status(503), sandbox::SandboxFault::Status(503)});
+    grpc::ClientContext context;
+    auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
+    v1::FollowerPage page;
+    while (reader->Read(&page)) {
+    }
+    const grpc::Status status = reader->Finish();
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    const Details details = DetailsOf(status);
+    EXPECT_EQ(details.info.reason(), "LINKEDIN_UNAVAILABLE");
+    ASSERT_TRUE(details.has_retry);
+    EXPECT_EQ(details.retry.retry_delay().nanos(), 100000000);  // The 100 ms backoff.
+  }
+}
+
+}  // namespace
+}  // namespace followgate
+
+namespace followgate {
+namespace {
+
+// Reads a whole stream; returns its status.
+grpc::Status ReadAll(v1::FollowsService::Stub* stub, const v1::StreamFollowersRequest& request,
+                     std::vector<v1::FollowerPage>* pages = nullptr) {
+  grpc::ClientContext context;
+  auto reader = stub->StreamFollowers(&context, request);
+  v1::FollowerPage page;
+  while (reader->Read(&page)) {
+    if (pages != nullptr) pages->push_back(page);
+  }
+  return reader->Finish();
+}
+
+// What anyone could make of a real token in the unsigned fg1 format: the
+// same place with another stream sequence number.
+std::string ForgedLegacyToken(const std::string& real, absl::string_view stream_sequence) {
+  std::string text;
+  EXPECT_TRUE(absl::WebSafeBase64Unescape(real, &text));
+  std::vector<std::string> parts = absl::StrSplit(text, '.');
+  EXPECT_EQ(parts.size(), 8u);
+  parts.resize(7);
+  parts[0] = "fg1";
+  parts[6] = std::string(stream_sequence);
+  const std::string body = absl::StrJoin(parts, ".");
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : body) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  std::string token;
+  absl::WebSafeBase64Escape(absl::StrCat(body, ".", absl::Hex(hash & 0xffffffff)), &token);
+  return token;
+}
+
+TEST_F(FollowsServiceTest, ForgedResumeTokensAreInvalidArgumentNamingTheField) {
+  Start(absl::Milliseconds(20), {{42, 2100, 0}});
+  std::vector<v1::FollowerPage> pages;
+  ASSERT_TRUE(ReadAll(stub_.get(), FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS), &pages).ok());
+  ASSERT_EQ(pages.size(), 3u);
+  const int requests = linkedin_->Stats().requests;
+
+  std::string text;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(pages[0].resume_token(), &text));
+  // The same place, one page further on, under the old MAC.
+  std::vector<std::string> parts = absl::StrSplit(text, '.');
+  ASSERT_EQ(parts.size(), 8u);
+  parts[4] = "2";
+  std::string altered;
+  absl::WebSafeBase64Escape(absl::StrJoin(parts, "."), &altered);
+
+  struct Case {
+    std::string token;
+    std::string message;
+  };
+  for (const Case& forged : {Case{altered, "resume_token is not a token this service issued"},
+                             Case{ForgedLegacyToken(pages[0].resume_token(),
+                                                    "9223372036854775807"),
+                                  "out of range"}}) {
+    v1::StreamFollowersRequest resume = FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS);
+    resume.set_resume_token(forged.token);
+    const grpc::Status status = ReadAll(stub_.get(), resume);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr(forged.message));
+    const Details details = DetailsOf(status);
+    ASSERT_EQ(details.bad_request.field_violations_size(), 1);
+    EXPECT_EQ(details.bad_request.field_violations(0).field(), "resume_token");
+  }
+  // A forged fg1 token within the bounds is still honoured this release.
+  v1::StreamFollowersRequest legacy = FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS);
+  legacy.set_resume_token(ForgedLegacyToken(pages[0].resume_token(), "1"));
+  std::vector<v1::FollowerPage> rest;
+  ASSERT_TRUE(ReadAll(stub_.get(), legacy, &rest).ok());
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].sequence_number(), 1);
+  EXPECT_EQ(linkedin_->Stats().requests, requests);
+}
+
+TEST_F(FollowsServiceTest, LeadingZerosNameTheSamePageAndShareOneSnapshot) {
+  Start(absl::Milliseconds(20), {{777, 1500, 3}});
+  v1::StreamFollowersRequest padded = FollowersOf(777, v1::FOLLOWER_FILTER_ALL);
+  padded.set_followee("urn:li:organizationalPage:0777");
+  std::vector<v1::FollowerPage> first;
+  ASSERT_TRUE(ReadAll(stub_.get(), padded, &first).ok());
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(linkedin_->Stats().requests, 3);
+  std::vector<v1::FollowerPage> second;
+  ASSERT_TRUE(ReadAll(stub_.get(), FollowersOf(777, v1::FOLLOWER_FILTER_ALL), &second).ok());
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_EQ(linkedin_->Stats().requests, 3);  // Served from the same snapshot.
+  // And a token of the one continues the other.
+  v1::StreamFollowersRequest resume = FollowersOf(777, v1::FOLLOWER_FILTER_ALL);
+  resume.set_resume_token(first[0].resume_token());
+  std::vector<v1::FollowerPage> rest;
+  ASSERT_TRUE(ReadAll(stub_.get(), resume, &rest).ok());
+  EXPECT_EQ(rest.size(), 2u);
+
+  v1::StreamFollowersRequest zero = FollowersOf(0, v1::FOLLOWER_FILTER_ALL);
+  const grpc::Status status = ReadAll(stub_.get(), zero);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("{digits}: 1 to 2^63-1"));
+  EXPECT_EQ(linkedin_->Stats().requests, 3);
+}
+
+TEST_F(FollowsServiceTest, MaxStalenessOutsideAip142IsInvalidArgumentNamingTheField) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}});
+  v1::StreamFollowersRequest request = FollowersOf(42, v1::FOLLOWER_FILTER_ALL);
+  request.mutable_max_staleness()->set_nanos(2'000'000'000);
+  const grpc::Status status = ReadAll(stub_.get(), request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("max_staleness is not a valid google.protobuf.Duration"));
+  const Details details = DetailsOf(status);
+  ASSERT_EQ(details.bad_request.field_violations_size(), 1);
+  EXPECT_EQ(details.bad_request.field_violations(0).field(), "max_staleness");
+
+  v1::ListFollowersRequest list;
+  list.set_followee("urn:li:organizationalPage:42");
+  list.mutable_max_staleness()->set_seconds(5);
+  list.mutable_max_staleness()->set_nanos(-1);
+  grpc::ClientContext context;
+  v1::ListFollowersResponse response;
+  const grpc::Status listed = stub_->ListFollowers(&context, list, &response);
+  EXPECT_EQ(listed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(listed.error_message(), HasSubstr("both of the same sign"));
+  EXPECT_EQ(linkedin_->Stats().requests, 0);
+}
+
+TEST_F(FollowsServiceTest, ResumeTokensSurviveARestartOnTheSameStateDir) {
+  state_dir_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/restart_state");
+  Start(absl::Milliseconds(20), {{42, 2100, 0}});
+  std::vector<v1::FollowerPage> pages;
+  ASSERT_TRUE(ReadAll(stub_.get(), FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS), &pages).ok());
+  ASSERT_EQ(pages.size(), 3u);
+  server_->Shutdown();
+  server_.reset();
+  Start(absl::Milliseconds(20), {{42, 2100, 0}});
+  v1::StreamFollowersRequest resume = FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS);
+  resume.set_resume_token(pages[0].resume_token());
+  std::vector<v1::FollowerPage> rest;
+  const grpc::Status status = ReadAll(stub_.get(), resume, &rest);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(rest.size(), 2u);
+  EXPECT_EQ(linkedin_->Stats().requests, 0);
+}
+
+}  // namespace
+}  // namespace followgate

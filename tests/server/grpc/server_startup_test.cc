@@ -1,0 +1,87 @@
+// Starting the whole server in process: one process per state dir, one
+// server per port, and no start without the invitation ledger the state dir
+// had. The built-in sandbox upstreams stand in for LinkedIn and ConnectSafely.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/base/error_details.h"
+#include "server/grpc/server.h"
+#include "tests/testing/status_matchers.h"
+
+namespace followgate {
+namespace {
+
+using ::followgate::testing::IsOk;
+using ::followgate::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+
+std::string NewTempDir() {
+  std::string pattern = absl::StrCat(std::getenv("TEST_TMPDIR"), "/startup-XXXXXX");
+  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+  return pattern;
+}
+
+// Invitations on (the sandbox brings a ConnectSafely key), on 127.0.0.1:0.
+ServerOptions SandboxOptions(const std::string& state_dir) {
+  ServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.sandbox = true;
+  options.state_dir = state_dir;
+  options.drain_grace = absl::ZeroDuration();
+  return options;
+}
+
+TEST(ServerStartup, SecondServerOnOneStateDirRefusesNamingTheDirAndThePid) {
+  const std::string dir = NewTempDir();
+  auto first = FollowgateServer::BuildAndStart(SandboxOptions(dir));
+  ASSERT_THAT(first, IsOk());
+  auto second = FollowgateServer::BuildAndStart(SandboxOptions(dir));
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               AllOf(HasSubstr(dir), HasSubstr(absl::StrCat("pid ", getpid())),
+                                     HasSubstr("several replicas need a shared database"))));
+  EXPECT_THAT(ErrorReason(second.status()), Optional(std::string("STATE_DIR_LOCKED")));
+  // The lock goes with its server.
+  first->reset();
+  EXPECT_THAT(FollowgateServer::BuildAndStart(SandboxOptions(dir)), IsOk());
+}
+
+TEST(ServerStartup, SecondServerOnOnePortRefusesToStart) {
+  auto first = FollowgateServer::BuildAndStart(SandboxOptions(NewTempDir()));
+  ASSERT_THAT(first, IsOk());
+  ServerOptions options = SandboxOptions(NewTempDir());
+  options.port = (*first)->port();
+  EXPECT_THAT(
+      FollowgateServer::BuildAndStart(options),
+      StatusIs(absl::StatusCode::kUnavailable,
+               AllOf(HasSubstr(absl::StrCat("127.0.0.1:", options.port)), HasSubstr("in use"))));
+}
+
+TEST(ServerStartup, LostLedgerIsRefusedUnlessAcceptedExplicitly) {
+  const std::string dir = NewTempDir();
+  ASSERT_THAT(FollowgateServer::BuildAndStart(SandboxOptions(dir)), IsOk());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(dir + "/invitations.db" + suffix);
+  }
+  EXPECT_THAT(
+      FollowgateServer::BuildAndStart(SandboxOptions(dir)),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr(dir + "/invitations.db"), HasSubstr("people may be invited twice"),
+                     HasSubstr("--accept_new_ledger"))));
+  ServerOptions accepting = SandboxOptions(dir);
+  accepting.accept_new_ledger = true;
+  ASSERT_THAT(FollowgateServer::BuildAndStart(accepting), IsOk());
+  EXPECT_THAT(FollowgateServer::BuildAndStart(SandboxOptions(dir)), IsOk());
+}
+
+}  // namespace
+}  // namespace followgate
