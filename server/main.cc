@@ -4,10 +4,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/private_handle_accessor.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
@@ -21,6 +23,7 @@
 #include "server/base/log.h"
 #include "server/base/secrets.h"
 #include "server/grpc/server.h"
+#include "server/sandbox_entry.h"
 #include "server/upstream/urn.h"
 
 ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on.");
@@ -125,16 +128,24 @@ ABSL_FLAG(bool, sandbox, false,
 
 namespace {
 
+// Whether `flag` was set on the command line (rather than left at its
+// default). abseil 20220623 keeps CommandLineFlag::IsSpecifiedOnCommandLine
+// private and reaches it through PrivateHandleAccessor, as its parser does;
+// later releases make it public.
+template <typename T>
+bool GivenOnCommandLine(const absl::Flag<T>& flag) {
+  return absl::flags_internal::PrivateHandleAccessor::IsSpecifiedOnCommandLine(
+      absl::GetFlagReflectionHandle(flag));
+}
+
 // Sandbox mode paces for the sandbox, unless the operator said otherwise.
-void ApplySandboxDefaults(int argc, char** argv, followgate::ServerOptions* options) {
-  bool interval_given = false, backoff_given = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    interval_given |= arg.find("linkedin_min_interval") != std::string::npos;
-    backoff_given |= arg.find("linkedin_timeout_backoff") != std::string::npos;
+void ApplySandboxDefaults(followgate::ServerOptions* options) {
+  if (!GivenOnCommandLine(FLAGS_linkedin_min_interval)) {
+    options->linkedin_min_interval = absl::Milliseconds(350);
   }
-  if (!interval_given) options->linkedin_min_interval = absl::Milliseconds(350);
-  if (!backoff_given) options->fetcher.timeout_backoff = absl::Seconds(1);
+  if (!GivenOnCommandLine(FLAGS_linkedin_timeout_backoff)) {
+    options->fetcher.timeout_backoff = absl::Seconds(1);
+  }
 }
 
 bool WritePortFile(const std::string& path, int port) {
@@ -216,7 +227,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.invitations.company_credits = *std::move(company_credits);
-  options.sandbox = absl::GetFlag(FLAGS_sandbox);
+  const bool use_sandbox = absl::GetFlag(FLAGS_sandbox);
   auto classifier = followgate::FollowerClassifier::Create(
       absl::GetFlag(FLAGS_linkedin_consented_member_id_pattern));
   if (!classifier.ok()) {
@@ -224,8 +235,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.linkedin.classifier = *classifier;
-  if (options.sandbox) {
-    ApplySandboxDefaults(argc, argv, &options);
+  // Declared before the server, destroyed after it.
+  std::unique_ptr<followgate::sandbox::SandboxUpstreams> sandbox;
+  if (use_sandbox) {
+    ApplySandboxDefaults(&options);
+    auto started = followgate::StartSandboxFor(&options);
+    if (!started.ok()) {
+      followgate::LogError(absl::StrCat("startup failed: ", started.status().message()));
+      return 2;
+    }
+    sandbox = *std::move(started);
   } else {
     auto token = followgate::ReadSecret(absl::GetFlag(FLAGS_linkedin_token_file),
                                         "LINKEDIN_ACCESS_TOKEN");
@@ -260,7 +279,7 @@ int main(int argc, char** argv) {
                                     : options.tls_client_ca_file.empty() ? " (TLS)"
                                                                          : " (mutual TLS)",
       ", upstream ",
-      options.sandbox ? absl::StrCat("sandbox at ", (*server)->sandbox_url())
+      use_sandbox ? absl::StrCat("sandbox at ", sandbox->base_url())
                       : options.linkedin.base_url,
       ", LinkedIn interval ", absl::FormatDuration(options.linkedin_min_interval)));
   followgate::LogInfo(
@@ -269,12 +288,12 @@ int main(int argc, char** argv) {
           : absl::StrCat("state in ", (*server)->state_dir()));
   followgate::LogInfo((*server)->invitations_enabled()
                           ? absl::StrCat("invitations on, ConnectSafely at ",
-                                         options.sandbox ? (*server)->sandbox_url()
+                                         use_sandbox ? sandbox->base_url()
                                                          : options.connectsafely.base_url)
                           : std::string("invitations off: no ConnectSafely API key "
                                         "(--connectsafely_api_key_file or "
                                         "CONNECTSAFELY_API_KEY)"));
-  if (options.sandbox) {
+  if (use_sandbox) {
     followgate::LogInfo(absl::StrCat(
         "try: bazel-bin/client/followgate --server=127.0.0.1:", (*server)->port(),
         " followers urn:li:organizationalPage:1000"));

@@ -1,10 +1,6 @@
 #include "server/grpc/server.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <atomic>
 #include <thread>
 #include <utility>
@@ -33,7 +29,6 @@
 #include "server/base/redaction.h"
 #include "server/base/secrets.h"
 #include "server/grpc/state_dir.h"
-#include "server/sandbox/sandbox_upstreams.h"
 
 namespace followgate {
 
@@ -42,7 +37,6 @@ struct FollowgateServer::Parts {
   // part that writes into it is gone.
   std::unique_ptr<StateDir> state;
   ServerOptions options;
-  std::unique_ptr<sandbox::SandboxUpstreams> sandbox;
   std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<LinkedInClient> linkedin;
   std::unique_ptr<BudgetMark> budget_mark;  // Outlives the pacer that writes it.
@@ -113,7 +107,7 @@ absl::Status Validate(const ServerOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "linkedin_version must be YYYYMM (e.g. 202510), got \"", version, "\""));
   }
-  if (!options.sandbox && options.linkedin.access_token.empty()) {
+  if (options.linkedin.access_token.empty()) {
     return absl::FailedPreconditionError(
         "no LinkedIn access token: pass --linkedin_token_file or set "
         "LINKEDIN_ACCESS_TOKEN, or run with --sandbox");
@@ -146,7 +140,7 @@ absl::Status Validate(const ServerOptions& options) {
   if (options.connectsafely.request_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("connectsafely_request_timeout must be positive");
   }
-  if (!options.sandbox && !options.connectsafely.api_key.empty() && options.state_dir.empty()) {
+  if (!options.connectsafely.api_key.empty() && options.state_dir.empty()) {
     return absl::FailedPreconditionError(
         "invitations need --state_dir (where the invitation ledger lives)");
   }
@@ -192,39 +186,12 @@ absl::StatusOr<ResumeTokenCodec> ResumeTokenCodecFor(const std::string& state_di
   return ResumeTokenCodec::FromKeyFile(state_dir + "/resume_token.key");
 }
 
-absl::StatusOr<std::string> TemporaryStateDir() {
-  char pattern[] = "/tmp/followgate-sandbox-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create a temporary state_dir: ", std::strerror(errno)));
-  }
-  return std::string(pattern);
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStart(
     ServerOptions options) {
   if (absl::Status valid = Validate(options); !valid.ok()) return valid;
   auto parts = std::make_unique<Parts>();
-  if (options.sandbox) {
-    sandbox::SandboxUpstreamsOptions sandbox_options;
-    // The sandbox enforces its own limit, as LinkedIn does, a little below
-    // the pace the server keeps.
-    sandbox_options.linkedin.min_interval = options.linkedin_min_interval * 0.7;
-    auto started = sandbox::SandboxUpstreams::Start(sandbox_options);
-    if (!started.ok()) return started.status();
-    parts->sandbox = *std::move(started);
-    options.linkedin.base_url = parts->sandbox->base_url();
-    options.linkedin.access_token = sandbox_options.linkedin.access_token;
-    options.connectsafely.base_url = parts->sandbox->base_url();
-    options.connectsafely.api_key = sandbox_options.connectsafely.api_key;
-    if (options.state_dir.empty()) {
-      auto dir = TemporaryStateDir();
-      if (!dir.ok()) return dir.status();
-      options.state_dir = *dir;
-    }
-  }
   // However they were given (a file, the sandbox's built-in ones, a test's
   // options), no outgoing text may hold the credentials.
   RegisterSecret(options.linkedin.access_token);
@@ -351,10 +318,6 @@ FollowgateServer::FollowgateServer(std::unique_ptr<Parts> parts) : parts_(std::m
 FollowgateServer::~FollowgateServer() { Shutdown(); }
 
 int FollowgateServer::port() const { return parts_->port; }
-
-std::string FollowgateServer::sandbox_url() const {
-  return parts_->sandbox == nullptr ? "" : parts_->sandbox->base_url();
-}
 
 std::string FollowgateServer::state_dir() const { return parts_->options.state_dir; }
 

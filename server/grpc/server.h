@@ -40,8 +40,8 @@ struct ServerOptions {
   SnapshotHubOptions snapshots;
   // A stream waiting for LinkedIn's budget sends a heartbeat this often.
   absl::Duration heartbeat_interval = absl::Seconds(10);
-  // Invitations are served when `connectsafely.api_key` is set (or with
-  // `sandbox`); otherwise InvitationsService answers FAILED_PRECONDITION.
+  // Invitations are served when `connectsafely.api_key` is set; otherwise
+  // InvitationsService answers FAILED_PRECONDITION.
   ConnectSafelyClientOptions connectsafely;
   InvitationBatcherOptions invitations;
   // On Shutdown, how long open streams may go on before they end with
@@ -67,10 +67,6 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
-  // Start the built-in sandbox upstreams (LinkedIn and ConnectSafely) on
-  // loopback and use them: base URLs and credentials are replaced, and an
-  // empty `state_dir` becomes a fresh temporary directory.
-  bool sandbox = false;
 };
 
 // Owns everything the server runs on. Thread-safe.
@@ -86,8 +82,6 @@ class FollowgateServer {
 
   // The bound port.
   int port() const;
-  // The sandbox upstreams' base URL; "" without --sandbox.
-  std::string sandbox_url() const;
   // The state directory in use ("" when state lives in memory only).
   std::string state_dir() const;
   // Whether invitations are served.

@@ -9,7 +9,8 @@ import subprocess
 import unittest
 
 import junit
-from harness import CLI, SANDBOX_TOKEN, SERVER, Sandbox, Server, run_cli
+from harness import (CLI, SANDBOX_TOKEN, SERVER, Process, Sandbox, Server, run_cli,
+                     temp_dir)
 
 PAGE = "urn:li:organizationalPage:42"
 
@@ -154,6 +155,21 @@ class ServerStartupTest(unittest.TestCase):
             self.assertEqual(len(edges_of(result.stdout)), 1500)
         finally:
             self.assertEqual(server.stop(signal.SIGINT), 0)
+
+    def test_sandbox_mode_paces_for_the_sandbox_unless_the_interval_is_given(self):
+        # A flag's name inside another flag's value does not count as given.
+        named_dir = os.path.join(temp_dir(), "linkedin_min_interval")
+        for given, logged in ((None, "LinkedIn interval 350ms"),
+                              ("60s", "LinkedIn interval 1m"),
+                              ("2s", "LinkedIn interval 2s")):
+            argv = [SERVER, "--host=127.0.0.1", "--port=0", "--sandbox",
+                    "--state_dir=" + named_dir]
+            if given is not None:
+                argv.append("--linkedin_min_interval=" + given)
+            server = Process(argv, "server")
+            self.assertEqual(server.stop(), 0)
+            self.assertIn(logged, server.log())
+            self.assertIn("upstream sandbox at http://127.0.0.1:", server.log())
 
     def test_sigterm_during_a_stream_ends_it_and_exits_0(self):
         sandbox = Sandbox(pages="42:12345:0")

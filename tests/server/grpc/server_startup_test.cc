@@ -13,12 +13,14 @@
 #include "gtest/gtest.h"
 #include "server/base/error_details.h"
 #include "server/grpc/server.h"
+#include "server/testing/sandboxed_server.h"
 #include "tests/testing/status_matchers.h"
 
 namespace followgate {
 namespace {
 
 using ::followgate::testing::IsOk;
+using ::followgate::testing::StartSandboxedServer;
 using ::followgate::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -35,7 +37,6 @@ ServerOptions SandboxOptions(const std::string& state_dir) {
   ServerOptions options;
   options.host = "127.0.0.1";
   options.port = 0;
-  options.sandbox = true;
   options.state_dir = state_dir;
   options.drain_grace = absl::ZeroDuration();
   return options;
@@ -43,44 +44,44 @@ ServerOptions SandboxOptions(const std::string& state_dir) {
 
 TEST(ServerStartup, SecondServerOnOneStateDirRefusesNamingTheDirAndThePid) {
   const std::string dir = NewTempDir();
-  auto first = FollowgateServer::BuildAndStart(SandboxOptions(dir));
+  auto first = StartSandboxedServer(SandboxOptions(dir));
   ASSERT_THAT(first, IsOk());
-  auto second = FollowgateServer::BuildAndStart(SandboxOptions(dir));
+  auto second = StartSandboxedServer(SandboxOptions(dir));
   EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition,
                                AllOf(HasSubstr(dir), HasSubstr(absl::StrCat("pid ", getpid())),
                                      HasSubstr("several replicas need a shared database"))));
   EXPECT_THAT(ErrorReason(second.status()), Optional(std::string("STATE_DIR_LOCKED")));
   // The lock goes with its server.
-  first->reset();
-  EXPECT_THAT(FollowgateServer::BuildAndStart(SandboxOptions(dir)), IsOk());
+  first->server.reset();
+  EXPECT_THAT(StartSandboxedServer(SandboxOptions(dir)), IsOk());
 }
 
 TEST(ServerStartup, SecondServerOnOnePortRefusesToStart) {
-  auto first = FollowgateServer::BuildAndStart(SandboxOptions(NewTempDir()));
+  auto first = StartSandboxedServer(SandboxOptions(NewTempDir()));
   ASSERT_THAT(first, IsOk());
   ServerOptions options = SandboxOptions(NewTempDir());
   options.port = (*first)->port();
   EXPECT_THAT(
-      FollowgateServer::BuildAndStart(options),
+      StartSandboxedServer(options),
       StatusIs(absl::StatusCode::kUnavailable,
                AllOf(HasSubstr(absl::StrCat("127.0.0.1:", options.port)), HasSubstr("in use"))));
 }
 
 TEST(ServerStartup, LostLedgerIsRefusedUnlessAcceptedExplicitly) {
   const std::string dir = NewTempDir();
-  ASSERT_THAT(FollowgateServer::BuildAndStart(SandboxOptions(dir)), IsOk());
+  ASSERT_THAT(StartSandboxedServer(SandboxOptions(dir)), IsOk());
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::filesystem::remove(dir + "/invitations.db" + suffix);
   }
   EXPECT_THAT(
-      FollowgateServer::BuildAndStart(SandboxOptions(dir)),
+      StartSandboxedServer(SandboxOptions(dir)),
       StatusIs(absl::StatusCode::kFailedPrecondition,
                AllOf(HasSubstr(dir + "/invitations.db"), HasSubstr("people may be invited twice"),
                      HasSubstr("--accept_new_ledger"))));
   ServerOptions accepting = SandboxOptions(dir);
   accepting.accept_new_ledger = true;
-  ASSERT_THAT(FollowgateServer::BuildAndStart(accepting), IsOk());
-  EXPECT_THAT(FollowgateServer::BuildAndStart(SandboxOptions(dir)), IsOk());
+  ASSERT_THAT(StartSandboxedServer(accepting), IsOk());
+  EXPECT_THAT(StartSandboxedServer(SandboxOptions(dir)), IsOk());
 }
 
 }  // namespace
