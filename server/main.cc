@@ -1,5 +1,6 @@
-// followgate_server: parses flags into ServerOptions and runs the server until
-// SIGTERM or SIGINT.
+// followgate_server: parses flags into ServerOptions (with --sandbox, starts
+// the sandbox upstreams and points the options at them) and runs the server
+// until SIGTERM or SIGINT.
 #include <signal.h>
 
 #include <cstdio>
