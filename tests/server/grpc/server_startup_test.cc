@@ -15,6 +15,7 @@
 #include "server/grpc/server.h"
 #include "server/testing/sandboxed_server.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace followgate {
 namespace {
@@ -26,11 +27,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 
-std::string NewTempDir() {
-  std::string pattern = absl::StrCat(std::getenv("TEST_TMPDIR"), "/startup-XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
+std::string NewTempDir() { return ::followgate::testing::NewTempDir("startup"); }
 
 // Invitations on (the sandbox brings a ConnectSafely key), on 127.0.0.1:0.
 ServerOptions SandboxOptions(const std::string& state_dir) {

@@ -18,6 +18,7 @@
 #include "server/invitations/invitation_ledger.h"
 #include "server/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace followgate {
 namespace {
@@ -28,11 +29,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 
-std::string NewTempDir() {
-  std::string pattern = absl::StrCat(std::getenv("TEST_TMPDIR"), "/state-XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
+std::string NewTempDir() { return ::followgate::testing::NewTempDir("state"); }
 
 // Deletes a ledger's file with its WAL files, as an operator might.
 void DeleteLedgerFiles(const std::string& ledger_file) {

@@ -31,6 +31,7 @@
 #include "server/testing/fake_http_client.h"
 #include "server/testing/sqlite_full_disk.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace followgate {
 namespace {
@@ -41,11 +42,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 
-std::string NewTempDir() {
-  std::string pattern = absl::StrCat(std::getenv("TEST_TMPDIR"), "/full-XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
+std::string NewTempDir() { return ::followgate::testing::NewTempDir("full"); }
 
 class StorageFullTest : public ::testing::Test {
  protected:
