@@ -36,7 +36,7 @@ class SecretRegistry {
   }
 
   void ReplaceIn(std::string* text) const {
-    absl::ReaderMutexLock lock(&mu_);  // Every log line passes here: readers share.
+    absl::MutexLock lock(&mu_);
     for (const std::string& form : forms_) {
       if (text->find(form) == std::string::npos) continue;
       absl::StrReplaceAll({{form, kRedacted}}, text);
