@@ -28,6 +28,52 @@ struct SnapshotHub::Crawl {
   bool finished ABSL_GUARDED_BY(mu) = false;  // The thread is ending.
   absl::Status error ABSL_GUARDED_BY(mu);
   int leases = 0;  // Guarded by SnapshotHub::mu_.
+
+  // Readers waiting for a page (see SnapshotLease::WatchPage): by id, the
+  // page each waits for and its wake-up.
+  uint64_t next_watch ABSL_GUARDED_BY(mu) = 1;
+  std::map<uint64_t, std::pair<int64_t, std::function<void()>>> watches ABSL_GUARDED_BY(mu);
+
+  // Whether a reader of page `seq` can get further.
+  bool ReadyLocked(int64_t seq) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return pages_stored > seq || done || finished;
+  }
+  // Takes out the watches that can get further; the caller runs them
+  // without holding `mu`.
+  std::vector<std::function<void()>> TakeReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::vector<std::function<void()>> ready;
+    for (auto it = watches.begin(); it != watches.end();) {
+      if (!ReadyLocked(it->second.first)) {
+        ++it;
+        continue;
+      }
+      ready.push_back(std::move(it->second.second));
+      it = watches.erase(it);
+    }
+    return ready;
+  }
+};
+
+namespace {
+
+void RunAll(std::vector<std::function<void()>> wakes) {
+  for (std::function<void()>& wake : wakes) wake();
+}
+
+}  // namespace
+
+// Removes a reader's watch from its crawl.
+class SnapshotHub::CrawlWatch final : public WatchHandle {
+ public:
+  CrawlWatch(std::shared_ptr<Crawl> crawl, uint64_t id) : crawl_(std::move(crawl)), id_(id) {}
+  ~CrawlWatch() override {
+    absl::MutexLock lock(&crawl_->mu);
+    crawl_->watches.erase(id_);
+  }
+
+ private:
+  const std::shared_ptr<Crawl> crawl_;
+  const uint64_t id_;
 };
 
 std::string SnapshotQueryKey(const FollowsQuery& query) {
@@ -187,9 +233,14 @@ void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
           const std::string next = page.page.next_cursor;
           FG_RETURN_IF_ERROR(
               store_->AppendPage(crawl->snapshot_id, seq, SerializeStoredPage(page), next));
-          absl::MutexLock lock(&crawl->mu);
-          crawl->pages_stored = ++seq;
-          crawl->done = next.empty();
+          std::vector<std::function<void()>> wakes;
+          {
+            absl::MutexLock lock(&crawl->mu);
+            crawl->pages_stored = ++seq;
+            crawl->done = next.empty();
+            wakes = crawl->TakeReadyLocked();
+          }
+          RunAll(std::move(wakes));
           return absl::OkStatus();
         },
         history);
@@ -202,11 +253,14 @@ void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
   // Retention runs before the crawl is marked finished: ReapLocked joins
   // finished crawls while it holds mu_, which Prune takes.
   if (done) Prune().IgnoreError();
+  std::vector<std::function<void()>> wakes;
   {
     absl::MutexLock lock(&crawl->mu);
     if (!status.ok()) crawl->error = status;
     crawl->finished = true;
+    wakes = crawl->TakeReadyLocked();
   }
+  RunAll(std::move(wakes));
   if (!status.ok() && !crawl->cancel.IsCancelled()) {
     LogInfo(absl::StrCat("crawl of snapshot ", crawl->snapshot_id, " (",
                          SnapshotQueryKey(crawl->query), ") stopped: ", status.ToString()));
@@ -242,6 +296,20 @@ SnapshotLease::~SnapshotLease() { hub_->Release(snapshot_id_, crawl_); }
 
 absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::WaitForPage(
     int64_t seq, absl::Time until, const CancellationToken& cancel) {
+  if (crawl_ != nullptr) {
+    SnapshotHub::Crawl& crawl = *crawl_;
+    CancellationCallback wake(cancel, [&crawl] { absl::MutexLock lock(&crawl.mu); });
+    absl::MutexLock lock(&crawl.mu);
+    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(crawl.mu) {
+      return crawl.ReadyLocked(seq) || cancel.IsCancelled();
+    };
+    hub_->clock_->AwaitWithDeadline(&crawl.mu, absl::Condition(&ready), until);
+    if (cancel.IsCancelled()) return absl::CancelledError("the reader went away");
+  }
+  return TryPage(seq);
+}
+
+absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::TryPage(int64_t seq) {
   PageWait wait;
   bool stored;
   if (crawl_ == nullptr) {
@@ -249,13 +317,7 @@ absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::WaitForPage(
     wait.last = seq == page_count_ - 1;  // Not seq + 1: seq may be any int64.
   } else {
     SnapshotHub::Crawl& crawl = *crawl_;
-    CancellationCallback wake(cancel, [&crawl] { absl::MutexLock lock(&crawl.mu); });
     absl::MutexLock lock(&crawl.mu);
-    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(crawl.mu) {
-      return crawl.pages_stored > seq || crawl.done || crawl.finished || cancel.IsCancelled();
-    };
-    hub_->clock_->AwaitWithDeadline(&crawl.mu, absl::Condition(&ready), until);
-    if (cancel.IsCancelled()) return absl::CancelledError("the reader went away");
     stored = crawl.pages_stored > seq;
     wait.last = crawl.done && crawl.pages_stored - 1 == seq;
     if (!stored) {
@@ -282,6 +344,19 @@ absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::WaitForPage(
   wait.kind = PageWait::Kind::kPage;
   wait.page = *std::move(page);
   return wait;
+}
+
+std::unique_ptr<WatchHandle> SnapshotLease::WatchPage(int64_t seq, std::function<void()> wake) {
+  if (crawl_ != nullptr) {
+    absl::MutexLock lock(&crawl_->mu);
+    if (!crawl_->ReadyLocked(seq)) {
+      const uint64_t id = crawl_->next_watch++;
+      crawl_->watches.emplace(id, std::make_pair(seq, std::move(wake)));
+      return std::make_unique<SnapshotHub::CrawlWatch>(crawl_, id);
+    }
+  }
+  wake();
+  return nullptr;
 }
 
 std::optional<QueuePosition> SnapshotLease::Position() const {

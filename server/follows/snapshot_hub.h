@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
+#include "server/base/message_source.h"
 #include "server/follows/follows_fetcher.h"
 #include "server/follows/request_pacer.h"
 #include "server/follows/snapshot_store.h"
@@ -66,9 +67,13 @@ class SnapshotHub {
   // Applies the retention limits (never to a pinned snapshot).
   absl::Status Prune();
 
+  // The clock its crawls and readers wait by.
+  Clock* clock() const { return clock_; }
+
  private:
   friend class SnapshotLease;
   struct Crawl;
+  class CrawlWatch;
 
   absl::StatusOr<std::unique_ptr<SnapshotLease>> LeaseLocked(const SnapshotInfo& info,
                                                              const FollowsQuery& query,
@@ -104,6 +109,7 @@ class SnapshotLease {
   int64_t snapshot_id() const { return snapshot_id_; }
 
   struct PageWait {
+    // kTimeout: the page is not stored yet (still being fetched).
     enum class Kind { kPage, kEnd, kTimeout };
     Kind kind = Kind::kEnd;
     std::string page;   // kPage: the stored page.
@@ -116,6 +122,13 @@ class SnapshotLease {
   // UNAVAILABLE when the crawl was stopped.
   absl::StatusOr<PageWait> WaitForPage(int64_t seq, absl::Time until,
                                        const CancellationToken& cancel);
+  // The same without waiting: kTimeout when page `seq` is not stored yet.
+  // Reads the store, never waits for the crawl.
+  absl::StatusOr<PageWait> TryPage(int64_t seq);
+  // Runs `wake` once when page `seq` is stored or the crawl ends: on the
+  // crawl's thread, or at once on this one if either holds already (then it
+  // returns null). See WatchHandle for what destroying the handle does.
+  std::unique_ptr<WatchHandle> WatchPage(int64_t seq, std::function<void()> wake);
 
   // Where the crawl's next upstream request stands; nullopt when it is not
   // waiting for the budget (complete, or a request in flight).

@@ -1,11 +1,10 @@
-// Streams and lists the pages of follows requests from snapshots.
+// Blocking reads of follows from snapshots, for callers with a thread to
+// spare (tests, tools). The server drives the same sources from gRPC
+// callbacks instead (see server/grpc/source_reactors.h).
 #ifndef FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_STREAMS_H_
 #define FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_STREAMS_H_
 
 #include <functional>
-#include <optional>
-#include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -13,48 +12,16 @@
 #include "followgate/v1/follows.pb.h"
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
-#include "server/follows/follows_fetcher.h"
+#include "server/follows/page_stream_source.h"
+#include "server/follows/read_plan.h"
 #include "server/follows/resume_token.h"
 #include "server/follows/snapshot_hub.h"
 
 namespace followgate {
 
-// What one read asks for, once validated.
-struct ReadPlan {
-  // The upstream sequences, in order (members, then pages, for "all").
-  std::vector<FollowsQuery> sequences;
-  // Identifies the query for resume tokens (see QueryFingerprint).
-  std::string description;
-  std::optional<absl::Duration> max_staleness;
-  Requester who;
-  // Where to start; "" for the beginning.
-  std::string resume_token;
-  // The call's deadline: a stream whose crawl cannot get a budget slot before
-  // it (the budget is held after a Retry-After) ends at once with
-  // RESOURCE_EXHAUSTED and a RetryInfo instead of waiting it out.
-  absl::Time deadline = absl::InfiniteFuture();
-};
-
-// The plans of the API's requests. INVALID_ARGUMENT naming the bad field.
-absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowersRequest& request);
-absl::StatusOr<ReadPlan> PlanFor(const v1::StreamFollowingRequest& request);
-
-// One message of a stream, serialized: a stored page followed by the
-// stream's own fields, or a heartbeat. Parses as a FollowerPage or a
-// FollowingPage.
-struct PageBytes {
-  std::string bytes;
-  std::string resume_token;  // "" for a heartbeat.
-  bool heartbeat = false;
-};
-
-// Streams the plan's pages: `write` gets each page in order, with its
-// sequence number, last-page flag, upstream wait and resume token set,
-// without decoding the stored page. While no page comes for
-// `heartbeat_interval`, it gets a heartbeat message instead. Returns the
-// first error: the crawl's, `write`'s, INVALID_ARGUMENT for a token of
-// another query or one `tokens` did not sign, FAILED_PRECONDITION for a
-// token whose snapshot is gone. `tokens` signs and checks resume tokens.
+// Streams the plan's pages (see PageStreamSource): `write` gets each page
+// and each heartbeat; its first error, or the source's, ends the stream.
+// CANCELLED when `cancel` fires.
 absl::Status StreamPageBytes(SnapshotHub* hub, Clock* clock, absl::Duration heartbeat_interval,
                              const ResumeTokenCodec& tokens, const ReadPlan& plan,
                              const CancellationToken& cancel,
@@ -67,20 +34,15 @@ absl::Status StreamPages(SnapshotHub* hub, Clock* clock, absl::Duration heartbea
                          const CancellationToken& cancel,
                          const std::function<absl::Status(Page)>& write);
 
-// One ListFollowers page (AIP-158): up to `page_size` edges from the token's
-// place (page tokens are signed and checked by `tokens`). Waits for pages
-// still being fetched, until `cancel` fires.
+// One ListFollowers page (see ListFollowersSource), waiting for pages still
+// being fetched until `cancel` fires.
 absl::StatusOr<v1::ListFollowersResponse> ListFollowers(SnapshotHub* hub,
                                                         const ResumeTokenCodec& tokens,
                                                         const v1::ListFollowersRequest& request,
                                                         const Requester& who,
                                                         const CancellationToken& cancel);
 
-// The follows and unfollows between the two newest complete snapshots of
-// each of the request's sequences, in messages of up to 1000 changes.
-// FAILED_PRECONDITION when a sequence has fewer than two complete snapshots
-// (or one is deleted meanwhile). Holds the older snapshot's followers in
-// memory.
+// The changes between snapshots (see FollowerChangesSource).
 absl::Status StreamFollowerChanges(SnapshotStore* store,
                                    const v1::StreamFollowerChangesRequest& request,
                                    const CancellationToken& cancel,

@@ -1,58 +1,62 @@
 #include "server/grpc/follows_service.h"
 
+#include <memory>
+#include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "server/grpc/call_identity.h"
 #include "server/base/error_details.h"
-#include "server/base/log.h"
-#include "server/base/metrics.h"
-#include "server/follows/snapshot_streams.h"
+#include "server/follows/follower_changes_source.h"
+#include "server/follows/list_followers_source.h"
+#include "server/follows/page_stream_source.h"
+#include "server/follows/read_plan.h"
 
 namespace followgate {
+
+// A page's bytes go on the wire as they are, without a copy.
+void ToWire(PageBytes message, grpc::ByteBuffer* wire) {
+  auto* owned = new std::string(std::move(message.bytes));
+  grpc::Slice slice(
+      owned->data(), owned->size(), +[](void* s) { delete static_cast<std::string*>(s); },
+      owned);
+  grpc::ByteBuffer buffer(&slice, 1);
+  wire->Swap(&buffer);
+}
+
 namespace {
 
-// One log line and the metrics per finished call: who, what, outcome,
-// volume, duration.
-void LogCallEnd(const CallerAuth* auth, absl::string_view method, const std::string& caller,
-                absl::string_view urn, const absl::Status& status, int64_t pages, int64_t edges,
-                int64_t bytes, absl::Duration elapsed) {
-  const std::string code = absl::StatusCodeToString(status.code());
-  Metrics::Get().RecordRpc(method, code, CallerMetricLabel(auth, caller), elapsed);
-  LogFields fields = {{"method", std::string(method)},
-                      {"caller", caller},
-                      {"target", std::string(urn.substr(0, 300))},
-                      {"code", code},
-                      {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
-                      {"pages", pages},
-                      {"bytes", bytes},
-                      {"message", std::string(status.message())}};
-  // Streams send stored pages undecoded: they do not count edges.
-  if (edges >= 0) fields.emplace_back("edges", edges);
-  LogEvent(status.ok() || absl::IsCancelled(status) ? "INFO" : "WARNING", "rpc", fields);
+constexpr MethodPolicy kStreamFollowers = {"StreamFollowers", kScopeFollowsRead};
+constexpr MethodPolicy kStreamFollowing = {"StreamFollowing", kScopeFollowsRead};
+constexpr MethodPolicy kListFollowers = {"ListFollowers", kScopeFollowsRead};
+constexpr MethodPolicy kStreamFollowerChanges = {"StreamFollowerChanges", kScopeFollowsRead};
+
+const MethodPolicy& PolicyOf(const v1::StreamFollowersRequest&) { return kStreamFollowers; }
+const MethodPolicy& PolicyOf(const v1::StreamFollowingRequest&) { return kStreamFollowing; }
+
+std::string UrnOf(const v1::StreamFollowersRequest& request) { return request.followee(); }
+std::string UrnOf(const v1::StreamFollowingRequest& request) { return request.follower(); }
+
+LogFields Target(const std::string& urn) { return {{"target", urn.substr(0, 300)}}; }
+
+// Streams send stored pages undecoded: they count pages and bytes, not
+// edges.
+void CountPage(const PageBytes& page, CallScope& scope) {
+  scope.Count("pages", page.heartbeat ? 0 : 1);
+  scope.Count("bytes", static_cast<int64_t>(page.bytes.size()));
 }
 
 }  // namespace
 
 FollowsServiceImpl::FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
                                        absl::Duration heartbeat_interval,
-                                       const ResumeTokenCodec* tokens, const CallerAuth* auth,
-                                       StreamTracker* streams)
+                                       const ResumeTokenCodec* tokens,
+                                       const CallEnvironment& env, const CallRuntime& runtime)
     : hub_(hub),
       store_(store),
       clock_(clock),
       heartbeat_interval_(heartbeat_interval),
       tokens_(tokens),
-      auth_(auth),
-      streams_(streams) {}
-
-namespace {
-
-std::string UrnOf(const v1::StreamFollowersRequest& request) { return request.followee(); }
-std::string UrnOf(const v1::StreamFollowingRequest& request) { return request.follower(); }
-
-}  // namespace
+      env_(env),
+      runtime_(runtime) {}
 
 template <typename Request>
 grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
@@ -61,40 +65,23 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::Stream(
   using Failed = FailedStreamReactor<grpc::ByteBuffer>;
   Request request;
   grpc::ByteBuffer copy(*raw_request);
-  if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &request).ok()) {
-    return new Failed(InvalidField("request", "the request is not a valid message"));
-  }
-  const std::string urn = UrnOf(request);
-  absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
-  if (!authorized.ok()) {
-    LogCallEnd(auth_, method, CallerForLog(authorized), urn, authorized.status(), 0, 0, 0,
-               absl::ZeroDuration());
-    return new Failed(authorized.status());
-  }
-  const std::string caller = *authorized;
-  if (streams_->draining()) return new Failed(DrainingStatus());
-  absl::StatusOr<ReadPlan> plan = PlanFor(request);
+  const bool parsed = grpc::SerializationTraits<Request>::Deserialize(&copy, &request).ok();
+  absl::StatusOr<std::unique_ptr<CallScope>> scope =
+      CallScope::Begin(env_, *context, PolicyOf(request), Target(UrnOf(request)));
+  if (!scope.ok()) return new Failed(scope.status());
+  absl::StatusOr<ReadPlan> plan =
+      parsed ? PlanFor(request) : InvalidField("request", "the request is not a valid message");
   if (!plan.ok()) {
-    LogCallEnd(auth_, method, caller, urn, plan.status(), 0, 0, 0, absl::ZeroDuration());
+    (*scope)->End(plan.status());
     return new Failed(plan.status());
   }
-  plan->who.caller = caller;
-  plan->deadline = CallDeadline(*context);
-  using Reactor = PageStreamReactor<TokenedBuffer, grpc::ByteBuffer>;
-  return new Reactor(streams_, [this, method = std::string(method), caller, urn,
-                                plan = *std::move(plan)](const CancellationToken& cancel,
-                                                         const Reactor::Write& write) {
-    const absl::Time started = absl::Now();
-    int64_t pages = 0, bytes = 0;
-    const absl::Status status = StreamPageBytes(
-        hub_, clock_, heartbeat_interval_, *tokens_, plan, cancel, [&](PageBytes page) {
-          if (!page.heartbeat) ++pages;
-          bytes += static_cast<int64_t>(page.bytes.size());
-          return write(TokenedBuffer(std::move(page.bytes), std::move(page.resume_token)));
-        });
-    LogCallEnd(auth_, method, caller, urn, status, pages, -1, bytes, absl::Now() - started);
-    return status;
-  });
+  plan->who.caller = (*scope)->caller();
+  plan->deadline = (*scope)->deadline();
+  auto source = std::make_unique<PageStreamSource>(hub_, clock_, heartbeat_interval_, tokens_,
+                                                   *std::move(plan));
+  return new SourceStreamReactor<PageBytes, grpc::ByteBuffer>(
+      runtime_, *std::move(scope), std::move(source), CountPage,
+      [](const PageBytes& page) { return page.resume_token; });
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::StreamFollowers(
@@ -110,60 +97,34 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FollowsServiceImpl::StreamFollowing(
 grpc::ServerUnaryReactor* FollowsServiceImpl::ListFollowers(
     grpc::CallbackServerContext* context, const v1::ListFollowersRequest* request,
     v1::ListFollowersResponse* response) {
-  absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
-  if (!authorized.ok()) {
-    LogCallEnd(auth_, "ListFollowers", CallerForLog(authorized), request->followee(),
-               authorized.status(), 0, 0, 0, absl::ZeroDuration());
-  }
-  if (!authorized.ok() || streams_->draining()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(authorized.ok() ? DrainingStatus() : authorized.status()));
-    return reactor;
-  }
+  absl::StatusOr<std::unique_ptr<CallScope>> scope =
+      CallScope::Begin(env_, *context, kListFollowers, Target(request->followee()));
+  if (!scope.ok()) return FinishedUnary(context, scope.status());
   Requester who;
-  who.caller = *authorized;
-  return new BlockingUnaryReactor(
-      streams_, [this, who, request, response](const CancellationToken& cancel) {
-        const absl::Time started = absl::Now();
-        absl::StatusOr<v1::ListFollowersResponse> page =
-            followgate::ListFollowers(hub_, *tokens_, *request, who, cancel);
-        if (page.ok()) *response = *std::move(page);
-        const absl::Status status = page.status();
-        LogCallEnd(auth_, "ListFollowers", who.caller, request->followee(), status, status.ok(),
-                   status.ok() ? response->edges_size() : 0,
-                   status.ok() ? static_cast<int64_t>(response->ByteSizeLong()) : 0,
-                   absl::Now() - started);
-        return status;
+  who.caller = (*scope)->caller();
+  auto source = std::make_unique<ListFollowersSource>(hub_, tokens_, *request, who);
+  return new SourceUnaryReactor<v1::ListFollowersResponse>(
+      runtime_, *std::move(scope), std::move(source), response,
+      [](const v1::ListFollowersResponse& page, CallScope& scope) {
+        scope.Count("pages", 1);
+        scope.Count("edges", page.edges_size());
+        scope.Count("bytes", static_cast<int64_t>(page.ByteSizeLong()));
       });
 }
 
 grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFollowerChanges(
     grpc::CallbackServerContext* context, const v1::StreamFollowerChangesRequest* request) {
-  using Reactor = PageStreamReactor<v1::FollowerChangesPage>;
-  absl::StatusOr<std::string> authorized = AuthorizeCall(auth_, *context, kScopeFollowsRead);
-  if (!authorized.ok()) {
-    LogCallEnd(auth_, "StreamFollowerChanges", CallerForLog(authorized), request->followee(),
-               authorized.status(), 0, 0, 0, absl::ZeroDuration());
-    return new FailedStreamReactor<v1::FollowerChangesPage>(authorized.status());
-  }
-  if (streams_->draining()) {
-    return new FailedStreamReactor<v1::FollowerChangesPage>(DrainingStatus());
-  }
-  return new Reactor(streams_, [this, caller = *authorized, request = *request](
-                                   const CancellationToken& cancel, const Reactor::Write& write) {
-    const absl::Time started = absl::Now();
-    int64_t pages = 0, changes = 0, bytes = 0;
-    const absl::Status status = followgate::StreamFollowerChanges(
-        store_, request, cancel, [&](v1::FollowerChangesPage page) {
-          ++pages;
-          changes += page.changes_size();
-          bytes += static_cast<int64_t>(page.ByteSizeLong());
-          return write(std::move(page));
-        });
-    LogCallEnd(auth_, "StreamFollowerChanges", caller, request.followee(), status, pages, changes,
-               bytes, absl::Now() - started);
-    return status;
-  });
+  absl::StatusOr<std::unique_ptr<CallScope>> scope =
+      CallScope::Begin(env_, *context, kStreamFollowerChanges, Target(request->followee()));
+  if (!scope.ok()) return new FailedStreamReactor<v1::FollowerChangesPage>(scope.status());
+  auto source = std::make_unique<FollowerChangesSource>(store_, *request);
+  return new SourceStreamReactor<v1::FollowerChangesPage>(
+      runtime_, *std::move(scope), std::move(source),
+      [](const v1::FollowerChangesPage& page, CallScope& scope) {
+        scope.Count("pages", 1);
+        scope.Count("edges", page.changes_size());
+        scope.Count("bytes", static_cast<int64_t>(page.ByteSizeLong()));
+      });
 }
 
 }  // namespace followgate

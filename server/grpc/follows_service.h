@@ -2,24 +2,24 @@
 #ifndef FOLLOWGATE_SERVER_GRPC_FOLLOWS_SERVICE_H_
 #define FOLLOWGATE_SERVER_GRPC_FOLLOWS_SERVICE_H_
 
-#include <string>
-
 #include "absl/time/time.h"
 #include "followgate/v1/follows.grpc.pb.h"
-#include "server/grpc/caller_auth.h"
 #include "server/base/clock.h"
-#include "server/grpc/page_stream_reactor.h"
 #include "server/follows/resume_token.h"
 #include "server/follows/snapshot_hub.h"
+#include "server/follows/snapshot_store.h"
+#include "server/grpc/call_scope.h"
+#include "server/grpc/source_reactor.h"
 
 namespace followgate {
 
-// Authorizes each call (scope follows.read), validates its request, then
-// serves it from snapshots. Thread-safe. `hub`, `store`, `clock`, `tokens`
-// (signs and checks resume and page tokens), `auth` (may be null: no
-// authentication) and `streams` are not owned and must outlive every call.
-// StreamFollowers and StreamFollowing are raw methods: they send stored page
-// bytes without decoding them (see StreamPageBytes).
+// Admits each call through its CallScope (scope follows.read), then serves
+// it from snapshots through a source driven by callbacks (see
+// SourceDriver): no call holds a thread while it waits for pages. Thread-safe.
+// `hub`, `store`, `clock` and `tokens` (signs and checks resume and page
+// tokens) are not owned and must outlive every call, as must what `env` and
+// `runtime` point to. StreamFollowers and StreamFollowing are raw methods:
+// they send stored page bytes without decoding them (see PageStreamSource).
 class FollowsServiceImpl final
     : public v1::FollowsService::WithRawCallbackMethod_StreamFollowers<
           v1::FollowsService::WithRawCallbackMethod_StreamFollowing<
@@ -27,7 +27,7 @@ class FollowsServiceImpl final
  public:
   FollowsServiceImpl(SnapshotHub* hub, SnapshotStore* store, Clock* clock,
                      absl::Duration heartbeat_interval, const ResumeTokenCodec* tokens,
-                     const CallerAuth* auth, StreamTracker* streams);
+                     const CallEnvironment& env, const CallRuntime& runtime);
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamFollowers(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
@@ -51,8 +51,8 @@ class FollowsServiceImpl final
   Clock* const clock_;
   const absl::Duration heartbeat_interval_;
   const ResumeTokenCodec* const tokens_;
-  const CallerAuth* const auth_;
-  StreamTracker* const streams_;
+  const CallEnvironment env_;
+  const CallRuntime runtime_;
 };
 
 }  // namespace followgate

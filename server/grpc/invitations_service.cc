@@ -1,14 +1,12 @@
 #include "server/grpc/invitations_service.h"
 
+#include <memory>
 #include <string>
+#include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "server/grpc/call_identity.h"
 #include "server/base/error_details.h"
-#include "server/grpc/grpc_status.h"
-#include "server/base/log.h"
-#include "server/base/metrics.h"
+#include "server/base/message_source.h"
+#include "server/grpc/threaded_stream_reactor.h"
 
 namespace followgate {
 namespace {
@@ -17,6 +15,11 @@ namespace {
 constexpr absl::string_view kContinueWithRequestId =
     "send the same request, with the same request_id, again (another replica or later): it "
     "continues where this one stopped and sends no invitation twice";
+
+constexpr MethodPolicy kSendInvitations = {"SendInvitations", kScopeInvitationsSend,
+                                           kContinueWithRequestId};
+constexpr MethodPolicy kGetInvitation = {"GetInvitation", kScopeInvitationsRead,
+                                         kContinueWithRequestId};
 
 const absl::Status& NotConfigured() {
   static const absl::Status* const status = new absl::Status(WithErrorInfo(
@@ -27,75 +30,49 @@ const absl::Status& NotConfigured() {
   return *status;
 }
 
-// The log line and metrics of a call refused before it started (no token,
-// a missing scope).
-void LogRefusedCall(const CallerAuth* auth, absl::string_view method,
-                    const absl::StatusOr<std::string>& authorized) {
-  const std::string code = absl::StatusCodeToString(authorized.status().code());
-  const std::string caller = CallerForLog(authorized);
-  Metrics::Get().RecordRpc(method, code, CallerMetricLabel(auth, caller), absl::ZeroDuration());
-  LogEvent("WARNING", "rpc",
-           {{"method", std::string(method)},
-            {"caller", caller},
-            {"code", code},
-            {"duration_ms", 0.0},
-            {"message", std::string(authorized.status().message())}});
+LogFields CompanyOf(const std::string& company_id) {
+  return {{"company_id", company_id.substr(0, 20)}};
 }
 
 }  // namespace
 
 InvitationsServiceImpl::InvitationsServiceImpl(InvitationBatcher* batcher,
-                                               const CallerAuth* auth, StreamTracker* streams)
-    : batcher_(batcher), auth_(auth), streams_(streams) {}
+                                               const CallEnvironment& env,
+                                               const CallRuntime& runtime)
+    : batcher_(batcher), env_(env), runtime_(runtime) {}
 
 grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::SendInvitations(
     grpc::CallbackServerContext* context, const v1::SendInvitationsRequest* request) {
-  using Reactor = PageStreamReactor<v1::SendInvitationsResponse>;
-  absl::StatusOr<std::string> caller = AuthorizeCall(auth_, *context, kScopeInvitationsSend);
-  if (!caller.ok()) {
-    LogRefusedCall(auth_, "SendInvitations", caller);
-    return new FailedStreamReactor<v1::SendInvitationsResponse>(caller.status());
-  }
+  using Failed = FailedStreamReactor<v1::SendInvitationsResponse>;
+  absl::StatusOr<std::unique_ptr<CallScope>> scope =
+      CallScope::Begin(env_, *context, kSendInvitations, CompanyOf(request->company_id()));
+  if (!scope.ok()) return new Failed(scope.status());
   if (batcher_ == nullptr) {
-    return new FailedStreamReactor<v1::SendInvitationsResponse>(NotConfigured());
+    (*scope)->End(NotConfigured());
+    return new Failed(NotConfigured());
   }
-  if (streams_->draining()) {
-    return new FailedStreamReactor<v1::SendInvitationsResponse>(
-        DrainingStatus(kContinueWithRequestId));
-  }
-  // A retry that would wait beyond the call's deadline ends it at once.
-  const absl::Time deadline = CallDeadline(*context);
+  (*scope)->Set("request_id", request->request_id().substr(0, 128));
+  (*scope)->Set("profiles", int64_t{request->profile_urns_size()});
+  using Reactor = ThreadedStreamReactor<v1::SendInvitationsResponse>;
   return new Reactor(
-      streams_, [batcher = batcher_, auth = auth_, request = *request, peer = *caller, deadline](
-                    const CancellationToken& cancel, const Reactor::Write& write) {
-        const absl::Time started = absl::Now();
-        std::string request_id = request.request_id();
+      runtime_.tracker, *std::move(scope),
+      [batcher = batcher_, request = *request](const CancellationToken& cancel,
+                                               const Reactor::Write& write, CallScope& scope) {
         v1::BatchProgress progress;
         int64_t requests_sent = 0;
+        // A retry that would wait beyond the call's deadline ends it at once.
         const absl::Status status = batcher->Run(
             request, cancel,
             [&](v1::SendInvitationsResponse response) {
-              request_id = response.request_id();
+              scope.Set("request_id", response.request_id().substr(0, 128));
               progress = response.progress();
               return write(std::move(response));
             },
-            deadline, &requests_sent);
-        const std::string code = absl::StatusCodeToString(status.code());
-        const absl::Duration elapsed = absl::Now() - started;
-        Metrics::Get().RecordRpc("SendInvitations", code, CallerMetricLabel(auth, peer), elapsed);
-        LogEvent(status.ok() || absl::IsCancelled(status) ? "INFO" : "WARNING", "rpc",
-                 {{"method", "SendInvitations"},
-                  {"caller", peer},
-                  {"company_id", request.company_id().substr(0, 20)},
-                  {"request_id", request_id.substr(0, 128)},
-                  {"code", code},
-                  {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
-                  {"profiles", int64_t{request.profile_urns_size()}},
-                  {"decided", int64_t{progress.decided_profiles()}},
-                  {"sent", int64_t{progress.sent()}},
-                  {"unknown", int64_t{progress.unknown()}},
-                  {"upstream_requests", requests_sent},
-                  {"message", std::string(status.message())}});
+            scope.deadline(), &requests_sent);
+        scope.Set("decided", int64_t{progress.decided_profiles()});
+        scope.Set("sent", int64_t{progress.sent()});
+        scope.Set("unknown", int64_t{progress.unknown()});
+        scope.Set("upstream_requests", requests_sent);
         return status;
       },
       kContinueWithRequestId);
@@ -104,31 +81,19 @@ grpc::ServerWriteReactor<v1::SendInvitationsResponse>* InvitationsServiceImpl::S
 grpc::ServerUnaryReactor* InvitationsServiceImpl::GetInvitation(
     grpc::CallbackServerContext* context, const v1::GetInvitationRequest* request,
     v1::Invitation* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<std::string> caller = AuthorizeCall(auth_, *context, kScopeInvitationsRead);
-  if (!caller.ok()) {
-    LogRefusedCall(auth_, "GetInvitation", caller);
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  absl::StatusOr<std::unique_ptr<CallScope>> scope =
+      CallScope::Begin(env_, *context, kGetInvitation, CompanyOf(request->company_id()));
+  if (!scope.ok()) return FinishedUnary(context, scope.status());
   if (batcher_ == nullptr) {
-    reactor->Finish(ToGrpcStatus(NotConfigured()));
-    return reactor;
+    (*scope)->End(NotConfigured());
+    return FinishedUnary(context, NotConfigured());
   }
-  const absl::Time started = absl::Now();
-  absl::StatusOr<v1::Invitation> invitation = batcher_->GetInvitation(*request);
-  if (invitation.ok()) *response = *std::move(invitation);
-  const std::string code = absl::StatusCodeToString(invitation.status().code());
-  Metrics::Get().RecordRpc("GetInvitation", code, CallerMetricLabel(auth_, *caller),
-                           absl::Now() - started);
-  LogEvent("INFO", "rpc",
-           {{"method", "GetInvitation"},
-            {"caller", *caller},
-            {"company_id", request->company_id().substr(0, 20)},
-            {"code", code},
-            {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - started)}});
-  reactor->Finish(ToGrpcStatus(invitation.status()));
-  return reactor;
+  // The ledger read runs on the work queue, not on gRPC's thread.
+  auto source = std::make_unique<OneShotSource<v1::Invitation>>(
+      [batcher = batcher_, request = *request] { return batcher->GetInvitation(request); });
+  return new SourceUnaryReactor<v1::Invitation>(runtime_, *std::move(scope), std::move(source),
+                                                response,
+                                                [](const v1::Invitation&, CallScope&) {});
 }
 
 }  // namespace followgate

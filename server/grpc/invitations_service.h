@@ -3,21 +3,23 @@
 #define FOLLOWGATE_SERVER_GRPC_INVITATIONS_SERVICE_H_
 
 #include "followgate/v1/invitations.grpc.pb.h"
-#include "server/grpc/caller_auth.h"
+#include "server/grpc/call_scope.h"
+#include "server/grpc/source_reactor.h"
 #include "server/invitations/invitation_batcher.h"
-#include "server/grpc/page_stream_reactor.h"
 
 namespace followgate {
 
-// Streams batches from the batcher (scope invitations.send); answers lookups
-// from the ledger (invitations.read, or invitations.send). Thread-safe.
-// `batcher` may be null: invitations are not configured and every call
-// answers FAILED_PRECONDITION; `auth` may be null: no authentication. None
-// is owned; each must outlive every call.
+// Admits each call through its CallScope, then streams batches from the
+// batcher (scope invitations.send; a batch keeps a thread while it sends, as
+// a crawl does: see ThreadedStreamReactor) and answers lookups from the
+// ledger on the runtime's work queue (invitations.read, or
+// invitations.send). Thread-safe. `batcher` may be null: invitations are not
+// configured and every admitted call answers FAILED_PRECONDITION. Nothing is
+// owned; everything must outlive every call.
 class InvitationsServiceImpl final : public v1::InvitationsService::CallbackService {
  public:
-  InvitationsServiceImpl(InvitationBatcher* batcher, const CallerAuth* auth,
-                         StreamTracker* streams);
+  InvitationsServiceImpl(InvitationBatcher* batcher, const CallEnvironment& env,
+                         const CallRuntime& runtime);
 
   grpc::ServerWriteReactor<v1::SendInvitationsResponse>* SendInvitations(
       grpc::CallbackServerContext* context, const v1::SendInvitationsRequest* request) override;
@@ -27,8 +29,8 @@ class InvitationsServiceImpl final : public v1::InvitationsService::CallbackServ
 
  private:
   InvitationBatcher* const batcher_;
-  const CallerAuth* const auth_;
-  StreamTracker* const streams_;
+  const CallEnvironment env_;
+  const CallRuntime runtime_;
 };
 
 }  // namespace followgate

@@ -23,7 +23,12 @@
 #include "server/grpc/invitations_service.h"
 #include "server/base/log.h"
 #include "server/base/metrics.h"
-#include "server/grpc/page_stream_reactor.h"
+#include "server/base/status_macros.h"
+#include "server/base/timer_queue.h"
+#include "server/base/work_queue.h"
+#include "server/grpc/call_scope.h"
+#include "server/grpc/source_reactor.h"
+#include "server/grpc/stream_tracker.h"
 #include "server/follows/request_pacer.h"
 #include "server/follows/resume_token.h"
 #include "server/base/redaction.h"
@@ -45,10 +50,13 @@ struct FollowgateServer::Parts {
   std::unique_ptr<SnapshotStore> snapshot_store;
   std::unique_ptr<SnapshotHub> snapshot_hub;
   std::unique_ptr<ResumeTokenCodec> resume_tokens;
+
   std::unique_ptr<InvitationLedger> ledger;
   std::unique_ptr<ConnectSafelyClient> connectsafely;
   std::unique_ptr<InvitationBatcher> batcher;
   StreamTracker streams;
+  std::unique_ptr<WorkQueue> work;
+  std::unique_ptr<TimerQueue> timers;
   std::unique_ptr<CallerAuth> auth;
   std::unique_ptr<FollowsServiceImpl> follows_service;
   std::unique_ptr<InvitationsServiceImpl> invitations_service;
@@ -71,6 +79,13 @@ struct FollowgateServer::Parts {
   }
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+
+  // BuildAndStart's steps, in order.
+  absl::Status BuildUpstream(Clock* clock);
+  absl::Status BuildFollows(Clock* clock);
+  absl::Status BuildInvitations(Clock* clock);
+  absl::Status BuildServices(Clock* clock);
+  absl::Status StartGrpc();
 };
 
 namespace {
@@ -124,6 +139,9 @@ absl::Status Validate(const ServerOptions& options) {
   }
   if (inv.monthly_credits < 0) {
     return absl::InvalidArgumentError("monthly_invitation_credits must not be negative");
+  }
+  if (options.call_threads < 1) {
+    return absl::InvalidArgumentError("call_threads must be at least 1");
   }
   if (options.heartbeat_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("heartbeat_interval must be positive");
@@ -188,9 +206,115 @@ absl::StatusOr<ResumeTokenCodec> ResumeTokenCodecFor(const std::string& state_di
 
 }  // namespace
 
+// The LinkedIn side: HTTP, the client, the pacer (restored from the state
+// dir's budget mark, so that a restart never starts a request closer than
+// the interval to the last one) and the fetcher.
+absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
+  CurlHttpClientOptions http_options;
+  http_options.max_body_bytes = static_cast<size_t>(options.max_upstream_body_bytes);
+  http = std::make_unique<CurlHttpClient>(http_options);
+  linkedin = std::make_unique<LinkedInClient>(http.get(), clock, options.linkedin);
+  const absl::Duration max_interval = std::min(
+      options.linkedin_max_interval > absl::ZeroDuration() ? options.linkedin_max_interval
+                                                           : 8 * options.linkedin_min_interval,
+      std::max(options.fetcher.max_wait, options.linkedin_min_interval));
+  pacer = std::make_unique<RequestPacer>(clock, options.linkedin_min_interval, max_interval);
+  if (state != nullptr) {
+    FG_ASSIGN_OR_RETURN(budget_mark, BudgetMark::Open(options.state_dir + "/linkedin_budget"));
+    pacer->RestoreNextGrant(budget_mark->Stored(clock->Now(), options.linkedin_min_interval));
+    BudgetMark* mark = budget_mark.get();
+    pacer->SetNextGrantListener([mark](absl::Time next_grant) { mark->Record(next_grant); });
+  }
+  fetcher = std::make_unique<FollowsFetcher>(linkedin.get(), pacer.get(), clock, options.fetcher);
+  return absl::OkStatus();
+}
+
+// Snapshots, their hub (after retention) and the resume token key.
+absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
+  FG_ASSIGN_OR_RETURN(snapshot_store,
+                      SnapshotStore::Open(state == nullptr ? "" : state->SnapshotsFile(), clock));
+  snapshot_hub = std::make_unique<SnapshotHub>(snapshot_store.get(), fetcher.get(), pacer.get(),
+                                               clock, options.snapshots);
+  if (absl::Status pruned = snapshot_hub->Prune(); !pruned.ok()) {
+    // A full disk must not keep the server from serving what is stored.
+    if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;
+    LogError(absl::StrCat("retention skipped: ", pruned.message()));
+  }
+  FG_ASSIGN_OR_RETURN(ResumeTokenCodec codec, ResumeTokenCodecFor(options.state_dir));
+  resume_tokens = std::make_unique<ResumeTokenCodec>(std::move(codec));
+  return absl::OkStatus();
+}
+
+// The ledger (bound to the state dir's identity), ConnectSafely and the
+// batcher; nothing without a ConnectSafely key.
+absl::Status FollowgateServer::Parts::BuildInvitations(Clock* clock) {
+  if (options.connectsafely.api_key.empty()) return absl::OkStatus();
+  FG_ASSIGN_OR_RETURN(ledger, InvitationLedger::Open(state->LedgerFile(), clock));
+  FG_RETURN_IF_ERROR(state->BindLedger(*ledger, options.accept_new_ledger));
+  connectsafely = std::make_unique<ConnectSafelyClient>(http.get(), clock, options.connectsafely);
+  batcher = std::make_unique<InvitationBatcher>(ledger.get(), connectsafely.get(), clock,
+                                                options.invitations);
+  return absl::OkStatus();
+}
+
+// Callers, the services, and the threads that every call's steps and
+// heartbeats share.
+absl::Status FollowgateServer::Parts::BuildServices(Clock* clock) {
+  FG_ASSIGN_OR_RETURN(auth, CallerAuth::Create(options.callers_file));
+  work = std::make_unique<WorkQueue>(options.call_threads);
+  timers = std::make_unique<TimerQueue>(clock);
+  const CallEnvironment env{auth.get(), &streams, clock};
+  const CallRuntime runtime{work.get(), timers.get(), &streams};
+  follows_service = std::make_unique<FollowsServiceImpl>(
+      snapshot_hub.get(), snapshot_store.get(), clock, options.heartbeat_interval,
+      resume_tokens.get(), env, runtime);
+  invitations_service = std::make_unique<InvitationsServiceImpl>(batcher.get(), env, runtime);
+  return absl::OkStatus();
+}
+
+// Listens and serves, with health and reflection.
+absl::Status FollowgateServer::Parts::StartGrpc() {
+  FG_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                      ServerCredentialsFor(options));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // Linked in so that reflection can describe grpc.health.v1 to tools.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(options.host, ":", options.port), credentials, &port);
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  // gRPC sets SO_REUSEPORT by default, so that a second server on the same
+  // port would bind silently and take half the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  auto millis = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, millis(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, millis(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Clients may ping every 10 s (heartbeats keep long streams busy anyway).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, millis(options.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             millis(options.max_connection_age_grace));
+  builder.RegisterService(follows_service.get());
+  builder.RegisterService(invitations_service.get());
+  grpc_server = builder.BuildAndStart();
+  if (grpc_server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.host, ":", options.port,
+        ": the port is in use (another followgate on it?) or the address is not local"));
+  }
+  if (options.metrics_port >= 0) {
+    FG_ASSIGN_OR_RETURN(metrics_port,
+                        Metrics::Get().Expose(absl::StrCat(options.host, ":", options.metrics_port)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStart(
     ServerOptions options) {
-  if (absl::Status valid = Validate(options); !valid.ok()) return valid;
+  FG_RETURN_IF_ERROR(Validate(options));
   auto parts = std::make_unique<Parts>();
   // However they were given (a file, the sandbox's built-in ones, a test's
   // options), no outgoing text may hold the credentials.
@@ -207,107 +331,14 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   };
   parts->options = options;
   Clock* clock = Clock::Real();
-  CurlHttpClientOptions http_options;
-  http_options.max_body_bytes = static_cast<size_t>(options.max_upstream_body_bytes);
-  parts->http = std::make_unique<CurlHttpClient>(http_options);
-  parts->linkedin = std::make_unique<LinkedInClient>(parts->http.get(), clock, options.linkedin);
-  const absl::Duration max_interval = std::min(
-      options.linkedin_max_interval > absl::ZeroDuration() ? options.linkedin_max_interval
-                                                           : 8 * options.linkedin_min_interval,
-      std::max(options.fetcher.max_wait, options.linkedin_min_interval));
-  parts->pacer =
-      std::make_unique<RequestPacer>(clock, options.linkedin_min_interval, max_interval);
-  parts->fetcher = std::make_unique<FollowsFetcher>(parts->linkedin.get(), parts->pacer.get(),
-                                                    clock, options.fetcher);
   if (!options.state_dir.empty()) {
-    auto state = StateDir::Open(options.state_dir);
-    if (!state.ok()) return state.status();
-    parts->state = *std::move(state);
-    // The LinkedIn budget outlives the process: a restart never starts a
-    // request closer than the interval to the last one.
-    auto mark = BudgetMark::Open(options.state_dir + "/linkedin_budget");
-    if (!mark.ok()) return mark.status();
-    parts->budget_mark = *std::move(mark);
-    parts->pacer->RestoreNextGrant(
-        parts->budget_mark->Stored(clock->Now(), options.linkedin_min_interval));
-    BudgetMark* budget_mark = parts->budget_mark.get();
-    parts->pacer->SetNextGrantListener(
-        [budget_mark](absl::Time next_grant) { budget_mark->Record(next_grant); });
+    FG_ASSIGN_OR_RETURN(parts->state, StateDir::Open(options.state_dir));
   }
-  auto snapshot_store =
-      SnapshotStore::Open(parts->state == nullptr ? "" : parts->state->SnapshotsFile(), clock);
-  if (!snapshot_store.ok()) return snapshot_store.status();
-  parts->snapshot_store = *std::move(snapshot_store);
-  parts->snapshot_hub = std::make_unique<SnapshotHub>(parts->snapshot_store.get(),
-                                                      parts->fetcher.get(), parts->pacer.get(),
-                                                      clock, options.snapshots);
-  if (absl::Status pruned = parts->snapshot_hub->Prune(); !pruned.ok()) {
-    // A full disk must not keep the server from serving what is stored.
-    if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;
-    LogError(absl::StrCat("retention skipped: ", pruned.message()));
-  }
-  auto resume_tokens = ResumeTokenCodecFor(options.state_dir);
-  if (!resume_tokens.ok()) return resume_tokens.status();
-  parts->resume_tokens = std::make_unique<ResumeTokenCodec>(*std::move(resume_tokens));
-  if (!options.connectsafely.api_key.empty()) {
-    auto ledger = InvitationLedger::Open(parts->state->LedgerFile(), clock);
-    if (!ledger.ok()) return ledger.status();
-    parts->ledger = *std::move(ledger);
-    if (absl::Status bound = parts->state->BindLedger(*parts->ledger, options.accept_new_ledger);
-        !bound.ok()) {
-      return bound;
-    }
-    parts->connectsafely =
-        std::make_unique<ConnectSafelyClient>(parts->http.get(), clock, options.connectsafely);
-    parts->batcher = std::make_unique<InvitationBatcher>(
-        parts->ledger.get(), parts->connectsafely.get(), clock, options.invitations);
-  }
-  auto auth = CallerAuth::Create(options.callers_file);
-  if (!auth.ok()) return auth.status();
-  parts->auth = *std::move(auth);
-  parts->follows_service = std::make_unique<FollowsServiceImpl>(
-      parts->snapshot_hub.get(), parts->snapshot_store.get(), clock, options.heartbeat_interval,
-      parts->resume_tokens.get(), parts->auth.get(), &parts->streams);
-  parts->invitations_service = std::make_unique<InvitationsServiceImpl>(
-      parts->batcher.get(), parts->auth.get(), &parts->streams);
-  auto credentials = ServerCredentialsFor(options);
-  if (!credentials.ok()) return credentials.status();
-
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  // Linked in so that reflection can describe grpc.health.v1 to tools.
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat(options.host, ":", options.port), *credentials,
-                           &parts->port);
-  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
-  // gRPC sets SO_REUSEPORT by default, so that a second server on the same
-  // port would bind silently and take half the connections.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  auto millis = [](absl::Duration d) {
-    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
-  };
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, millis(options.keepalive_time));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, millis(options.keepalive_timeout));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // Clients may ping every 10 s (heartbeats keep long streams busy anyway).
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, millis(options.max_connection_age));
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
-                             millis(options.max_connection_age_grace));
-  builder.RegisterService(parts->follows_service.get());
-  builder.RegisterService(parts->invitations_service.get());
-  parts->grpc_server = builder.BuildAndStart();
-  if (parts->grpc_server == nullptr || parts->port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.host, ":", options.port,
-        ": the port is in use (another followgate on it?) or the address is not local"));
-  }
-  if (options.metrics_port >= 0) {
-    auto bound = Metrics::Get().Expose(absl::StrCat(options.host, ":", options.metrics_port));
-    if (!bound.ok()) return bound.status();
-    parts->metrics_port = *bound;
-  }
+  FG_RETURN_IF_ERROR(parts->BuildUpstream(clock));
+  FG_RETURN_IF_ERROR(parts->BuildFollows(clock));
+  FG_RETURN_IF_ERROR(parts->BuildInvitations(clock));
+  FG_RETURN_IF_ERROR(parts->BuildServices(clock));
+  FG_RETURN_IF_ERROR(parts->StartGrpc());
   parts->started = true;
   parts->UpdateHealth();
   return std::unique_ptr<FollowgateServer>(new FollowgateServer(std::move(parts)));

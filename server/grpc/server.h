@@ -38,6 +38,10 @@ struct ServerOptions {
   bool accept_new_ledger = false;
   // Snapshot freshness and retention.
   SnapshotHubOptions snapshots;
+  // Threads that run every call's steps (storage reads, building pages),
+  // however many calls are open; waiting calls hold none. Crawls and
+  // invitation batches, which block on upstream requests, have a thread each.
+  int call_threads = 4;
   // A stream waiting for LinkedIn's budget sends a heartbeat this often.
   absl::Duration heartbeat_interval = absl::Seconds(10);
   // Invitations are served when `connectsafely.api_key` is set; otherwise
