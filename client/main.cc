@@ -210,44 +210,201 @@ int PrintStream(grpc::ClientContext* context, grpc::ClientReader<Page>* reader,
   return ReportStatus(status);
 }
 
-// Sends a batch and prints each profile's outcome as it comes.
-int Invite(v1::InvitationsService::Stub* stub, grpc::ClientContext* context,
-           v1::SendInvitationsRequest request, EdgeFormat format) {
-  const bool live = isatty(STDERR_FILENO) != 0;
-  if (request.request_id().empty()) {
-    request.set_request_id(NewUuid());
-    absl::FPrintF(stderr,
-                  "followgate: request_id %s (repeat the call with --request_id=%s to "
-                  "resume it safely)\n",
-                  request.request_id(), request.request_id());
+// The command line once the flags are parsed: the command, its operands and
+// the output format.
+struct Invocation {
+  std::string command;
+  std::vector<std::string> operands;
+  EdgeFormat format = EdgeFormat::kJsonLines;
+  // The one URN every command but invite takes ("" for invite).
+  std::string urn;
+};
+
+// INVALID_ARGUMENT (a usage error) when there is no command, --format is
+// neither jsonl nor csv, or a command other than invite has not exactly one
+// operand. Whether the command exists is the dispatcher's to say.
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<char*>& args) {
+  if (args.size() < 2) return absl::InvalidArgumentError("expected a command");
+  Invocation invocation;
+  invocation.command = args[1];
+  invocation.operands.assign(args.begin() + 2, args.end());
+  auto format = ParseEdgeFormat(absl::GetFlag(FLAGS_format));
+  if (!format.ok()) return format.status();
+  invocation.format = *format;
+  if (invocation.command != "invite" && invocation.operands.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(invocation.command, " takes exactly one URN"));
   }
-  auto reader = stub->SendInvitations(context, request);
+  if (!invocation.operands.empty()) invocation.urn = invocation.operands[0];
+  return invocation;
+}
+
+// Names the caller (--caller), adds its token (--token_file or
+// FOLLOWGATE_TOKEN; none is fine) and the deadline (--timeout) to `context`.
+// The error of a token file that cannot be read.
+absl::Status PrepareCall(grpc::ClientContext* context) {
+  auto token = followgate::ReadSecret(absl::GetFlag(FLAGS_token_file), "FOLLOWGATE_TOKEN");
+  if (!token.ok() && !absl::IsNotFound(token.status())) return token.status();
+  if (const std::string caller = absl::GetFlag(FLAGS_caller); !caller.empty()) {
+    context->AddMetadata("x-followgate-caller", caller);
+  }
+  if (token.ok()) context->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (timeout != absl::InfiniteDuration()) {
+    context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  }
+  return absl::OkStatus();
+}
+
+// What --checkpoint, --max_staleness and --priority say for the followers
+// and following streams.
+struct StreamFlags {
+  std::string checkpoint;
+  // From the checkpoint file; "" to start from the beginning.
+  std::string resume_token;
+  std::optional<google::protobuf::Duration> max_staleness;
+  int priority = 0;
+};
+
+// Every command checks these flags, so a malformed one is a usage error
+// whatever the command: an unreadable checkpoint, or a --max_staleness that
+// is not a duration of 0 or more.
+absl::StatusOr<StreamFlags> ReadStreamFlags() {
+  StreamFlags flags;
+  flags.checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  if (!flags.checkpoint.empty()) {
+    auto token = ReadCheckpoint(flags.checkpoint);
+    if (!token.ok()) return token.status();
+    flags.resume_token = *token;
+  }
+  if (const std::string text = absl::GetFlag(FLAGS_max_staleness); !text.empty()) {
+    absl::Duration d;
+    if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--max_staleness must be a duration like 2h, got \"", text, "\""));
+    }
+    flags.max_staleness = google::protobuf::util::TimeUtil::NanosecondsToDuration(
+        absl::ToInt64Nanoseconds(d));
+  }
+  flags.priority = absl::GetFlag(FLAGS_priority);
+  return flags;
+}
+
+// Sets the fields StreamFollowersRequest and StreamFollowingRequest share.
+template <typename Request>
+void ApplyStreamFlags(const StreamFlags& flags, Request* request) {
+  request->set_priority(flags.priority);
+  request->set_resume_token(flags.resume_token);
+  if (flags.max_staleness.has_value()) *request->mutable_max_staleness() = *flags.max_staleness;
+}
+
+// followers URN: the page's followers, filtered by --edge_type.
+int Followers(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
+              const Invocation& invocation, const StreamFlags& flags) {
+  auto filter = ParseEdgeType(absl::GetFlag(FLAGS_edge_type));
+  if (!filter.ok()) return UsageError(filter.status().message());
+  v1::StreamFollowersRequest request;
+  request.set_followee(invocation.urn);
+  request.set_follower_filter(*filter);
+  ApplyStreamFlags(flags, &request);
+  auto stub = v1::FollowsService::NewStub(channel);
+  auto reader = stub->StreamFollowers(context, request);
+  return PrintStream(context, reader.get(), invocation.format, !flags.resume_token.empty(),
+                     flags.checkpoint);
+}
+
+// following URN: the pages a follower follows.
+int Following(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
+              const Invocation& invocation, const StreamFlags& flags) {
+  v1::StreamFollowingRequest request;
+  request.set_follower(invocation.urn);
+  ApplyStreamFlags(flags, &request);
+  auto stub = v1::FollowsService::NewStub(channel);
+  auto reader = stub->StreamFollowing(context, request);
+  return PrintStream(context, reader.get(), invocation.format, !flags.resume_token.empty(),
+                     flags.checkpoint);
+}
+
+// The batch invite asks for: --company, --account, --request_id,
+// --retry_unknown, and the profiles from --profiles_file or the operands
+// (not both, and at least one). INVALID_ARGUMENT (a usage error) otherwise.
+absl::StatusOr<v1::SendInvitationsRequest> InviteRequest(const Invocation& invocation) {
+  v1::SendInvitationsRequest request;
+  request.set_company_id(absl::GetFlag(FLAGS_company));
+  request.set_account_id(absl::GetFlag(FLAGS_account));
+  request.set_request_id(absl::GetFlag(FLAGS_request_id));
+  request.set_retry_unknown(absl::GetFlag(FLAGS_retry_unknown));
+  const std::string profiles_file = absl::GetFlag(FLAGS_profiles_file);
+  if (!profiles_file.empty() && !invocation.operands.empty()) {
+    return absl::InvalidArgumentError(
+        "give profiles either with --profiles_file or as arguments");
+  }
+  if (!profiles_file.empty()) {
+    auto urns = ReadProfilesFile(profiles_file);
+    if (!urns.ok()) return urns.status();
+    for (std::string& u : *urns) request.add_profile_urns(std::move(u));
+  } else {
+    for (const std::string& u : invocation.operands) request.add_profile_urns(u);
+  }
+  if (request.profile_urns().empty()) return absl::InvalidArgumentError("no profiles to invite");
+  return request;
+}
+
+// A batch without --request_id gets a fresh one, printed so that the caller
+// can repeat the call safely.
+void EnsureRequestId(v1::SendInvitationsRequest* request) {
+  if (!request->request_id().empty()) return;
+  request->set_request_id(NewUuid());
+  absl::FPrintF(stderr,
+                "followgate: request_id %s (repeat the call with --request_id=%s to "
+                "resume it safely)\n",
+                request->request_id(), request->request_id());
+}
+
+// What one SendInvitations call saw of its batch.
+struct BatchSeen {
+  // At least one message arrived.
+  bool started = false;
+  // Upstream requests of the batch before this call (from the first message).
+  int requests_before = 0;
+  // The last message's counts.
+  v1::BatchProgress progress;
+};
+
+// Reads the stream to its end, writing each profile's outcome to stdout as
+// it comes and, when `live` (stderr is a terminal), a progress line to
+// stderr. False when the output cannot be written (the call is cancelled).
+bool PrintInvitationStream(grpc::ClientContext* context,
+                           grpc::ClientReader<v1::SendInvitationsResponse>* reader,
+                           EdgeFormat format, bool live, BatchSeen* seen) {
   std::string out = FormatInviteHeader(format);
   v1::SendInvitationsResponse response;
-  v1::BatchProgress progress;
-  bool started = false;
-  int requests_before = 0;
   while (reader->Read(&response)) {
-    if (!started) requests_before = response.progress().upstream_requests();
-    started = true;
+    if (!seen->started) seen->requests_before = response.progress().upstream_requests();
+    seen->started = true;
     for (const v1::ProfileResult& result : response.results()) {
       AppendProfileResult(format, result, &out);
     }
     if (!WriteOut(out)) {
       context->TryCancel();
-      return 1;
+      return false;
     }
     out.clear();
-    progress = response.progress();
+    seen->progress = response.progress();
+    const v1::BatchProgress& progress = seen->progress;
     if (live) {
       absl::FPrintF(stderr, "\r\033[K%d/%d profiles decided, %d sent, %d upstream requests",
                     progress.decided_profiles(), progress.total_profiles(), progress.sent(),
                     progress.upstream_requests());
     }
   }
-  if (!WriteOut(out)) return 1;
-  const grpc::Status status = reader->Finish();
-  if (!started) return ReportStatus(status);
+  return WriteOut(out);
+}
+
+// The batch's one-line summary on stderr (replacing the live progress line).
+void PrintBatchSummary(const v1::SendInvitationsRequest& request, const BatchSeen& seen,
+                       bool live) {
+  const v1::BatchProgress& progress = seen.progress;
   absl::FPrintF(stderr,
                 "%sbatch %s: %d/%d profiles decided: %d sent, %d already invited, %d failed, "
                 "%d skipped (duplicate), %d skipped (no credit), %d unknown; %d upstream "
@@ -256,118 +413,72 @@ int Invite(v1::InvitationsService::Stub* stub, grpc::ClientContext* context,
                 request.profile_urns_size(), progress.sent(), progress.already_invited(),
                 progress.failed(), progress.skipped_duplicate(), progress.skipped_no_credit(),
                 progress.unknown(), progress.upstream_requests(),
-                progress.upstream_requests() - requests_before);
-  if (status.ok() && progress.unknown() > 0) {
+                progress.upstream_requests() - seen.requests_before);
+}
+
+// invite: sends the batch and prints each profile's outcome as it comes,
+// then a summary. Exits 3 when the batch finished with UNKNOWN profiles
+// (saying how to go on), otherwise as ReportStatus.
+int Invite(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
+           const Invocation& invocation) {
+  auto request = InviteRequest(invocation);
+  if (!request.ok()) return UsageError(request.status().message());
+  const bool live = isatty(STDERR_FILENO) != 0;
+  EnsureRequestId(&*request);
+  auto stub = v1::InvitationsService::NewStub(channel);
+  auto reader = stub->SendInvitations(context, *request);
+  BatchSeen seen;
+  if (!PrintInvitationStream(context, reader.get(), invocation.format, live, &seen)) return 1;
+  const grpc::Status status = reader->Finish();
+  if (!seen.started) return ReportStatus(status);
+  PrintBatchSummary(*request, seen, live);
+  if (status.ok() && seen.progress.unknown() > 0) {
     absl::FPrintF(stderr,
                   "followgate: %d profiles are UNKNOWN: their request may have reached "
                   "ConnectSafely. Check them, then send them with --retry_unknown if need be\n",
-                  progress.unknown());
+                  seen.progress.unknown());
     return 3;
   }
   return ReportStatus(status);
 }
 
-int Run(const std::vector<char*>& args) {
-  if (args.size() < 2) return UsageError("expected a command");
-  const std::string command = args[1];
-  const std::vector<std::string> operands(args.begin() + 2, args.end());
-  auto format = ParseEdgeFormat(absl::GetFlag(FLAGS_format));
-  if (!format.ok()) return UsageError(format.status().message());
-  if (command != "invite" && operands.size() != 1) {
-    return UsageError(absl::StrCat(command, " takes exactly one URN"));
+// invitation URN: what the server recorded of the profile's invitation to
+// --company.
+int ShowInvitation(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
+                   const Invocation& invocation) {
+  v1::GetInvitationRequest request;
+  request.set_company_id(absl::GetFlag(FLAGS_company));
+  request.set_profile_urn(invocation.urn);
+  auto stub = v1::InvitationsService::NewStub(channel);
+  v1::Invitation invitation;
+  const grpc::Status status = stub->GetInvitation(context, request, &invitation);
+  if (status.ok()) {
+    std::string out = FormatInviteHeader(invocation.format);
+    AppendInvitation(invocation.format, invitation, &out);
+    if (!WriteOut(out)) return 1;
   }
-  const std::string urn = operands.empty() ? "" : operands[0];
+  return ReportStatus(status);
+}
 
+// Checks the command line and the flags every command shares (usage errors
+// exit 2), then runs the command.
+int Run(const std::vector<char*>& args) {
+  auto invocation = ParseInvocation(args);
+  if (!invocation.ok()) return UsageError(invocation.status().message());
   auto credentials = ChannelCredentials();
   if (!credentials.ok()) return UsageError(credentials.status().message());
-  auto token = followgate::ReadSecret(absl::GetFlag(FLAGS_token_file), "FOLLOWGATE_TOKEN");
-  if (!token.ok() && !absl::IsNotFound(token.status())) {
-    return UsageError(token.status().message());
-  }
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), *credentials);
-  auto stub = v1::FollowsService::NewStub(channel);
-  auto invitations = v1::InvitationsService::NewStub(channel);
   grpc::ClientContext context;
-  if (const std::string caller = absl::GetFlag(FLAGS_caller); !caller.empty()) {
-    context.AddMetadata("x-followgate-caller", caller);
+  if (absl::Status prepared = PrepareCall(&context); !prepared.ok()) {
+    return UsageError(prepared.message());
   }
-  if (token.ok()) context.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
-  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
-  if (timeout != absl::InfiniteDuration()) {
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  }
-
-  const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
-  std::string resume_token;
-  if (!checkpoint.empty()) {
-    auto token = ReadCheckpoint(checkpoint);
-    if (!token.ok()) return UsageError(token.status().message());
-    resume_token = *token;
-  }
-  std::optional<google::protobuf::Duration> max_staleness;
-  if (const std::string text = absl::GetFlag(FLAGS_max_staleness); !text.empty()) {
-    absl::Duration d;
-    if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
-      return UsageError(absl::StrCat("--max_staleness must be a duration like 2h, got \"",
-                                     text, "\""));
-    }
-    max_staleness = google::protobuf::util::TimeUtil::NanosecondsToDuration(
-        absl::ToInt64Nanoseconds(d));
-  }
-  if (command == "followers") {
-    auto filter = ParseEdgeType(absl::GetFlag(FLAGS_edge_type));
-    if (!filter.ok()) return UsageError(filter.status().message());
-    v1::StreamFollowersRequest request;
-    request.set_followee(urn);
-    request.set_follower_filter(*filter);
-    request.set_priority(absl::GetFlag(FLAGS_priority));
-    request.set_resume_token(resume_token);
-    if (max_staleness.has_value()) *request.mutable_max_staleness() = *max_staleness;
-    auto reader = stub->StreamFollowers(&context, request);
-    return PrintStream(&context, reader.get(), *format, !resume_token.empty(), checkpoint);
-  }
-  if (command == "following") {
-    v1::StreamFollowingRequest request;
-    request.set_follower(urn);
-    request.set_priority(absl::GetFlag(FLAGS_priority));
-    request.set_resume_token(resume_token);
-    if (max_staleness.has_value()) *request.mutable_max_staleness() = *max_staleness;
-    auto reader = stub->StreamFollowing(&context, request);
-    return PrintStream(&context, reader.get(), *format, !resume_token.empty(), checkpoint);
-  }
-  if (command == "invite") {
-    v1::SendInvitationsRequest request;
-    request.set_company_id(absl::GetFlag(FLAGS_company));
-    request.set_account_id(absl::GetFlag(FLAGS_account));
-    request.set_request_id(absl::GetFlag(FLAGS_request_id));
-    request.set_retry_unknown(absl::GetFlag(FLAGS_retry_unknown));
-    const std::string profiles_file = absl::GetFlag(FLAGS_profiles_file);
-    if (!profiles_file.empty() && !operands.empty()) {
-      return UsageError("give profiles either with --profiles_file or as arguments");
-    }
-    if (!profiles_file.empty()) {
-      auto urns = ReadProfilesFile(profiles_file);
-      if (!urns.ok()) return UsageError(urns.status().message());
-      for (std::string& u : *urns) request.add_profile_urns(std::move(u));
-    } else {
-      for (const std::string& u : operands) request.add_profile_urns(u);
-    }
-    if (request.profile_urns().empty()) return UsageError("no profiles to invite");
-    return Invite(invitations.get(), &context, std::move(request), *format);
-  }
-  if (command == "invitation") {
-    v1::GetInvitationRequest request;
-    request.set_company_id(absl::GetFlag(FLAGS_company));
-    request.set_profile_urn(urn);
-    v1::Invitation invitation;
-    const grpc::Status status = invitations->GetInvitation(&context, request, &invitation);
-    if (status.ok()) {
-      std::string out = FormatInviteHeader(*format);
-      AppendInvitation(*format, invitation, &out);
-      if (!WriteOut(out)) return 1;
-    }
-    return ReportStatus(status);
-  }
+  auto stream_flags = ReadStreamFlags();
+  if (!stream_flags.ok()) return UsageError(stream_flags.status().message());
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), *credentials);
+  const std::string& command = invocation->command;
+  if (command == "followers") return Followers(channel, &context, *invocation, *stream_flags);
+  if (command == "following") return Following(channel, &context, *invocation, *stream_flags);
+  if (command == "invite") return Invite(channel, &context, *invocation);
+  if (command == "invitation") return ShowInvitation(channel, &context, *invocation);
   return UsageError(absl::StrCat("unknown command \"", command, "\""));
 }
 

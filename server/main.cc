@@ -1,6 +1,7 @@
 // followgate_server: parses flags into ServerOptions (with --sandbox, starts
 // the sandbox upstreams and points the options at them) and runs the server
-// until SIGTERM or SIGINT.
+// until SIGTERM or SIGINT (SIGHUP reloads the callers file). Exits 0 after a
+// drain, 2 when the server does not start.
 #include <signal.h>
 
 #include <cstdio>
@@ -15,10 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "server/flag_values.h"
 #include "server/base/log.h"
@@ -127,7 +125,12 @@ ABSL_FLAG(bool, sandbox, false,
           "credentials needed). Unless given explicitly, the interval becomes "
           "0.35s and the backoff 1s.");
 
+namespace followgate {
 namespace {
+
+// The exit status when the server does not start: bad usage, bad options,
+// an upstream or port that cannot be had.
+constexpr int kExitNotStarted = 2;
 
 // Whether `flag` was set on the command line (rather than left at its
 // default). abseil 20220623 keeps CommandLineFlag::IsSpecifiedOnCommandLine
@@ -139,29 +142,9 @@ bool GivenOnCommandLine(const absl::Flag<T>& flag) {
       absl::GetFlagReflectionHandle(flag));
 }
 
-// Sandbox mode paces for the sandbox, unless the operator said otherwise.
-void ApplySandboxDefaults(followgate::ServerOptions* options) {
-  if (!GivenOnCommandLine(FLAGS_linkedin_min_interval)) {
-    options->linkedin_min_interval = absl::Milliseconds(350);
-  }
-  if (!GivenOnCommandLine(FLAGS_linkedin_timeout_backoff)) {
-    options->fetcher.timeout_backoff = absl::Seconds(1);
-  }
-}
-
-bool WritePortFile(const std::string& path, int port) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << port << "\n";
-    if (!out) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
+// Parses the command line; --help lists the flags of this file only. False
+// (after logging why) when an argument is not a flag.
+bool ParseFlags(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "followgate gRPC server. Example: followgate_server --sandbox --port=50051");
   absl::FlagsUsageConfig usage;
@@ -171,21 +154,31 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
-    followgate::LogError(absl::StrCat("unexpected argument \"", positional[1],
-                                      "\"; every option is a --flag (see --help)"));
-    return 2;
+    LogError(absl::StrCat("unexpected argument \"", positional[1],
+                          "\"; every option is a --flag (see --help)"));
+    return false;
   }
+  return true;
+}
 
-  // Signals are taken synchronously by sigwait below; block them before any
-  // thread starts so that every thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and returns them,
+// for WaitForStopSignal to take synchronously. Called before any thread
+// starts, so that every thread inherits the mask.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
 
-  followgate::ServerOptions options;
+// The options the flags say, without the upstreams' credentials (see
+// ConnectUpstreams). INVALID_ARGUMENT for a malformed
+// --company_invitation_credits or consented member id pattern.
+absl::StatusOr<ServerOptions> OptionsFromFlags() {
+  ServerOptions options;
   options.host = absl::GetFlag(FLAGS_host);
   options.port = absl::GetFlag(FLAGS_port);
   options.linkedin.base_url = absl::GetFlag(FLAGS_linkedin_base_url);
@@ -222,109 +215,161 @@ int main(int argc, char** argv) {
   options.invitations.backoff = absl::GetFlag(FLAGS_connectsafely_backoff);
   options.invitations.monthly_credits = absl::GetFlag(FLAGS_monthly_invitation_credits);
   options.invitations.max_batch_profiles = absl::GetFlag(FLAGS_max_batch_profiles);
-  auto company_credits = followgate::ParseCompanyCredits(absl::GetFlag(FLAGS_company_invitation_credits));
-  if (!company_credits.ok()) {
-    followgate::LogError(absl::StrCat("startup failed: ", company_credits.status().message()));
-    return 2;
-  }
+  auto company_credits = ParseCompanyCredits(absl::GetFlag(FLAGS_company_invitation_credits));
+  if (!company_credits.ok()) return company_credits.status();
   options.invitations.company_credits = *std::move(company_credits);
-  const bool use_sandbox = absl::GetFlag(FLAGS_sandbox);
-  auto classifier = followgate::FollowerClassifier::Create(
-      absl::GetFlag(FLAGS_linkedin_consented_member_id_pattern));
-  if (!classifier.ok()) {
-    followgate::LogError(absl::StrCat("startup failed: ", classifier.status().message()));
-    return 2;
-  }
+  auto classifier =
+      FollowerClassifier::Create(absl::GetFlag(FLAGS_linkedin_consented_member_id_pattern));
+  if (!classifier.ok()) return classifier.status();
   options.linkedin.classifier = *classifier;
-  // Declared before the server, destroyed after it.
-  std::unique_ptr<followgate::sandbox::SandboxUpstreams> sandbox;
-  if (use_sandbox) {
-    ApplySandboxDefaults(&options);
-    auto started = followgate::StartSandboxFor(&options);
-    if (!started.ok()) {
-      followgate::LogError(absl::StrCat("startup failed: ", started.status().message()));
-      return 2;
-    }
-    sandbox = *std::move(started);
-  } else {
-    auto token = followgate::ReadSecret(absl::GetFlag(FLAGS_linkedin_token_file),
-                                        "LINKEDIN_ACCESS_TOKEN");
-    if (!token.ok() && !absl::IsNotFound(token.status())) {
-      followgate::LogError(absl::StrCat("startup failed: ", token.status().message()));
-      return 2;
-    }
-    if (token.ok()) options.linkedin.access_token = *token;
-    auto api_key = followgate::ReadSecret(absl::GetFlag(FLAGS_connectsafely_api_key_file),
-                                          "CONNECTSAFELY_API_KEY");
-    if (!api_key.ok() && !absl::IsNotFound(api_key.status())) {
-      followgate::LogError(absl::StrCat("startup failed: ", api_key.status().message()));
-      return 2;
-    }
-    if (api_key.ok()) options.connectsafely.api_key = *api_key;
-  }
+  return options;
+}
 
-  auto server = followgate::FollowgateServer::BuildAndStart(options);
-  if (!server.ok()) {
-    followgate::LogError(absl::StrCat("startup failed: ", server.status().message()));
-    return 2;
+// Sandbox mode paces for the sandbox, unless the operator said otherwise.
+void ApplySandboxDefaults(ServerOptions* options) {
+  if (!GivenOnCommandLine(FLAGS_linkedin_min_interval)) {
+    options->linkedin_min_interval = absl::Milliseconds(350);
   }
-  const std::string address = absl::StrCat(options.host, ":", (*server)->port());
+  if (!GivenOnCommandLine(FLAGS_linkedin_timeout_backoff)) {
+    options->fetcher.timeout_backoff = absl::Seconds(1);
+  }
+}
+
+// Fills the LinkedIn token and the ConnectSafely key from their files or
+// environment variables. Either may be missing (the server then says what
+// is off); a file that cannot be read is an error.
+absl::Status ReadUpstreamCredentials(ServerOptions* options) {
+  absl::StatusOr<std::string> token =
+      ReadSecret(absl::GetFlag(FLAGS_linkedin_token_file), "LINKEDIN_ACCESS_TOKEN");
+  if (!token.ok() && !absl::IsNotFound(token.status())) return token.status();
+  if (token.ok()) options->linkedin.access_token = *token;
+  absl::StatusOr<std::string> api_key =
+      ReadSecret(absl::GetFlag(FLAGS_connectsafely_api_key_file), "CONNECTSAFELY_API_KEY");
+  if (!api_key.ok() && !absl::IsNotFound(api_key.status())) return api_key.status();
+  if (api_key.ok()) options->connectsafely.api_key = *api_key;
+  return absl::OkStatus();
+}
+
+// Points `options` at the upstreams: with --sandbox at sandbox upstreams
+// started here (returned; they must outlive the server), otherwise at the
+// real ones with their credentials (nullptr is returned).
+absl::StatusOr<std::unique_ptr<sandbox::SandboxUpstreams>> ConnectUpstreams(
+    ServerOptions* options) {
+  if (absl::GetFlag(FLAGS_sandbox)) {
+    ApplySandboxDefaults(options);
+    return StartSandboxFor(options);
+  }
+  if (absl::Status read = ReadUpstreamCredentials(options); !read.ok()) return read;
+  return std::unique_ptr<sandbox::SandboxUpstreams>();
+}
+
+int StartupFailed(const absl::Status& status) {
+  LogError(absl::StrCat("startup failed: ", status.message()));
+  return kExitNotStarted;
+}
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << port << "\n";
+    if (!out) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+// Writes the bound port to --port_file, when given; false (after logging
+// why) when it cannot.
+bool WritePortFileIfAsked(int port) {
   const std::string port_file = absl::GetFlag(FLAGS_port_file);
-  if (!port_file.empty() && !WritePortFile(port_file, (*server)->port())) {
-    followgate::LogError(absl::StrCat("cannot write --port_file ", port_file));
-    return 2;
-  }
-  followgate::LogInfo(absl::StrCat(
-      "followgate serving on ", address,
-      options.tls_cert_file.empty() ? " (plaintext)"
-                                    : options.tls_client_ca_file.empty() ? " (TLS)"
-                                                                         : " (mutual TLS)",
-      ", upstream ",
-      use_sandbox ? absl::StrCat("sandbox at ", sandbox->base_url())
-                      : options.linkedin.base_url,
-      ", LinkedIn interval ", absl::FormatDuration(options.linkedin_min_interval)));
-  followgate::LogInfo(
-      (*server)->state_dir().empty()
-          ? std::string("no --state_dir: follows snapshots live in memory only")
-          : absl::StrCat("state in ", (*server)->state_dir()));
-  followgate::LogInfo((*server)->invitations_enabled()
-                          ? absl::StrCat("invitations on, ConnectSafely at ",
-                                         use_sandbox ? sandbox->base_url()
-                                                         : options.connectsafely.base_url)
-                          : std::string("invitations off: no ConnectSafely API key "
-                                        "(--connectsafely_api_key_file or "
-                                        "CONNECTSAFELY_API_KEY)"));
-  if (use_sandbox) {
-    followgate::LogInfo(absl::StrCat(
-        "try: bazel-bin/client/followgate --server=127.0.0.1:", (*server)->port(),
-        " followers urn:li:organizationalPage:1000"));
-  }
+  if (port_file.empty() || WritePortFile(port_file, port)) return true;
+  LogError(absl::StrCat("cannot write --port_file ", port_file));
+  return false;
+}
 
-  if ((*server)->metrics_port() >= 0) {
-    followgate::LogEvent("INFO", "metrics",
-                         {{"port", int64_t{(*server)->metrics_port()}}, {"path", "/metrics"}});
+// " (plaintext)", " (TLS)" or " (mutual TLS)".
+std::string TransportNote(const ServerOptions& options) {
+  if (options.tls_cert_file.empty()) return " (plaintext)";
+  return options.tls_client_ca_file.empty() ? " (TLS)" : " (mutual TLS)";
+}
+
+// Tells the operator what serves where: address and transport, upstreams,
+// state, invitations, metrics and caller authentication. `sandbox` is null
+// without --sandbox.
+void LogServing(const ServerOptions& options, const FollowgateServer& server,
+                const sandbox::SandboxUpstreams* sandbox) {
+  LogInfo(absl::StrCat(
+      "followgate serving on ", options.host, ":", server.port(), TransportNote(options),
+      ", upstream ",
+      sandbox != nullptr ? absl::StrCat("sandbox at ", sandbox->base_url())
+                         : options.linkedin.base_url,
+      ", LinkedIn interval ", absl::FormatDuration(options.linkedin_min_interval)));
+  LogInfo(server.state_dir().empty()
+              ? std::string("no --state_dir: follows snapshots live in memory only")
+              : absl::StrCat("state in ", server.state_dir()));
+  LogInfo(server.invitations_enabled()
+              ? absl::StrCat("invitations on, ConnectSafely at ",
+                             sandbox != nullptr ? sandbox->base_url()
+                                                : options.connectsafely.base_url)
+              : std::string("invitations off: no ConnectSafely API key "
+                            "(--connectsafely_api_key_file or CONNECTSAFELY_API_KEY)"));
+  if (sandbox != nullptr) {
+    LogInfo(absl::StrCat("try: bazel-bin/client/followgate --server=127.0.0.1:", server.port(),
+                         " followers urn:li:organizationalPage:1000"));
   }
-  followgate::LogInfo(
-      (*server)->authenticates_callers()
-          ? absl::StrCat("callers authenticated from ", options.callers_file,
-                         " (SIGHUP reloads it)")
-          : std::string("no --callers_file: every caller on this port is served (let a "
-                        "mesh sidecar authenticate); callers may name themselves with "
-                        "the x-followgate-caller header"));
+  if (server.metrics_port() >= 0) {
+    LogEvent("INFO", "metrics", {{"port", int64_t{server.metrics_port()}}, {"path", "/metrics"}});
+  }
+  LogInfo(server.authenticates_callers()
+              ? absl::StrCat("callers authenticated from ", options.callers_file,
+                             " (SIGHUP reloads it)")
+              : std::string("no --callers_file: every caller on this port is served (let a "
+                            "mesh sidecar authenticate); callers may name themselves with "
+                            "the x-followgate-caller header"));
+}
+
+// Waits for SIGTERM or SIGINT and returns it; each SIGHUP on the way reloads
+// the callers file (a bad one keeps the old callers).
+int WaitForStopSignal(const sigset_t& signals, FollowgateServer& server) {
   int signal_number = 0;
   for (;;) {
-    sigwait(&stop_signals, &signal_number);
-    if (signal_number != SIGHUP) break;
-    const absl::Status reloaded = (*server)->ReloadCallers();
-    followgate::LogInfo(reloaded.ok() ? std::string("SIGHUP: callers file reloaded")
-                                      : absl::StrCat("SIGHUP: callers file NOT reloaded, "
-                                                     "keeping the old callers: ",
-                                                     reloaded.message()));
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) return signal_number;
+    const absl::Status reloaded = server.ReloadCallers();
+    LogInfo(reloaded.ok() ? std::string("SIGHUP: callers file reloaded")
+                          : absl::StrCat("SIGHUP: callers file NOT reloaded, keeping the old "
+                                         "callers: ",
+                                         reloaded.message()));
   }
-  followgate::LogInfo(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
-                                   ", draining for up to ",
-                                   absl::FormatDuration(options.drain_grace)));
-  (*server)->Shutdown();
-  followgate::LogInfo("followgate stopped");
+}
+
+// Drains open streams for up to --drain_grace, then stops.
+void Shutdown(FollowgateServer& server, int signal_number, absl::Duration drain_grace) {
+  LogInfo(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                       ", draining for up to ", absl::FormatDuration(drain_grace)));
+  server.Shutdown();
+  LogInfo("followgate stopped");
+}
+
+}  // namespace
+}  // namespace followgate
+
+int main(int argc, char** argv) {
+  if (!followgate::ParseFlags(argc, argv)) return followgate::kExitNotStarted;
+  // Before any thread starts (the sandbox's, the server's): they inherit it.
+  const sigset_t stop_signals = followgate::BlockStopSignals();
+  absl::StatusOr<followgate::ServerOptions> options = followgate::OptionsFromFlags();
+  if (!options.ok()) return followgate::StartupFailed(options.status());
+  // Declared before the server, destroyed after it.
+  absl::StatusOr<std::unique_ptr<followgate::sandbox::SandboxUpstreams>> sandbox =
+      followgate::ConnectUpstreams(&*options);
+  if (!sandbox.ok()) return followgate::StartupFailed(sandbox.status());
+  absl::StatusOr<std::unique_ptr<followgate::FollowgateServer>> server =
+      followgate::FollowgateServer::BuildAndStart(*options);
+  if (!server.ok()) return followgate::StartupFailed(server.status());
+  if (!followgate::WritePortFileIfAsked((*server)->port())) return followgate::kExitNotStarted;
+  followgate::LogServing(*options, **server, sandbox->get());
+  const int signal_number = followgate::WaitForStopSignal(stop_signals, **server);
+  followgate::Shutdown(**server, signal_number, options->drain_grace);
   return 0;
 }

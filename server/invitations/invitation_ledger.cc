@@ -1,6 +1,8 @@
 #include "server/invitations/invitation_ledger.h"
 
-#include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -66,32 +68,144 @@ constexpr char kCrashReason[] =
 int64_t Millis(absl::Time t) { return absl::ToUnixMillis(t); }
 absl::Time FromMillis(int64_t ms) { return absl::FromUnixMillis(ms); }
 
-// The invitation's state as the ledger holds it for one company.
-struct Existing {
-  bool found = false;
-  int state = 0;
-  std::string request_id;
-  absl::Time invite_time = absl::InfinitePast();
-};
+// The company a batch invites to; NOT_FOUND when there is no such batch.
+absl::StatusOr<std::string> CompanyOfBatch(SqliteDb& db, const std::string& request_id) {
+  FG_ASSIGN_OR_RETURN(auto batch, db.Prepare("SELECT company_id FROM batches WHERE request_id=?1"));
+  batch.Bind(1, request_id);
+  FG_ASSIGN_OR_RETURN(bool found, batch.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("no batch ", request_id));
+  return batch.Text(0);
+}
 
-absl::StatusOr<Existing> LookUp(SqliteStatement& stmt, const std::string& company,
-                                const std::string& urn) {
+// What the invitations table records for (company, urn), through `stmt`
+// ("SELECT state, request_id, invite_time ... WHERE company_id=?1 AND
+// profile_urn=?2"); none when followgate never claimed it for the company.
+absl::StatusOr<std::optional<RecordedInvitation>> LookUp(SqliteStatement& stmt,
+                                                         const std::string& company,
+                                                         const std::string& urn) {
   stmt.Reset();
   stmt.Bind(1, company).Bind(2, urn);
   FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  Existing existing;
-  if (!row) return existing;
-  existing.found = true;
-  existing.state = static_cast<int>(stmt.Int(0));
-  existing.request_id = stmt.Text(1);
-  existing.invite_time = FromMillis(stmt.Int(2));
-  return existing;
+  if (!row) return std::optional<RecordedInvitation>();
+  RecordedInvitation recorded;
+  const int state = static_cast<int>(stmt.Int(0));
+  recorded.in_flight = state == kInFlight;
+  if (!recorded.in_flight) recorded.outcome = static_cast<v1::InvitationOutcome>(state);
+  recorded.request_id = stmt.Text(1);
+  recorded.invite_time = FromMillis(stmt.Int(2));
+  return std::optional<RecordedInvitation>(std::move(recorded));
 }
 
-// Whether a profile in this state must not be sent again to the company.
-bool BlocksSending(int state) {
-  return state == v1::INVITATION_OUTCOME_SENT ||
-         state == v1::INVITATION_OUTCOME_ALREADY_INVITED || state == kInFlight;
+// What one claim decided, before it is written.
+struct ClaimPlan {
+  std::vector<DecidedProfile> decided;
+  std::vector<std::pair<int, std::string>> claimed;  // (index, urn)
+};
+
+// Reads the batch's pending profiles in index order, 256 at a time, each with
+// what the ledger records for it at `company`, and asks DecideClaim about each
+// until `max_profiles` are claimed (at least one) or none is left. The
+// profiles after a full chunk are not looked at: they stay pending.
+absl::StatusOr<ClaimPlan> PlanClaim(SqliteDb& db, const std::string& request_id,
+                                    const std::string& company, const ClaimRules& rules,
+                                    int max_profiles) {
+  FG_ASSIGN_OR_RETURN(auto pending,
+                      db.Prepare("SELECT idx, profile_urn FROM batch_profiles WHERE "
+                                 "request_id=?1 AND outcome=?2 AND idx>?3 ORDER BY idx "
+                                 "LIMIT 256"));
+  FG_ASSIGN_OR_RETURN(auto look_up,
+                      db.Prepare("SELECT state, request_id, invite_time FROM invitations "
+                                 "WHERE company_id=?1 AND profile_urn=?2"));
+  ClaimPlan plan;
+  int last_index = -1;
+  for (;;) {
+    pending.Reset();
+    pending.Bind(1, request_id).Bind(2, int64_t{kPending}).Bind(3, int64_t{last_index});
+    std::vector<PendingProfile> page;
+    for (;;) {
+      FG_ASSIGN_OR_RETURN(bool row, pending.Step());
+      if (!row) break;
+      PendingProfile profile;
+      profile.index = static_cast<int>(pending.Int(0));
+      profile.profile_urn = pending.Text(1);
+      page.push_back(std::move(profile));
+    }
+    if (page.empty()) return plan;
+    for (PendingProfile& profile : page) {
+      last_index = profile.index;
+      FG_ASSIGN_OR_RETURN(profile.recorded, LookUp(look_up, company, profile.profile_urn));
+      ClaimDecision decision =
+          DecideClaim(profile, rules, static_cast<int64_t>(plan.claimed.size()));
+      if (!decision.claim) {
+        plan.decided.push_back(std::move(decision.decided));
+        continue;
+      }
+      plan.claimed.emplace_back(profile.index, std::move(profile.profile_urn));
+      if (static_cast<int>(plan.claimed.size()) >= max_profiles) return plan;
+    }
+  }
+}
+
+// Records the outcomes of profiles decided without sending.
+absl::Status RecordDecided(SqliteDb& db, const std::string& request_id,
+                           const std::vector<DecidedProfile>& decided) {
+  FG_ASSIGN_OR_RETURN(auto decide,
+                      db.Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2, "
+                                 "invite_time=?3, invited_by=?4 WHERE request_id=?5 "
+                                 "AND idx=?6"));
+  for (const DecidedProfile& d : decided) {
+    decide.Reset();
+    decide.Bind(1, int64_t{d.outcome}).Bind(2, d.reason);
+    if (d.invite_time == absl::InfinitePast()) {
+      decide.BindNull(3);
+    } else {
+      decide.Bind(3, Millis(d.invite_time));
+    }
+    FG_RETURN_IF_ERROR(
+        decide.Bind(4, d.invited_by_request_id).Bind(5, request_id).Bind(6, int64_t{d.index})
+            .Run());
+  }
+  return absl::OkStatus();
+}
+
+// Records `claimed` as one chunk in flight since `now`, in the batch and in
+// the company's invitations (keeping each row's earlier state as
+// prior_state, for ReleaseChunk).
+absl::StatusOr<Chunk> RecordChunk(SqliteDb& db, const std::string& request_id,
+                                  const std::string& company,
+                                  const std::vector<std::pair<int, std::string>>& claimed,
+                                  absl::Time now) {
+  FG_ASSIGN_OR_RETURN(auto chunk, db.Prepare("INSERT INTO chunks(request_id, state, started_at) "
+                                             "VALUES (?1, 'IN_FLIGHT', ?2)"));
+  FG_RETURN_IF_ERROR(chunk.Bind(1, request_id).Bind(2, Millis(now)).Run());
+  const int64_t chunk_id = db.LastInsertRowId();
+  FG_ASSIGN_OR_RETURN(auto mark,
+                      db.Prepare("UPDATE batch_profiles SET outcome=?1, chunk_id=?2, "
+                                 "invite_time=?3 WHERE request_id=?4 AND idx=?5"));
+  FG_ASSIGN_OR_RETURN(
+      auto upsert,
+      db.Prepare("INSERT INTO invitations(company_id, profile_urn, state, prior_state, "
+                 "reason, request_id, chunk_id, invite_time) VALUES "
+                 "(?1, ?2, ?3, NULL, '', ?4, ?5, ?6) ON CONFLICT(company_id, profile_urn) "
+                 "DO UPDATE SET prior_state=state, state=excluded.state, reason='', "
+                 "request_id=excluded.request_id, chunk_id=excluded.chunk_id, "
+                 "invite_time=excluded.invite_time"));
+  Chunk out;
+  out.id = chunk_id;
+  // The time as stored: what the profiles' invite_time will read back.
+  out.claimed_at = FromMillis(Millis(now));
+  for (const auto& [index, urn] : claimed) {
+    mark.Reset();
+    FG_RETURN_IF_ERROR(mark.Bind(1, int64_t{kInFlight}).Bind(2, chunk_id)
+                           .Bind(3, Millis(now)).Bind(4, request_id).Bind(5, int64_t{index})
+                           .Run());
+    upsert.Reset();
+    FG_RETURN_IF_ERROR(upsert.Bind(1, company).Bind(2, urn).Bind(3, int64_t{kInFlight})
+                           .Bind(4, request_id).Bind(5, chunk_id).Bind(6, Millis(now))
+                           .Run());
+    out.profiles.emplace_back(index, urn);
+  }
+  return out;
 }
 
 }  // namespace
@@ -254,135 +368,19 @@ absl::StatusOr<Claim> InvitationLedger::ClaimChunk(const std::string& request_id
   Claim claim;
   const absl::Time now = clock_->Now();
   absl::Status status = db_->InTransaction([&]() -> absl::Status {
-    FG_ASSIGN_OR_RETURN(auto batch,
-                        db_->Prepare("SELECT company_id FROM batches WHERE request_id=?1"));
-    batch.Bind(1, request_id);
-    FG_ASSIGN_OR_RETURN(bool found, batch.Step());
-    if (!found) return absl::NotFoundError(absl::StrCat("no batch ", request_id));
-    const std::string company = batch.Text(0);
-
-    int64_t credits_left = std::numeric_limits<int64_t>::max();
+    FG_ASSIGN_OR_RETURN(const std::string company, CompanyOfBatch(*db_, request_id));
+    ClaimRules rules;
+    rules.retry_unknown = retry_unknown;
+    rules.budget = budget;
     if (budget.has_value()) {
-      FG_ASSIGN_OR_RETURN(int64_t used,
+      FG_ASSIGN_OR_RETURN(rules.credits_used,
                           CreditsUsedLocked(company, budget->month_start, budget->month_end));
-      credits_left = std::max<int64_t>(0, budget->per_month - used);
     }
-
-    FG_ASSIGN_OR_RETURN(auto pending,
-                        db_->Prepare("SELECT idx, profile_urn FROM batch_profiles WHERE "
-                                     "request_id=?1 AND outcome=?2 AND idx>?3 ORDER BY idx "
-                                     "LIMIT 256"));
-    FG_ASSIGN_OR_RETURN(auto look_up,
-                        db_->Prepare("SELECT state, request_id, invite_time FROM invitations "
-                                     "WHERE company_id=?1 AND profile_urn=?2"));
-    std::vector<std::pair<int, std::string>> claimed;
-    std::vector<int> claimed_prior;  // -1: no row before.
-    int last_index = -1;
-    bool chunk_full = false;
-    while (!chunk_full) {
-      pending.Reset();
-      pending.Bind(1, request_id).Bind(2, int64_t{kPending}).Bind(3, int64_t{last_index});
-      std::vector<std::pair<int, std::string>> rows;
-      for (;;) {
-        FG_ASSIGN_OR_RETURN(bool row, pending.Step());
-        if (!row) break;
-        rows.emplace_back(static_cast<int>(pending.Int(0)), pending.Text(1));
-      }
-      if (rows.empty()) break;
-      for (auto& [index, urn] : rows) {
-        last_index = index;
-        FG_ASSIGN_OR_RETURN(Existing existing, LookUp(look_up, company, urn));
-        DecidedProfile decided;
-        decided.index = index;
-        decided.profile_urn = urn;
-        if (existing.found && BlocksSending(existing.state)) {
-          decided.outcome = v1::INVITATION_OUTCOME_ALREADY_INVITED;
-          decided.reason = absl::StrCat("invited by batch ", existing.request_id);
-          decided.invite_time = existing.invite_time;
-          decided.invited_by_request_id = existing.request_id;
-          claim.decided.push_back(std::move(decided));
-          continue;
-        }
-        if (existing.found && existing.state == v1::INVITATION_OUTCOME_UNKNOWN &&
-            !retry_unknown) {
-          decided.outcome = v1::INVITATION_OUTCOME_UNKNOWN;
-          decided.reason = absl::StrCat(
-              "batch ", existing.request_id,
-              " may have invited it (its answer was lost); not re-sent unless "
-              "retry_unknown is set");
-          decided.invite_time = existing.invite_time;
-          decided.invited_by_request_id = existing.request_id;
-          claim.decided.push_back(std::move(decided));
-          continue;
-        }
-        if (static_cast<int64_t>(claimed.size()) >= credits_left) {
-          decided.outcome = v1::INVITATION_OUTCOME_SKIPPED_NO_CREDIT;
-          decided.reason = absl::StrCat("the page's monthly budget of ", budget->per_month,
-                                        " invitations is spent until ",
-                                        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                                                         budget->month_end,
-                                                         absl::UTCTimeZone()));
-          claim.decided.push_back(std::move(decided));
-          continue;
-        }
-        claimed.emplace_back(index, urn);
-        claimed_prior.push_back(existing.found ? existing.state : -1);
-        if (static_cast<int>(claimed.size()) >= max_profiles) {
-          chunk_full = true;
-          break;
-        }
-      }
-    }
-
-    FG_ASSIGN_OR_RETURN(auto decide,
-                        db_->Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2, "
-                                     "invite_time=?3, invited_by=?4 WHERE request_id=?5 "
-                                     "AND idx=?6"));
-    for (const DecidedProfile& d : claim.decided) {
-      decide.Reset();
-      decide.Bind(1, int64_t{d.outcome}).Bind(2, d.reason);
-      if (d.invite_time == absl::InfinitePast()) {
-        decide.BindNull(3);
-      } else {
-        decide.Bind(3, Millis(d.invite_time));
-      }
-      FG_RETURN_IF_ERROR(
-          decide.Bind(4, d.invited_by_request_id).Bind(5, request_id).Bind(6, int64_t{d.index})
-              .Run());
-    }
-    if (claimed.empty()) return absl::OkStatus();
-
-    FG_ASSIGN_OR_RETURN(auto chunk,
-                        db_->Prepare("INSERT INTO chunks(request_id, state, started_at) "
-                                     "VALUES (?1, 'IN_FLIGHT', ?2)"));
-    FG_RETURN_IF_ERROR(chunk.Bind(1, request_id).Bind(2, Millis(now)).Run());
-    const int64_t chunk_id = db_->LastInsertRowId();
-    FG_ASSIGN_OR_RETURN(auto mark,
-                        db_->Prepare("UPDATE batch_profiles SET outcome=?1, chunk_id=?2, "
-                                     "invite_time=?3 WHERE request_id=?4 AND idx=?5"));
-    FG_ASSIGN_OR_RETURN(
-        auto upsert,
-        db_->Prepare("INSERT INTO invitations(company_id, profile_urn, state, prior_state, "
-                     "reason, request_id, chunk_id, invite_time) VALUES "
-                     "(?1, ?2, ?3, NULL, '', ?4, ?5, ?6) ON CONFLICT(company_id, profile_urn) "
-                     "DO UPDATE SET prior_state=state, state=excluded.state, reason='', "
-                     "request_id=excluded.request_id, chunk_id=excluded.chunk_id, "
-                     "invite_time=excluded.invite_time"));
-    Chunk out;
-    out.id = chunk_id;
-    out.claimed_at = absl::FromUnixMillis(Millis(now));
-    for (const auto& [index, urn] : claimed) {
-      mark.Reset();
-      FG_RETURN_IF_ERROR(mark.Bind(1, int64_t{kInFlight}).Bind(2, chunk_id)
-                             .Bind(3, Millis(now)).Bind(4, request_id).Bind(5, int64_t{index})
-                             .Run());
-      upsert.Reset();
-      FG_RETURN_IF_ERROR(upsert.Bind(1, company).Bind(2, urn).Bind(3, int64_t{kInFlight})
-                             .Bind(4, request_id).Bind(5, chunk_id).Bind(6, Millis(now))
-                             .Run());
-      out.profiles.emplace_back(index, urn);
-    }
-    claim.chunk = std::move(out);
+    FG_ASSIGN_OR_RETURN(ClaimPlan plan, PlanClaim(*db_, request_id, company, rules, max_profiles));
+    FG_RETURN_IF_ERROR(RecordDecided(*db_, request_id, plan.decided));
+    claim.decided = std::move(plan.decided);
+    if (plan.claimed.empty()) return absl::OkStatus();
+    FG_ASSIGN_OR_RETURN(claim.chunk, RecordChunk(*db_, request_id, company, plan.claimed, now));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "followgate/v1/invitations.pb.h"
 #include "server/base/clock.h"
+#include "server/invitations/claim_decision.h"
 #include "server/storage/sqlite_db.h"
 
 namespace followgate {
@@ -25,17 +26,6 @@ struct BatchSpec {
   std::string account_id;
   std::vector<std::string> profile_urns;
   bool retry_unknown = false;
-};
-
-// A profile of a batch with its outcome.
-struct DecidedProfile {
-  int index = 0;
-  std::string profile_urn;
-  v1::InvitationOutcome outcome = v1::INVITATION_OUTCOME_UNSPECIFIED;
-  std::string reason;
-  // When the invitation was sent; InfinitePast when it never was.
-  absl::Time invite_time = absl::InfinitePast();
-  std::string invited_by_request_id;
 };
 
 // Profiles claimed for one upstream request.
@@ -51,13 +41,6 @@ struct Chunk {
 struct Claim {
   std::vector<DecidedProfile> decided;
   std::optional<Chunk> chunk;
-};
-
-// A page's monthly credit budget for ClaimChunk.
-struct CreditBudget {
-  int64_t per_month = 0;
-  absl::Time month_start;
-  absl::Time month_end;
 };
 
 // The ledger's record for one (company, profile).
@@ -101,7 +84,9 @@ class InvitationLedger {
 
   // Walks the batch's pending profiles in order: decides those that must not
   // be sent (ALREADY_INVITED, UNKNOWN, or SKIPPED_NO_CREDIT once `budget` is
-  // spent) and claims up to `max_profiles` others as one chunk in flight.
+  // spent; the rules are DecideClaim's, in claim_decision.h) and claims up to
+  // `max_profiles` others as one chunk in flight, all in one transaction.
+  // NOT_FOUND when there is no such batch.
   absl::StatusOr<Claim> ClaimChunk(const std::string& request_id, int max_profiles,
                                    bool retry_unknown,
                                    const std::optional<CreditBudget>& budget);

@@ -1,0 +1,414 @@
+// The invitation ledger on its own: a real SQLite file in a temp dir, opened
+// again as a restarted server opens it, on a fake clock.
+#include "server/invitations/invitation_ledger.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/base/error_details.h"
+#include "server/testing/fake_clock.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace followgate {
+namespace {
+
+using ::followgate::testing::IsOk;
+using ::followgate::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+constexpr char kCompany[] = "105672170";
+constexpr char kOtherCompany[] = "1000";
+constexpr char kCrashReason[] =
+    "followgate stopped while the request was in flight; it may have been sent";
+
+std::string Profile(int i) { return absl::StrCat("urn:li:fsd_profile:ACoA", i); }
+
+std::vector<std::string> Profiles(int first, int count) {
+  std::vector<std::string> urns;
+  for (int i = first; i < first + count; ++i) urns.push_back(Profile(i));
+  return urns;
+}
+
+BatchSpec Spec(const std::string& request_id, std::vector<std::string> urns,
+               const std::string& company = kCompany) {
+  BatchSpec spec;
+  spec.request_id = request_id;
+  spec.company_id = company;
+  spec.profile_urns = std::move(urns);
+  return spec;
+}
+
+// Each profile of `chunk` with `outcome`, as the batcher records an answer.
+std::vector<DecidedProfile> Outcomes(const Chunk& chunk, const std::string& request_id,
+                                     v1::InvitationOutcome outcome) {
+  std::vector<DecidedProfile> outcomes;
+  for (const auto& [index, urn] : chunk.profiles) {
+    outcomes.push_back({index, urn, outcome, "", chunk.claimed_at, request_id});
+  }
+  return outcomes;
+}
+
+// November 2023, with `per_month` credits.
+CreditBudget November(int64_t per_month) {
+  CreditBudget budget;
+  budget.per_month = per_month;
+  budget.month_start = absl::FromCivil(absl::CivilMonth(2023, 11), absl::UTCTimeZone());
+  budget.month_end = absl::FromCivil(absl::CivilMonth(2023, 12), absl::UTCTimeZone());
+  return budget;
+}
+
+class InvitationLedgerTest : public ::testing::Test {
+ protected:
+  InvitationLedgerTest()
+      : clock_(absl::FromCivil(absl::CivilSecond(2023, 11, 14, 12, 0, 0), absl::UTCTimeZone())),
+        path_(::followgate::testing::NewTempDir("ledger") + "/invitations.db") {
+    Reopen();
+  }
+
+  // Opens the file (again), as a starting server does.
+  void Reopen() {
+    ledger_.reset();
+    auto ledger = InvitationLedger::Open(path_, &clock_);
+    ASSERT_THAT(ledger, IsOk());
+    ledger_ = *std::move(ledger);
+  }
+
+  void Start(const BatchSpec& spec) { ASSERT_THAT(ledger_->StartBatch(spec), IsOk()); }
+
+  Claim ClaimOf(const std::string& request_id, int max_profiles = 50, bool retry_unknown = false,
+                const std::optional<CreditBudget>& budget = std::nullopt) {
+    absl::StatusOr<Claim> claim =
+        ledger_->ClaimChunk(request_id, max_profiles, retry_unknown, budget);
+    EXPECT_THAT(claim, IsOk());
+    return claim.ok() ? *std::move(claim) : Claim();
+  }
+
+  // Claims a chunk of the batch and records ConnectSafely's answer `outcome`
+  // for all of it; returns the chunk.
+  Chunk SendAll(const std::string& request_id, v1::InvitationOutcome outcome,
+                int max_profiles = 50) {
+    Claim claim = ClaimOf(request_id, max_profiles);
+    EXPECT_TRUE(claim.chunk.has_value());
+    if (!claim.chunk.has_value()) return Chunk();
+    EXPECT_THAT(ledger_->CompleteChunk(claim.chunk->id,
+                                       Outcomes(*claim.chunk, request_id, outcome)),
+                IsOk());
+    return *claim.chunk;
+  }
+
+  // The batch's decided profiles by index, as (outcome, reason).
+  std::map<int, std::pair<v1::InvitationOutcome, std::string>> Decided(
+      const std::string& request_id) {
+    std::map<int, std::pair<v1::InvitationOutcome, std::string>> decided;
+    auto profiles = ledger_->DecidedProfiles(request_id);
+    EXPECT_THAT(profiles, IsOk());
+    if (!profiles.ok()) return decided;
+    for (const DecidedProfile& d : *profiles) decided[d.index] = {d.outcome, d.reason};
+    return decided;
+  }
+
+  v1::InvitationOutcome RecordedOutcome(const std::string& urn,
+                                        const std::string& company = kCompany) {
+    auto record = ledger_->GetInvitation(company, urn);
+    EXPECT_THAT(record, IsOk()) << urn;
+    return record.ok() ? record->outcome : v1::INVITATION_OUTCOME_UNSPECIFIED;
+  }
+
+  FakeClock clock_;
+  const std::string path_;
+  std::unique_ptr<InvitationLedger> ledger_;
+};
+
+TEST_F(InvitationLedgerTest, StartingTheSameBatchAgainFindsItWithItsOutcomes) {
+  EXPECT_FALSE(ledger_->BatchExists("b1"));
+  Start(Spec("b1", Profiles(0, 3)));
+  SendAll("b1", v1::INVITATION_OUTCOME_SENT, 2);
+  Start(Spec("b1", Profiles(0, 3)));
+  EXPECT_TRUE(ledger_->BatchExists("b1"));
+  EXPECT_THAT(ledger_->BatchCount(), ::testing::Eq(absl::StatusOr<int64_t>(1)));
+  EXPECT_THAT(Decided("b1"), ElementsAre(Pair(0, Pair(v1::INVITATION_OUTCOME_SENT, "")),
+                                         Pair(1, Pair(v1::INVITATION_OUTCOME_SENT, ""))));
+  EXPECT_THAT(ledger_->PendingProfiles("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
+}
+
+TEST_F(InvitationLedgerTest, SameRequestIdWithOtherAccountOrRetryUnknownIsAlreadyExists) {
+  Start(Spec("b1", Profiles(0, 3)));
+  BatchSpec other_account = Spec("b1", Profiles(0, 3));
+  other_account.account_id = "acct-2";
+  const absl::Status account = ledger_->StartBatch(other_account);
+  EXPECT_THAT(account, StatusIs(absl::StatusCode::kAlreadyExists,
+                                HasSubstr("\"b1\" already names a batch with a different "
+                                          "account_id")));
+  EXPECT_EQ(ErrorReason(account), "REQUEST_ID_REUSED");
+  BatchSpec retry = Spec("b1", Profiles(0, 3));
+  retry.retry_unknown = true;
+  EXPECT_THAT(ledger_->StartBatch(retry),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("different retry_unknown")));
+}
+
+TEST_F(InvitationLedgerTest, ClaimOfABatchNeverStartedIsNotFound) {
+  EXPECT_THAT(ledger_->ClaimChunk("nope", 50, false, std::nullopt),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no batch nope")));
+}
+
+TEST_F(InvitationLedgerTest, ClaimTakesAtMostMaxProfilesInOrderAndTheRestStayPending) {
+  Start(Spec("b1", Profiles(0, 5)));
+  Claim first = ClaimOf("b1", 2);
+  ASSERT_TRUE(first.chunk.has_value());
+  EXPECT_THAT(first.chunk->profiles, ElementsAre(Pair(0, Profile(0)), Pair(1, Profile(1))));
+  EXPECT_TRUE(first.decided.empty());
+  // In flight counts as pending, and nothing is decided yet.
+  EXPECT_THAT(ledger_->PendingProfiles("b1"), ::testing::Eq(absl::StatusOr<int>(5)));
+  EXPECT_TRUE(Decided("b1").empty());
+  Claim second = ClaimOf("b1", 2);
+  ASSERT_TRUE(second.chunk.has_value());
+  EXPECT_THAT(second.chunk->profiles, ElementsAre(Pair(2, Profile(2)), Pair(3, Profile(3))));
+  Claim third = ClaimOf("b1", 2);
+  ASSERT_TRUE(third.chunk.has_value());
+  EXPECT_THAT(third.chunk->profiles, ElementsAre(Pair(4, Profile(4))));
+  const Claim none = ClaimOf("b1", 2);
+  EXPECT_FALSE(none.chunk.has_value());
+  EXPECT_TRUE(none.decided.empty());
+}
+
+TEST_F(InvitationLedgerTest, ClaimedProfileIsInFlightSinceTheClaimToTheMillisecond) {
+  clock_.Advance(absl::Microseconds(1500));
+  Start(Spec("b1", Profiles(0, 1)));
+  const Claim claim = ClaimOf("b1");
+  ASSERT_TRUE(claim.chunk.has_value());
+  EXPECT_EQ(claim.chunk->claimed_at, clock_.Now() - absl::Microseconds(500));
+  auto record = ledger_->GetInvitation(kCompany, Profile(0));
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->outcome, v1::INVITATION_OUTCOME_UNKNOWN);
+  EXPECT_EQ(record->reason, "the request is in flight");
+  EXPECT_EQ(record->invite_time, claim.chunk->claimed_at);
+  EXPECT_EQ(record->request_id, "b1");
+}
+
+TEST_F(InvitationLedgerTest, ProfileInFlightForOneBatchIsAlreadyInvitedForAnother) {
+  Start(Spec("b1", Profiles(0, 1)));
+  const Claim b1 = ClaimOf("b1");
+  ASSERT_TRUE(b1.chunk.has_value());
+  Start(Spec("b2", {Profile(0), Profile(1)}));
+  const Claim b2 = ClaimOf("b2");
+  ASSERT_EQ(b2.decided.size(), 1u);
+  EXPECT_EQ(b2.decided[0].profile_urn, Profile(0));
+  EXPECT_EQ(b2.decided[0].outcome, v1::INVITATION_OUTCOME_ALREADY_INVITED);
+  EXPECT_EQ(b2.decided[0].invited_by_request_id, "b1");
+  EXPECT_EQ(b2.decided[0].invite_time, b1.chunk->claimed_at);
+  ASSERT_TRUE(b2.chunk.has_value());
+  EXPECT_THAT(b2.chunk->profiles, ElementsAre(Pair(1, Profile(1))));
+  // The decision is recorded, not only returned.
+  EXPECT_THAT(Decided("b2"), ElementsAre(Pair(0, Pair(v1::INVITATION_OUTCOME_ALREADY_INVITED,
+                                                       "invited by batch b1"))));
+}
+
+TEST_F(InvitationLedgerTest, ClaimWalksPastMoreThanAPageOfProfilesNotToBeSent) {
+  Start(Spec("b1", Profiles(0, 300)));
+  SendAll("b1", v1::INVITATION_OUTCOME_SENT, 300);
+  std::vector<std::string> urns = Profiles(0, 300);
+  urns.push_back(Profile(1000));
+  Start(Spec("b2", urns));
+  const Claim claim = ClaimOf("b2");
+  EXPECT_EQ(claim.decided.size(), 300u);
+  ASSERT_TRUE(claim.chunk.has_value());
+  EXPECT_THAT(claim.chunk->profiles, ElementsAre(Pair(300, Profile(1000))));
+}
+
+TEST_F(InvitationLedgerTest, CompletedChunkRecordsEachProfilesOutcomeForBatchAndCompany) {
+  Start(Spec("b1", Profiles(0, 3)));
+  const Claim claim = ClaimOf("b1");
+  ASSERT_TRUE(claim.chunk.has_value());
+  std::vector<DecidedProfile> outcomes =
+      Outcomes(*claim.chunk, "b1", v1::INVITATION_OUTCOME_SENT);
+  outcomes[1].outcome = v1::INVITATION_OUTCOME_FAILED;
+  outcomes[1].reason = "FAILED: Not a 1st-degree connection";
+  outcomes[2].outcome = v1::INVITATION_OUTCOME_ALREADY_INVITED;
+  ASSERT_THAT(ledger_->CompleteChunk(claim.chunk->id, outcomes), IsOk());
+  EXPECT_THAT(Decided("b1"),
+              ElementsAre(Pair(0, Pair(v1::INVITATION_OUTCOME_SENT, "")),
+                          Pair(1, Pair(v1::INVITATION_OUTCOME_FAILED,
+                                       "FAILED: Not a 1st-degree connection")),
+                          Pair(2, Pair(v1::INVITATION_OUTCOME_ALREADY_INVITED, ""))));
+  EXPECT_EQ(RecordedOutcome(Profile(0)), v1::INVITATION_OUTCOME_SENT);
+  EXPECT_EQ(RecordedOutcome(Profile(1)), v1::INVITATION_OUTCOME_FAILED);
+  EXPECT_EQ(RecordedOutcome(Profile(2)), v1::INVITATION_OUTCOME_ALREADY_INVITED);
+  EXPECT_THAT(ledger_->PendingProfiles("b1"), ::testing::Eq(absl::StatusOr<int>(0)));
+  EXPECT_THAT(ledger_->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
+}
+
+TEST_F(InvitationLedgerTest, ChunkMarkedUnknownIsUnknownForBatchAndCompanyAndCounted) {
+  Start(Spec("b1", Profiles(0, 2)));
+  const Claim claim = ClaimOf("b1");
+  ASSERT_TRUE(claim.chunk.has_value());
+  ASSERT_THAT(ledger_->MarkChunkUnknown(claim.chunk->id, "ConnectSafely answered HTTP 500"),
+              IsOk());
+  auto decided = ledger_->DecidedProfiles("b1");
+  ASSERT_THAT(decided, IsOk());
+  ASSERT_EQ(decided->size(), 2u);
+  EXPECT_EQ((*decided)[0].outcome, v1::INVITATION_OUTCOME_UNKNOWN);
+  EXPECT_EQ((*decided)[0].reason, "ConnectSafely answered HTTP 500");
+  EXPECT_EQ((*decided)[0].invited_by_request_id, "b1");
+  EXPECT_EQ((*decided)[0].invite_time, claim.chunk->claimed_at);
+  auto record = ledger_->GetInvitation(kCompany, Profile(1));
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->outcome, v1::INVITATION_OUTCOME_UNKNOWN);
+  EXPECT_EQ(record->reason, "ConnectSafely answered HTTP 500");
+  EXPECT_THAT(ledger_->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
+}
+
+TEST_F(InvitationLedgerTest, ReleasedChunkIsPendingAgainForgottenAndNotARequest) {
+  Start(Spec("b1", Profiles(0, 2)));
+  const Claim claim = ClaimOf("b1");
+  ASSERT_TRUE(claim.chunk.has_value());
+  ASSERT_THAT(ledger_->ReleaseChunk(claim.chunk->id), IsOk());
+  EXPECT_THAT(ledger_->GetInvitation(kCompany, Profile(0)),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ledger_->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(0)));
+  const Claim again = ClaimOf("b1");
+  ASSERT_TRUE(again.chunk.has_value());
+  EXPECT_EQ(again.chunk->profiles, claim.chunk->profiles);
+  EXPECT_NE(again.chunk->id, claim.chunk->id);
+}
+
+TEST_F(InvitationLedgerTest, ReleasedRetryOfAnUnknownProfileLeavesItUnknown) {
+  Start(Spec("b1", Profiles(0, 1)));
+  SendAll("b1", v1::INVITATION_OUTCOME_UNKNOWN);
+  BatchSpec retry = Spec("b2", Profiles(0, 1));
+  retry.retry_unknown = true;
+  Start(retry);
+  const Claim claim = ClaimOf("b2", 50, /*retry_unknown=*/true);
+  ASSERT_TRUE(claim.chunk.has_value());
+  ASSERT_THAT(ledger_->ReleaseChunk(claim.chunk->id), IsOk());
+  EXPECT_EQ(RecordedOutcome(Profile(0)), v1::INVITATION_OUTCOME_UNKNOWN);
+  // A batch without retry_unknown still does not send it.
+  Start(Spec("b3", Profiles(0, 1)));
+  const Claim cautious = ClaimOf("b3");
+  EXPECT_FALSE(cautious.chunk.has_value());
+  ASSERT_EQ(cautious.decided.size(), 1u);
+  EXPECT_EQ(cautious.decided[0].outcome, v1::INVITATION_OUTCOME_UNKNOWN);
+}
+
+TEST_F(InvitationLedgerTest, ReopeningTheFileKeepsBatchesOutcomesAndInvitations) {
+  Start(Spec("b1", Profiles(0, 3)));
+  SendAll("b1", v1::INVITATION_OUTCOME_SENT, 2);
+  ASSERT_THAT(ledger_->SetLedgerId("ledger-1"), IsOk());
+  Reopen();
+  EXPECT_TRUE(ledger_->BatchExists("b1"));
+  EXPECT_THAT(ledger_->BatchCount(), ::testing::Eq(absl::StatusOr<int64_t>(1)));
+  EXPECT_THAT(ledger_->LedgerId(), ::testing::Eq(absl::StatusOr<std::string>("ledger-1")));
+  EXPECT_THAT(Decided("b1"), ElementsAre(Pair(0, Pair(v1::INVITATION_OUTCOME_SENT, "")),
+                                         Pair(1, Pair(v1::INVITATION_OUTCOME_SENT, ""))));
+  EXPECT_EQ(RecordedOutcome(Profile(1)), v1::INVITATION_OUTCOME_SENT);
+  EXPECT_THAT(ledger_->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
+  const Claim rest = ClaimOf("b1");
+  ASSERT_TRUE(rest.chunk.has_value());
+  EXPECT_THAT(rest.chunk->profiles, ElementsAre(Pair(2, Profile(2))));
+  // Nobody invited before the restart is invited again after it.
+  Start(Spec("b2", Profiles(0, 2)));
+  const Claim b2 = ClaimOf("b2");
+  EXPECT_FALSE(b2.chunk.has_value());
+  EXPECT_EQ(b2.decided.size(), 2u);
+}
+
+TEST_F(InvitationLedgerTest, ChunkInFlightWhenTheFileIsReopenedIsUnknownAndStillCounted) {
+  Start(Spec("b1", Profiles(0, 3)));
+  const Claim claim = ClaimOf("b1", 2);
+  ASSERT_TRUE(claim.chunk.has_value());
+  Reopen();
+  auto decided = ledger_->DecidedProfiles("b1");
+  ASSERT_THAT(decided, IsOk());
+  ASSERT_EQ(decided->size(), 2u);
+  for (const DecidedProfile& d : *decided) {
+    EXPECT_EQ(d.outcome, v1::INVITATION_OUTCOME_UNKNOWN) << d.index;
+    EXPECT_EQ(d.reason, kCrashReason) << d.index;
+    EXPECT_EQ(d.invited_by_request_id, "b1") << d.index;
+    EXPECT_EQ(d.invite_time, claim.chunk->claimed_at) << d.index;
+  }
+  auto record = ledger_->GetInvitation(kCompany, Profile(0));
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->outcome, v1::INVITATION_OUTCOME_UNKNOWN);
+  EXPECT_EQ(record->reason, kCrashReason);
+  EXPECT_THAT(ledger_->PendingProfiles("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
+  EXPECT_THAT(ledger_->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
+  EXPECT_THAT(ledger_->CreditsUsed(kCompany, November(0).month_start, November(0).month_end),
+              ::testing::Eq(absl::StatusOr<int64_t>(2)));
+}
+
+TEST_F(InvitationLedgerTest, CreditsAreSentInFlightAndUnknownInvitationsOfTheCompanyInTheWindow) {
+  const absl::Time claimed_at = clock_.Now();
+  Start(Spec("b1", Profiles(0, 4)));
+  const Claim claim = ClaimOf("b1");
+  ASSERT_TRUE(claim.chunk.has_value());
+  std::vector<DecidedProfile> outcomes =
+      Outcomes(*claim.chunk, "b1", v1::INVITATION_OUTCOME_SENT);
+  outcomes[1].outcome = v1::INVITATION_OUTCOME_FAILED;
+  outcomes[2].outcome = v1::INVITATION_OUTCOME_ALREADY_INVITED;
+  outcomes[3].outcome = v1::INVITATION_OUTCOME_UNKNOWN;
+  ASSERT_THAT(ledger_->CompleteChunk(claim.chunk->id, outcomes), IsOk());
+  Start(Spec("b2", Profiles(10, 1)));
+  ASSERT_TRUE(ClaimOf("b2").chunk.has_value());  // In flight.
+  Start(Spec("b3", Profiles(0, 1), kOtherCompany));
+  SendAll("b3", v1::INVITATION_OUTCOME_SENT);
+
+  const CreditBudget month = November(0);
+  auto used = [&](absl::Time start, absl::Time end) {
+    absl::StatusOr<int64_t> credits = ledger_->CreditsUsed(kCompany, start, end);
+    EXPECT_THAT(credits, IsOk());
+    return credits.ok() ? *credits : -1;
+  };
+  EXPECT_EQ(used(month.month_start, month.month_end), 3);  // Profiles 0, 3 and 10.
+  EXPECT_EQ(used(claimed_at, month.month_end), 3);         // The start is in the window,
+  EXPECT_EQ(used(month.month_start, claimed_at), 0);       // the end is not.
+}
+
+TEST_F(InvitationLedgerTest, BudgetCountsCreditsOtherBatchesSpentThisMonth) {
+  Start(Spec("b1", Profiles(0, 2)));
+  ASSERT_TRUE(ClaimOf("b1").chunk.has_value());  // In flight: spent.
+  Start(Spec("b2", Profiles(10, 3)));
+  const Claim claim = ClaimOf("b2", 50, false, November(3));
+  ASSERT_TRUE(claim.chunk.has_value());
+  EXPECT_THAT(claim.chunk->profiles, ElementsAre(Pair(0, Profile(10))));
+  ASSERT_EQ(claim.decided.size(), 2u);
+  EXPECT_EQ(claim.decided[0].outcome, v1::INVITATION_OUTCOME_SKIPPED_NO_CREDIT);
+  EXPECT_EQ(claim.decided[0].reason,
+            "the page's monthly budget of 3 invitations is spent until 2023-12-01T00:00:00Z");
+}
+
+TEST_F(InvitationLedgerTest, InvitationsAreKeptPerCompany) {
+  Start(Spec("b1", Profiles(0, 1)));
+  SendAll("b1", v1::INVITATION_OUTCOME_SENT);
+  EXPECT_THAT(ledger_->GetInvitation(kOtherCompany, Profile(0)),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("followgate never invited urn:li:fsd_profile:ACoA0 to follow "
+                                 "company 1000")));
+  Start(Spec("b2", Profiles(0, 1), kOtherCompany));
+  const Claim claim = ClaimOf("b2");
+  ASSERT_TRUE(claim.chunk.has_value());
+  EXPECT_TRUE(claim.decided.empty());
+}
+
+TEST_F(InvitationLedgerTest, LedgerIdIsEmptyUntilSetAndTheLastOneSetWins) {
+  EXPECT_THAT(ledger_->LedgerId(), ::testing::Eq(absl::StatusOr<std::string>("")));
+  ASSERT_THAT(ledger_->SetLedgerId("ledger-1"), IsOk());
+  ASSERT_THAT(ledger_->SetLedgerId("ledger-2"), IsOk());
+  EXPECT_THAT(ledger_->LedgerId(), ::testing::Eq(absl::StatusOr<std::string>("ledger-2")));
+}
+
+TEST_F(InvitationLedgerTest, FileThatCannotBeOpenedIsUnavailable) {
+  EXPECT_THAT(InvitationLedger::Open(path_ + ".d/missing/invitations.db", &clock_),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace followgate
