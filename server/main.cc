@@ -77,6 +77,9 @@ ABSL_FLAG(int64_t, snapshot_max_bytes, int64_t{1} << 30,
           "The oldest complete snapshots are deleted beyond this total size.");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(10),
           "A stream waiting for LinkedIn's budget sends a heartbeat this often.");
+ABSL_FLAG(int, call_threads, 4,
+          "Threads that run every call's steps (storage reads, building pages), however "
+          "many calls are open; calls waiting for pages hold none.");
 ABSL_FLAG(std::string, connectsafely_base_url, "https://api.connectsafely.ai",
           "ConnectSafely API base URL.");
 ABSL_FLAG(std::string, connectsafely_api_key_file, "",
@@ -208,6 +211,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   options.snapshots.max_age = absl::GetFlag(FLAGS_snapshot_max_age);
   options.snapshots.max_bytes = absl::GetFlag(FLAGS_snapshot_max_bytes);
   options.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
+  options.call_threads = absl::GetFlag(FLAGS_call_threads);
   options.connectsafely.base_url = absl::GetFlag(FLAGS_connectsafely_base_url);
   options.connectsafely.request_timeout = absl::GetFlag(FLAGS_connectsafely_request_timeout);
   options.invitations.concurrency = absl::GetFlag(FLAGS_connectsafely_concurrency);
