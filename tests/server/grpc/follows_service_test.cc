@@ -7,10 +7,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "followgate/v1/follows.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -18,8 +21,10 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "server/sandbox/linkedin_sandbox.h"
+#include "server/base/metrics.h"
 #include "server/grpc/server.h"
+#include "server/sandbox/linkedin_sandbox.h"
+#include "server/upstream/curl_http_client.h"
 
 namespace followgate {
 namespace {
@@ -45,6 +50,7 @@ class FollowsServiceTest : public ::testing::Test {
     options.linkedin_min_interval = interval;
     options.fetcher.timeout_backoff = absl::Milliseconds(100);
     options.drain_grace = drain_grace;
+    options.heartbeat_interval = heartbeat_interval_;
     options.state_dir = state_dir_;
     auto server = FollowgateServer::BuildAndStart(options);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -55,6 +61,7 @@ class FollowsServiceTest : public ::testing::Test {
   }
 
   std::string state_dir_;  // "": state in memory.
+  absl::Duration heartbeat_interval_ = absl::Seconds(10);
   std::unique_ptr<sandbox::LinkedInSandbox> linkedin_;
   std::unique_ptr<FollowgateServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -128,29 +135,79 @@ TEST_F(FollowsServiceTest, InvalidRequestFailsBeforeAnyUpstreamRequest) {
   EXPECT_EQ(linkedin_->Stats().requests, 0);
 }
 
-TEST_F(FollowsServiceTest, CancelledStreamStopsItsUpstreamWork) {
-  Start(absl::Hours(1), {{42, 5000, 0}});  // The 2nd request would wait an hour.
+// The process's metrics (one registry for every part, the server's pacer
+// included), served once per process on a port of its own.
+absl::StatusOr<int> MetricsPort() {
+  static const absl::StatusOr<int>* const port =
+      new absl::StatusOr<int>(Metrics::Get().Expose("127.0.0.1:0"));
+  return *port;
+}
+
+// The value of the unlabelled metric `name`, scraped as Prometheus does.
+absl::StatusOr<double> ScrapeMetric(absl::string_view name) {
+  absl::StatusOr<int> port = MetricsPort();
+  if (!port.ok()) return port.status();
+  HttpRequest request;
+  request.url = absl::StrCat("http://127.0.0.1:", *port, "/metrics");
+  request.timeout = absl::Seconds(10);
+  absl::StatusOr<HttpResponse> response = CurlHttpClient().Send(request);
+  if (!response.ok()) return response.status();
+  for (absl::string_view line : absl::StrSplit(response->body, '\n')) {
+    double value = 0;
+    if (absl::ConsumePrefix(&line, name) && absl::ConsumePrefix(&line, " ") &&
+        absl::SimpleAtod(line, &value)) {
+      return value;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(name, " is not among the metrics"));
+}
+
+// Waits until `waiting` requests wait for LinkedIn's budget (the
+// followgate_budget_queue_length gauge the pacer keeps), checking every 10 ms
+// for at most 30 s.
+::testing::AssertionResult BudgetWaitersBecome(int waiting) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  for (;;) {
+    absl::StatusOr<double> value = ScrapeMetric("followgate_budget_queue_length");
+    if (!value.ok()) return ::testing::AssertionFailure() << value.status();
+    if (*value == waiting) return ::testing::AssertionSuccess();
+    if (absl::Now() > give_up) {
+      return ::testing::AssertionFailure()
+             << *value << " requests still wait for the budget after 30 s, not " << waiting;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+// With an interval and a heartbeat of an hour, the crawl's 2nd request waits
+// an hour for the budget, and nothing but the caller's cancellation or
+// deadline can end that wait within the test.
+TEST_F(FollowsServiceTest, CancelledStreamStopsItsCrawlWaitingForTheBudget) {
+  heartbeat_interval_ = absl::Hours(1);
+  Start(absl::Hours(1), {{42, 5000, 0}});
   grpc::ClientContext context;
   auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
   v1::FollowerPage page;
   ASSERT_TRUE(reader->Read(&page));
+  ASSERT_TRUE(BudgetWaitersBecome(1));  // The crawl's 2nd request.
   context.TryCancel();
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  server_->Shutdown();  // Returns only once the stream's producer has stopped.
+  EXPECT_TRUE(BudgetWaitersBecome(0));
   EXPECT_EQ(linkedin_->Stats().requests, 1);
 }
 
-TEST_F(FollowsServiceTest, CallerDeadlineBoundsTheWaitForTheBudget) {
+TEST_F(FollowsServiceTest, CallerDeadlineStopsItsCrawlWaitingForTheBudget) {
+  heartbeat_interval_ = absl::Hours(1);
   Start(absl::Hours(1), {{42, 5000, 0}});
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
   v1::FollowerPage page;
-  int pages = 0;
-  while (reader->Read(&page)) ++pages;
-  EXPECT_EQ(pages, 1);
+  ASSERT_TRUE(reader->Read(&page));
+  ASSERT_TRUE(BudgetWaitersBecome(1));  // The crawl's 2nd request.
+  EXPECT_FALSE(reader->Read(&page));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  server_->Shutdown();
+  EXPECT_TRUE(BudgetWaitersBecome(0));
   EXPECT_EQ(linkedin_->Stats().requests, 1);
 }
 

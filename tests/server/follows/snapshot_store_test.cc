@@ -1,0 +1,410 @@
+// SnapshotStore against a real SQLite file in a temp dir, on a fake clock.
+#include "server/follows/snapshot_store.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace followgate {
+namespace {
+
+using ::followgate::testing::IsOk;
+using ::followgate::testing::NewTempDir;
+using ::followgate::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+
+constexpr char kQuery[] = "followee:urn:li:organizationalPage:42:MEMBER";
+constexpr char kOtherQuery[] = "followee:urn:li:organizationalPage:7:MEMBER";
+
+class SnapshotStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  // Closes the store (if open) and opens its file again, as a restart does.
+  void Reopen() {
+    store_.reset();
+    auto store = SnapshotStore::Open(path_, &clock_);
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+  }
+
+  // A snapshot of `query` with `pages` pages of `page_bytes` bytes each;
+  // complete unless `complete` is false.
+  SnapshotInfo Stored(const std::string& query, int pages, bool complete = true,
+                      int page_bytes = 10) {
+    auto info = store_->Create(query);
+    EXPECT_THAT(info, IsOk());
+    for (int seq = 0; seq < pages; ++seq) {
+      const bool last = complete && seq + 1 == pages;
+      EXPECT_THAT(store_->AppendPage(info->id, seq, std::string(page_bytes, 'a' + seq % 26),
+                                     last ? "" : absl::StrCat("cursor-", seq + 1)),
+                  IsOk());
+    }
+    auto stored = store_->Get(info->id);
+    EXPECT_THAT(stored, IsOk());
+    return stored->value_or(SnapshotInfo());
+  }
+
+  bool Exists(int64_t id) {
+    auto info = store_->Get(id);
+    EXPECT_THAT(info, IsOk());
+    return info->has_value();
+  }
+
+  FakeClock clock_;
+  std::string path_ = NewTempDir("snapshots") + "/snapshots.db";
+  std::unique_ptr<SnapshotStore> store_;
+};
+
+TEST_F(SnapshotStoreTest, CreateStartsAnEmptySnapshotInProgressAtTheClocksTime) {
+  auto created = store_->Create(kQuery);
+  ASSERT_THAT(created, IsOk());
+  EXPECT_GT(created->id, 0);
+  EXPECT_EQ(created->query_key, kQuery);
+  EXPECT_FALSE(created->complete);
+  EXPECT_EQ(created->started_at, clock_.Now());
+  EXPECT_EQ(created->completed_at, absl::InfinitePast());
+  EXPECT_EQ(created->next_cursor, "");
+  EXPECT_EQ(created->page_count, 0);
+  EXPECT_EQ(created->bytes, 0);
+
+  auto got = store_->Get(created->id);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->query_key, kQuery);
+  EXPECT_FALSE((*got)->complete);
+  EXPECT_EQ((*got)->started_at, created->started_at);
+}
+
+TEST_F(SnapshotStoreTest, EachSnapshotGetsItsOwnId) {
+  auto first = store_->Create(kQuery);
+  auto second = store_->Create(kQuery);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_NE(first->id, second->id);
+}
+
+TEST_F(SnapshotStoreTest, GetOfAnUnknownIdIsNothing) {
+  auto got = store_->Get(12345);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_F(SnapshotStoreTest, AppendedPagesReadBackByTheirSequenceNumber) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT(store_->AppendPage(info->id, 0, "page zero", "c1"), IsOk());
+  ASSERT_THAT(store_->AppendPage(info->id, 1, std::string("page\0one", 8), "c2"), IsOk());
+  EXPECT_THAT(*store_->ReadPage(info->id, 0), Optional(std::string("page zero")));
+  EXPECT_THAT(*store_->ReadPage(info->id, 1), Optional(std::string("page\0one", 8)));
+}
+
+TEST_F(SnapshotStoreTest, PageNotStoredYetIsNothing) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT(store_->AppendPage(info->id, 0, "page zero", "c1"), IsOk());
+  auto page = store_->ReadPage(info->id, 1);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_FALSE(page->has_value());
+  auto elsewhere = store_->ReadPage(info->id + 1, 0);
+  ASSERT_THAT(elsewhere, IsOk());
+  EXPECT_FALSE(elsewhere->has_value());
+}
+
+TEST_F(SnapshotStoreTest, AppendRecordsTheNextCursorThePageCountAndTheBytes) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT(store_->AppendPage(info->id, 0, "12345", "cursor-1"), IsOk());
+  ASSERT_THAT(store_->AppendPage(info->id, 1, "123", "cursor-2"), IsOk());
+  auto got = store_->Get(info->id);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->next_cursor, "cursor-2");
+  EXPECT_EQ((*got)->page_count, 2);
+  EXPECT_EQ((*got)->bytes, 8);
+  EXPECT_FALSE((*got)->complete);
+}
+
+TEST_F(SnapshotStoreTest, APageWithoutACursorCompletesTheSnapshotAtTheClocksTime) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT(store_->AppendPage(info->id, 0, "first", "cursor-1"), IsOk());
+  clock_.Advance(absl::Minutes(3));
+  ASSERT_THAT(store_->AppendPage(info->id, 1, "last", ""), IsOk());
+  auto got = store_->Get(info->id);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE((*got)->complete);
+  EXPECT_EQ((*got)->completed_at, clock_.Now());
+  EXPECT_EQ((*got)->started_at, clock_.Now() - absl::Minutes(3));
+  EXPECT_EQ((*got)->next_cursor, "");
+  EXPECT_EQ((*got)->page_count, 2);
+}
+
+TEST_F(SnapshotStoreTest, AppendingAnythingButTheNextPageFailsAndStoresNothing) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT(store_->AppendPage(info->id, 0, "page zero", "cursor-1"), IsOk());
+  EXPECT_THAT(store_->AppendPage(info->id, 2, "page two", "cursor-3"),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr(absl::StrCat("snapshot ", info->id,
+                                              " is not waiting for page 2"))));
+  auto skipped = store_->ReadPage(info->id, 2);
+  ASSERT_THAT(skipped, IsOk());
+  EXPECT_FALSE(skipped->has_value());
+  auto got = store_->Get(info->id);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ((*got)->page_count, 1);
+  EXPECT_EQ((*got)->next_cursor, "cursor-1");
+  EXPECT_THAT(*store_->Cursors(info->id), ElementsAre("cursor-1"));
+}
+
+TEST_F(SnapshotStoreTest, AppendingAPageAgainFailsAndKeepsTheFirst) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT(store_->AppendPage(info->id, 0, "page zero", "cursor-1"), IsOk());
+  EXPECT_THAT(store_->AppendPage(info->id, 0, "another page zero", "cursor-x"),
+              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(*store_->ReadPage(info->id, 0), Optional(std::string("page zero")));
+  EXPECT_EQ((*store_->Get(info->id))->next_cursor, "cursor-1");
+}
+
+TEST_F(SnapshotStoreTest, AppendingToACompleteSnapshotFails) {
+  const SnapshotInfo done = Stored(kQuery, 2);
+  ASSERT_TRUE(done.complete);
+  EXPECT_THAT(store_->AppendPage(done.id, 2, "one too many", ""),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("is not waiting for page 2")));
+  auto extra = store_->ReadPage(done.id, 2);
+  ASSERT_THAT(extra, IsOk());
+  EXPECT_FALSE(extra->has_value());
+}
+
+TEST_F(SnapshotStoreTest, AppendingToAnUnknownSnapshotFails) {
+  EXPECT_THAT(store_->AppendPage(999, 0, "page", "cursor-1"),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("snapshot 999")));
+}
+
+TEST_F(SnapshotStoreTest, CursorsAreTheNextCursorsInPageOrderWithoutTheLastEmptyOne) {
+  const SnapshotInfo done = Stored(kQuery, 3);
+  EXPECT_THAT(*store_->Cursors(done.id), ElementsAre("cursor-1", "cursor-2"));
+  auto empty = store_->Create(kQuery);
+  ASSERT_THAT(empty, IsOk());
+  EXPECT_THAT(*store_->Cursors(empty->id), IsEmpty());
+}
+
+TEST_F(SnapshotStoreTest, LatestCompleteIsTheNewestCompleteSnapshotOfThatQuery) {
+  Stored(kQuery, 1);
+  const SnapshotInfo newest = Stored(kQuery, 2);
+  Stored(kQuery, 1, /*complete=*/false);
+  Stored(kOtherQuery, 1);
+  auto latest = store_->LatestComplete(kQuery);
+  ASSERT_THAT(latest, IsOk());
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->id, newest.id);
+  EXPECT_TRUE((*latest)->complete);
+}
+
+TEST_F(SnapshotStoreTest, LatestCompleteOfAQueryWithoutOneIsNothing) {
+  Stored(kQuery, 1, /*complete=*/false);
+  Stored(kOtherQuery, 1);
+  auto latest = store_->LatestComplete(kQuery);
+  ASSERT_THAT(latest, IsOk());
+  EXPECT_FALSE(latest->has_value());
+}
+
+TEST_F(SnapshotStoreTest, LatestInProgressIsTheNewestUnfinishedSnapshotOfThatQuery) {
+  Stored(kQuery, 1, /*complete=*/false);
+  const SnapshotInfo newest = Stored(kQuery, 2, /*complete=*/false);
+  Stored(kQuery, 1);
+  Stored(kOtherQuery, 1, /*complete=*/false);
+  auto latest = store_->LatestInProgress(kQuery);
+  ASSERT_THAT(latest, IsOk());
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->id, newest.id);
+  EXPECT_EQ((*latest)->next_cursor, "cursor-2");
+}
+
+TEST_F(SnapshotStoreTest, ACompletedSnapshotIsNoLongerInProgress) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_TRUE(store_->LatestInProgress(kQuery)->has_value());
+  ASSERT_THAT(store_->AppendPage(info->id, 0, "only page", ""), IsOk());
+  auto latest = store_->LatestInProgress(kQuery);
+  ASSERT_THAT(latest, IsOk());
+  EXPECT_FALSE(latest->has_value());
+}
+
+TEST_F(SnapshotStoreTest, NewestCompleteListsAtMostCountNewestFirst) {
+  const SnapshotInfo oldest = Stored(kQuery, 1);
+  const SnapshotInfo middle = Stored(kQuery, 1);
+  Stored(kQuery, 1, /*complete=*/false);
+  const SnapshotInfo newest = Stored(kQuery, 1);
+  Stored(kOtherQuery, 1);
+  auto two = store_->NewestComplete(kQuery, 2);
+  ASSERT_THAT(two, IsOk());
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[0].id, newest.id);
+  EXPECT_EQ((*two)[1].id, middle.id);
+  auto all = store_->NewestComplete(kQuery, 10);
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[2].id, oldest.id);
+}
+
+TEST_F(SnapshotStoreTest, SnapshotsPagesAndCursorsSurviveARestart) {
+  const SnapshotInfo done = Stored(kQuery, 2);
+  Reopen();
+  auto got = store_->Get(done.id);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE((*got)->complete);
+  EXPECT_EQ((*got)->page_count, 2);
+  EXPECT_EQ((*got)->started_at, done.started_at);
+  EXPECT_EQ((*got)->completed_at, done.completed_at);
+  EXPECT_THAT(*store_->ReadPage(done.id, 1), Optional(std::string(10, 'b')));
+  EXPECT_THAT(*store_->Cursors(done.id), ElementsAre("cursor-1"));
+  EXPECT_EQ((*store_->LatestComplete(kQuery))->id, done.id);
+}
+
+TEST_F(SnapshotStoreTest, ASnapshotInProgressContinuesAfterARestartFromItsCursor) {
+  const SnapshotInfo partial = Stored(kQuery, 2, /*complete=*/false);
+  Reopen();
+  auto latest = store_->LatestInProgress(kQuery);
+  ASSERT_THAT(latest, IsOk());
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->id, partial.id);
+  EXPECT_EQ((*latest)->next_cursor, "cursor-2");
+  EXPECT_EQ((*latest)->page_count, 2);
+  ASSERT_THAT(store_->AppendPage(partial.id, 2, "page two", ""), IsOk());
+  EXPECT_TRUE((*store_->Get(partial.id))->complete);
+  EXPECT_THAT(*store_->Cursors(partial.id), ElementsAre("cursor-1", "cursor-2"));
+}
+
+// A resume token names its snapshot by id: a new snapshot must never take
+// the id of a pruned one, whose token would then resume in other pages.
+TEST_F(SnapshotStoreTest, IdsOfPrunedSnapshotsAreNeverGivenAgainAlsoAfterARestart) {
+  const SnapshotInfo pruned = Stored(kQuery, 1);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_THAT(store_->Prune(absl::Hours(1), int64_t{1} << 30, {}), IsOk());
+  ASSERT_FALSE(Exists(pruned.id));
+  Reopen();
+  auto created = store_->Create(kQuery);
+  ASSERT_THAT(created, IsOk());
+  EXPECT_GT(created->id, pruned.id);
+}
+
+TEST(SnapshotStoreInMemory, AnEmptyPathKeepsSnapshotsOnlyUntilTheStoreCloses) {
+  FakeClock clock;
+  auto store = SnapshotStore::Open("", &clock);
+  ASSERT_THAT(store, IsOk());
+  auto info = (*store)->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT((*store)->AppendPage(info->id, 0, "page", ""), IsOk());
+  EXPECT_THAT(*(*store)->ReadPage(info->id, 0), Optional(std::string("page")));
+  store->reset();
+  auto again = SnapshotStore::Open("", &clock);
+  ASSERT_THAT(again, IsOk());
+  auto got = (*again)->Get(info->id);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST(SnapshotStoreOpen, AFileThatCannotBeOpenedIsUnavailableNamingIt) {
+  FakeClock clock;
+  const std::string path = NewTempDir("snapshots") + "/no/such/dir/snapshots.db";
+  EXPECT_THAT(SnapshotStore::Open(path, &clock),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(path)));
+}
+
+TEST_F(SnapshotStoreTest, PruneDeletesCompleteSnapshotsOlderThanTheMaximumAge) {
+  const SnapshotInfo old_one = Stored(kQuery, 1);
+  const SnapshotInfo old_newest = Stored(kQuery, 1);
+  clock_.Advance(absl::Hours(2));
+  const SnapshotInfo young = Stored(kOtherQuery, 1);
+  auto deleted = store_->Prune(absl::Hours(1), int64_t{1} << 30, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_FALSE(Exists(old_one.id));
+  EXPECT_FALSE(Exists(old_newest.id));  // Too old, though the newest of its query.
+  EXPECT_TRUE(Exists(young.id));
+}
+
+TEST_F(SnapshotStoreTest, PruneDeletesAPrunedSnapshotsPagesAndCursors) {
+  const SnapshotInfo old_one = Stored(kQuery, 2);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_THAT(store_->Prune(absl::Hours(1), int64_t{1} << 30, {}), IsOk());
+  auto page = store_->ReadPage(old_one.id, 0);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_FALSE(page->has_value());
+  EXPECT_THAT(*store_->Cursors(old_one.id), IsEmpty());
+}
+
+TEST_F(SnapshotStoreTest, PruneNeverDeletesASnapshotInProgress) {
+  const SnapshotInfo partial = Stored(kQuery, 3, /*complete=*/false, /*page_bytes=*/1000);
+  clock_.Advance(absl::Hours(2));
+  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 0);
+  EXPECT_TRUE(Exists(partial.id));
+}
+
+TEST_F(SnapshotStoreTest, PruneNeverDeletesAPinnedSnapshot) {
+  const SnapshotInfo pinned = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/1000);
+  const SnapshotInfo unpinned = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/1000);
+  Stored(kQuery, 1);
+  clock_.Advance(absl::Hours(2));
+  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {pinned.id});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_TRUE(Exists(pinned.id));
+  EXPECT_FALSE(Exists(unpinned.id));
+}
+
+TEST_F(SnapshotStoreTest, PruneDeletesTheOldestCompleteSnapshotsUntilTheTotalFits) {
+  const SnapshotInfo oldest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
+  const SnapshotInfo older = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
+  const SnapshotInfo newer = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
+  const SnapshotInfo newest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
+  // 1600 bytes: the two oldest go, and the 800 left fit.
+  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/1000, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_FALSE(Exists(oldest.id));
+  EXPECT_FALSE(Exists(older.id));
+  EXPECT_TRUE(Exists(newer.id));
+  EXPECT_TRUE(Exists(newest.id));
+}
+
+TEST_F(SnapshotStoreTest, PruneBySizeKeepsTheNewestCompleteSnapshotOfAYoungQuery) {
+  const SnapshotInfo old_one = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
+  const SnapshotInfo newest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
+  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 1);
+  EXPECT_FALSE(Exists(old_one.id));
+  EXPECT_TRUE(Exists(newest.id));  // Still over the size, but the one fresh copy.
+}
+
+TEST_F(SnapshotStoreTest, PruneWithinTheLimitsDeletesNothing) {
+  const SnapshotInfo first = Stored(kQuery, 1);
+  const SnapshotInfo second = Stored(kQuery, 1);
+  auto deleted = store_->Prune(absl::Hours(1), int64_t{1} << 30, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 0);
+  EXPECT_TRUE(Exists(first.id));
+  EXPECT_TRUE(Exists(second.id));
+}
+
+}  // namespace
+}  // namespace followgate
