@@ -17,6 +17,7 @@
 #include "server/grpc/caller_auth.h"
 #include "server/base/clock.h"
 #include "server/upstream/curl_http_client.h"
+#include "server/upstream/recording_http_client.h"
 #include "server/base/error_details.h"
 #include "server/grpc/follows_service.h"
 #include "server/invitations/invitation_ledger.h"
@@ -42,7 +43,8 @@ struct FollowgateServer::Parts {
   // part that writes into it is gone.
   std::unique_ptr<StateDir> state;
   ServerOptions options;
-  std::unique_ptr<CurlHttpClient> http;
+  std::unique_ptr<CurlHttpClient> curl;
+  std::unique_ptr<RecordingHttpClient> http;  // Over curl: every upstream request is logged.
   std::unique_ptr<LinkedInClient> linkedin;
   std::unique_ptr<BudgetMark> budget_mark;  // Outlives the pacer that writes it.
   std::unique_ptr<RequestPacer> pacer;
@@ -212,7 +214,8 @@ absl::StatusOr<ResumeTokenCodec> ResumeTokenCodecFor(const std::string& state_di
 absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
   CurlHttpClientOptions http_options;
   http_options.max_body_bytes = static_cast<size_t>(options.max_upstream_body_bytes);
-  http = std::make_unique<CurlHttpClient>(http_options);
+  curl = std::make_unique<CurlHttpClient>(http_options);
+  http = std::make_unique<RecordingHttpClient>(curl.get(), clock);
   linkedin = std::make_unique<LinkedInClient>(http.get(), clock, options.linkedin);
   const absl::Duration max_interval = std::min(
       options.linkedin_max_interval > absl::ZeroDuration() ? options.linkedin_max_interval

@@ -78,20 +78,10 @@ InviteAnswer ConnectSafelyClient::SendInvitations(
   request.timeout = options_.request_timeout;
 
   InviteAnswer answer;
-  const absl::Time started = absl::Now();
+  request.upstream = "connectsafely";
+  request.log_fields = {{"company_id", company_id},
+                        {"profiles", static_cast<int64_t>(profile_urns.size())}};
   absl::StatusOr<HttpResponse> response = http_->Send(request);
-  // One log line and metric per upstream request (never its headers).
-  const std::string outcome = response.ok() ? std::to_string(response->status_code)
-                                            : absl::StatusCodeToString(response.status().code());
-  const absl::Duration took = absl::Now() - started;
-  Metrics::Get().RecordUpstream("connectsafely", outcome, took);
-  LogEvent("INFO", "upstream",
-           {{"upstream", "connectsafely"},
-            {"company_id", company_id},
-            {"profiles", static_cast<int64_t>(profile_urns.size())},
-            {"outcome", outcome},
-            {"duration_ms", absl::ToDoubleMilliseconds(took)},
-            {"bytes", static_cast<int64_t>(response.ok() ? response->body.size() : 0)}});
   if (!response.ok()) {
     ConnectSafelyError error = ConnectSafelyTransportError(response.status());
     answer.disposition = error.disposition;

@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/base/cancellation.h"
+#include "server/base/log.h"
 
 namespace followgate {
 
@@ -25,6 +26,11 @@ struct HttpRequest {
   absl::Duration timeout = absl::Seconds(30);
   // Optional; not owned. Aborts the exchange when cancelled.
   const CancellationToken* cancel = nullptr;
+  // For the request's log line and metrics (see RecordingHttpClient): the
+  // upstream's name (e.g. "linkedin") and what the request is about. Never
+  // secrets, headers or bodies.
+  std::string upstream;
+  LogFields log_fields;
 };
 
 struct HttpResponse {

@@ -221,23 +221,14 @@ absl::StatusOr<FollowsPage> LinkedInClient::FetchPage(
   };
   request.timeout = options_.request_timeout;
   request.cancel = cancel;
+  request.upstream = "linkedin";
+  request.log_fields = {
+      {"finder", query.finder == FollowsQuery::Finder::kFollowee ? "followee" : "follower"},
+      {"urn", query.urn},
+      {"edge_type", std::string(EdgeTypeName(query.edge_type))},
+      {"first_page", cursor.empty()}};
   const absl::Time started = clock_->Now();
-  const absl::Time wall_started = absl::Now();
   absl::StatusOr<HttpResponse> response = http_->Send(request);
-  // One log line and metric per upstream request (never its headers).
-  const std::string outcome = response.ok() ? std::to_string(response->status_code)
-                                            : absl::StatusCodeToString(response.status().code());
-  const absl::Duration took = absl::Now() - wall_started;
-  Metrics::Get().RecordUpstream("linkedin", outcome, took);
-  LogEvent("INFO", "upstream",
-           {{"upstream", "linkedin"},
-            {"finder", query.finder == FollowsQuery::Finder::kFollowee ? "followee" : "follower"},
-            {"urn", query.urn},
-            {"edge_type", std::string(EdgeTypeName(query.edge_type))},
-            {"first_page", cursor.empty()},
-            {"outcome", outcome},
-            {"duration_ms", absl::ToDoubleMilliseconds(took)},
-            {"bytes", static_cast<int64_t>(response.ok() ? response->body.size() : 0)}});
   if (!response.ok()) return LinkedInTransportError(response.status());
   if (response->status_code < 200 || response->status_code > 299) {
     absl::Status error = LinkedInHttpError(response->status_code, response->body);

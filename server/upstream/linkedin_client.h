@@ -13,31 +13,11 @@
 #include "google/protobuf/repeated_field.h"
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
+#include "server/upstream/follows_query.h"
 #include "server/upstream/http_client.h"
 #include "server/upstream/urn.h"
 
 namespace followgate {
-
-// One upstream sequence: the followers of a page for one edge type (finder
-// `followee`), or the pages one follower follows (finder `follower`).
-struct FollowsQuery {
-  enum class Finder { kFollowee, kFollower };
-  Finder finder = Finder::kFollowee;
-  std::string urn;
-  // Finder kFollowee only.
-  v1::FollowEdgeType edge_type = v1::FOLLOW_EDGE_TYPE_UNSPECIFIED;
-};
-
-// One page of a sequence as LinkedIn returned it.
-struct FollowsPage {
-  google::protobuf::RepeatedPtrField<v1::FollowEdge> edges;
-  // `metadata.nextPaginationCursor`; empty when absent, which alone ends the
-  // sequence (a short page does not).
-  std::string next_cursor;
-  // `paging.total`, when present.
-  std::optional<int64_t> total;
-  absl::Time fetch_time;
-};
 
 struct LinkedInClientOptions {
   std::string base_url = "https://api.linkedin.com";
