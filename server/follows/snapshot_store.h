@@ -1,19 +1,19 @@
 // Durable snapshots of follows queries: the pages fetched from LinkedIn.
+// The interface the hub, the readers and the services use; a backend
+// implements it (SqliteSnapshotStore, in sqlite_snapshot_store.h, under the
+// state dir) and only the code that builds the server picks one.
 #ifndef FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_STORE_H_
 #define FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_STORE_H_
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/base/clock.h"
-#include "server/storage/sqlite_db.h"
 
 namespace followgate {
 
@@ -30,62 +30,70 @@ struct SnapshotInfo {
   int64_t bytes = 0;
 };
 
-// SQLite under the state dir (WAL, synchronous commits). A snapshot is the
-// pages of one query (see SnapshotQueryKey) in upstream order, each stored as
-// the serialized page message the streams send, plus where fetching goes on
-// next: in progress until a page without a cursor is stored, then complete.
-// Each page is stored with the cursor after it in one transaction, so a
-// restart continues exactly after the last stored page.
+// A snapshot is the pages of one query (see SnapshotQueryKey) in upstream
+// order, each stored as the serialized page message the streams send, plus
+// where fetching goes on next: in progress until a page without a cursor is
+// stored, then complete.
 //
-// Thread-safe (one connection behind a mutex). Errors: RESOURCE_EXHAUSTED
-// (STORAGE_FULL) when the disk is full (reads go on working), INTERNAL for
-// other storage failures; UNAVAILABLE when the file cannot be opened.
+// What every implementation keeps:
+//  - Ids are positive and never given twice, not even after the snapshot
+//    that had one was pruned and the store reopened: a resume token names its
+//    snapshot by id, and must never resume in another snapshot's pages.
+//  - Snapshots are ordered by id: a newer snapshot has a greater id, and
+//    "newest" and "oldest" below mean by id.
+//  - started_at and completed_at are the store's clock at Create and at the
+//    completing AppendPage, kept to the microsecond; Create returns the
+//    time as it reads back.
+//  - AppendPage stores the page, the cursor after it and the snapshot's new
+//    next_cursor, page_count and bytes together or not at all, so a restart
+//    continues exactly after the last stored page.
+//  - What a call stored is read back by every later call, also after the
+//    store is opened again (unless the backend is in memory only).
+//
+// Thread-safe. Errors: RESOURCE_EXHAUSTED (reason STORAGE_FULL) when the
+// storage is full (reads go on working), INTERNAL for other storage failures
+// and for an AppendPage that is not the snapshot's next page.
 class SnapshotStore {
  public:
-  // `path` "" keeps the snapshots in memory only (lost on restart).
-  static absl::StatusOr<std::unique_ptr<SnapshotStore>> Open(const std::string& path,
-                                                             Clock* clock);
+  SnapshotStore() = default;
+  virtual ~SnapshotStore() = default;
+  SnapshotStore(const SnapshotStore&) = delete;
+  SnapshotStore& operator=(const SnapshotStore&) = delete;
 
-  absl::StatusOr<std::optional<SnapshotInfo>> Get(int64_t id);
+  // The snapshot `id`, or nullopt when there is none (never made, or pruned).
+  virtual absl::StatusOr<std::optional<SnapshotInfo>> Get(int64_t id) = 0;
   // The newest complete snapshot of `query_key`, if any.
-  absl::StatusOr<std::optional<SnapshotInfo>> LatestComplete(const std::string& query_key);
+  virtual absl::StatusOr<std::optional<SnapshotInfo>> LatestComplete(
+      const std::string& query_key) = 0;
   // The newest snapshot of `query_key` still in progress, if any.
-  absl::StatusOr<std::optional<SnapshotInfo>> LatestInProgress(const std::string& query_key);
-  // The two newest complete snapshots, newest first (fewer if fewer exist).
-  absl::StatusOr<std::vector<SnapshotInfo>> NewestComplete(const std::string& query_key,
-                                                           int count);
+  virtual absl::StatusOr<std::optional<SnapshotInfo>> LatestInProgress(
+      const std::string& query_key) = 0;
+  // The `count` newest complete snapshots, newest first (fewer if fewer
+  // exist).
+  virtual absl::StatusOr<std::vector<SnapshotInfo>> NewestComplete(
+      const std::string& query_key, int count) = 0;
 
-  absl::StatusOr<SnapshotInfo> Create(const std::string& query_key);
+  // A new snapshot of `query_key`, in progress, without pages.
+  virtual absl::StatusOr<SnapshotInfo> Create(const std::string& query_key) = 0;
   // Stores page `seq` (which must be the next one) and the cursor after it;
-  // an empty `next_cursor` completes the snapshot.
-  absl::Status AppendPage(int64_t id, int64_t seq, const std::string& page,
-                          const std::string& next_cursor);
+  // an empty `next_cursor` completes the snapshot. INTERNAL ("snapshot <id>
+  // is not waiting for page <seq>"), storing nothing, when the snapshot is
+  // unknown, complete, or waits for another page.
+  virtual absl::Status AppendPage(int64_t id, int64_t seq, const std::string& page,
+                                  const std::string& next_cursor) = 0;
   // The next cursors stored with the snapshot's pages, in page order (for
   // recognising a cursor LinkedIn repeats across a restart).
-  absl::StatusOr<std::vector<std::string>> Cursors(int64_t id);
+  virtual absl::StatusOr<std::vector<std::string>> Cursors(int64_t id) = 0;
   // Page `seq`, or nullopt when it is not stored (yet).
-  absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq);
+  virtual absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq) = 0;
 
   // Deletes complete snapshots older than `max_age`, then the oldest
   // complete ones until all snapshots together hold at most `max_bytes`;
   // never one in `in_use`, nor the newest complete snapshot of a query
-  // younger than `max_age`. Returns how many were deleted.
-  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
-                            const std::set<int64_t>& in_use);
-
- private:
-  SnapshotStore(std::unique_ptr<SqliteDb> db, Clock* clock)
-      : db_(std::move(db)), clock_(clock) {}
-  absl::StatusOr<std::optional<SnapshotInfo>> QueryOne(const std::string& sql,
-                                                       const std::string& key, int64_t id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status DeleteLocked(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  absl::Mutex mu_;
-  std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
-  // ReadPage's statement, prepared once: it runs for every page streamed.
-  std::optional<SqliteStatement> read_page_ ABSL_GUARDED_BY(mu_);
-  Clock* const clock_;
+  // younger than `max_age`. A deleted snapshot's pages and cursors go with
+  // it. Returns how many were deleted.
+  virtual absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
+                                    const std::set<int64_t>& in_use) = 0;
 };
 
 }  // namespace followgate

@@ -21,6 +21,7 @@
 #include "server/base/error_details.h"
 #include "server/grpc/follows_service.h"
 #include "server/invitations/invitation_ledger.h"
+#include "server/invitations/sqlite_invitation_ledger.h"
 #include "server/grpc/invitations_service.h"
 #include "server/base/log.h"
 #include "server/base/metrics.h"
@@ -32,6 +33,7 @@
 #include "server/grpc/stream_tracker.h"
 #include "server/follows/request_pacer.h"
 #include "server/follows/resume_token.h"
+#include "server/follows/sqlite_snapshot_store.h"
 #include "server/base/redaction.h"
 #include "server/base/secrets.h"
 #include "server/grpc/state_dir.h"
@@ -234,8 +236,9 @@ absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
 
 // Snapshots, their hub (after retention) and the resume token key.
 absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
-  FG_ASSIGN_OR_RETURN(snapshot_store,
-                      SnapshotStore::Open(state == nullptr ? "" : state->SnapshotsFile(), clock));
+  // SQLite under the state dir; in memory only without one.
+  const std::string snapshots_file = state == nullptr ? "" : state->SnapshotsFile();
+  FG_ASSIGN_OR_RETURN(snapshot_store, SqliteSnapshotStore::Open(snapshots_file, clock));
   snapshot_hub = std::make_unique<SnapshotHub>(snapshot_store.get(), fetcher.get(), pacer.get(),
                                                clock, options.snapshots);
   if (absl::Status pruned = snapshot_hub->Prune(); !pruned.ok()) {
@@ -252,7 +255,7 @@ absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
 // batcher; nothing without a ConnectSafely key.
 absl::Status FollowgateServer::Parts::BuildInvitations(Clock* clock) {
   if (options.connectsafely.api_key.empty()) return absl::OkStatus();
-  FG_ASSIGN_OR_RETURN(ledger, InvitationLedger::Open(state->LedgerFile(), clock));
+  FG_ASSIGN_OR_RETURN(ledger, SqliteInvitationLedger::Open(state->LedgerFile(), clock));
   FG_RETURN_IF_ERROR(state->BindLedger(*ledger, options.accept_new_ledger));
   connectsafely = std::make_unique<ConnectSafelyClient>(http.get(), clock, options.connectsafely);
   batcher = std::make_unique<InvitationBatcher>(ledger.get(), connectsafely.get(), clock,

@@ -1,21 +1,21 @@
-// The durable memory of every follow invitation followgate sent.
+// The durable memory of every follow invitation followgate sent. The
+// interface the batcher and the state dir use; a backend implements it
+// (SqliteInvitationLedger, in sqlite_invitation_ledger.h, under the state
+// dir) and only the code that builds the server picks one.
 #ifndef FOLLOWGATE_SERVER_INVITATIONS_INVITATION_LEDGER_H_
 #define FOLLOWGATE_SERVER_INVITATIONS_INVITATION_LEDGER_H_
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "followgate/v1/invitations.pb.h"
-#include "server/base/clock.h"
 #include "server/invitations/claim_decision.h"
-#include "server/storage/sqlite_db.h"
 
 namespace followgate {
 
@@ -53,79 +53,93 @@ struct InvitationRecord {
   std::string request_id;
 };
 
-// SQLite under the state dir, in WAL mode with synchronous commits. Per
-// (company, profile) it keeps the latest state; a profile that is SENT,
-// ALREADY_INVITED, in flight or UNKNOWN is never claimed again for that
-// company (UNKNOWN only with retry_unknown). Per batch it keeps every
+// Per (company, profile) the ledger keeps the latest state; a profile that
+// is SENT, ALREADY_INVITED, in flight or UNKNOWN is never claimed again for
+// that company (UNKNOWN only with retry_unknown). Per batch it keeps every
 // profile's outcome, so a repeated request replays and continues it.
 //
-// A chunk is recorded as in flight, durably, before its request may leave
-// (ClaimChunk commits first); its outcome is recorded when the answer
-// arrives. Open() turns chunks left in flight by a crash into UNKNOWN.
+// What every implementation keeps:
+//  - The claim rule is DecideClaim's (claim_decision.h): a backend reads
+//    what it records for each pending profile, asks DecideClaim, and writes
+//    the answer; it decides nothing of its own.
+//  - ClaimChunk decides, claims and records the chunk as in flight durably,
+//    all or nothing, before it returns: its request may leave only then.
+//    It is atomic against every other call on the same records, so two
+//    claims never both take one (company, profile).
+//  - A chunk is in flight until CompleteChunk, MarkChunkUnknown or
+//    ReleaseChunk. One left in flight when the process that claimed it
+//    stopped may have been sent: it becomes UNKNOWN ("followgate stopped
+//    while the request was in flight; it may have been sent"), still counted
+//    as an upstream request and as credits, once the ledger is opened again.
+//  - Times are kept to the millisecond; Chunk::claimed_at is the claim time
+//    as it reads back, and every profile of the chunk records it.
+//  - What a call recorded is read back by every later call, also after the
+//    ledger is opened again.
 //
-// Thread-safe (one connection behind a mutex). Errors: RESOURCE_EXHAUSTED
-// (STORAGE_FULL) when the disk is full, INTERNAL for other storage
-// failures, UNAVAILABLE when the file cannot be opened, ALREADY_EXISTS from
+// Thread-safe. Errors: RESOURCE_EXHAUSTED (reason STORAGE_FULL) when the
+// storage is full, INTERNAL for other storage failures, ALREADY_EXISTS from
 // StartBatch, NOT_FOUND from lookups.
 class InvitationLedger {
  public:
-  static absl::StatusOr<std::unique_ptr<InvitationLedger>> Open(const std::string& path,
-                                                                Clock* clock);
+  InvitationLedger() = default;
+  virtual ~InvitationLedger() = default;
+  InvitationLedger(const InvitationLedger&) = delete;
+  InvitationLedger& operator=(const InvitationLedger&) = delete;
 
-  bool BatchExists(const std::string& request_id);
+  // Whether a batch `request_id` is recorded (false also when the storage
+  // cannot answer).
+  virtual bool BatchExists(const std::string& request_id) = 0;
 
   // Records a new batch, deciding repeats within it (SKIPPED_DUPLICATE), or
-  // finds the existing one. ALREADY_EXISTS when `request_id` names a batch
-  // with other content.
-  absl::Status StartBatch(const BatchSpec& spec);
+  // finds the existing one. ALREADY_EXISTS (reason REQUEST_ID_REUSED) when
+  // `request_id` names a batch with other content.
+  virtual absl::Status StartBatch(const BatchSpec& spec) = 0;
 
   // Every decided profile of the batch, by index.
-  absl::StatusOr<std::vector<DecidedProfile>> DecidedProfiles(const std::string& request_id);
+  virtual absl::StatusOr<std::vector<DecidedProfile>> DecidedProfiles(
+      const std::string& request_id) = 0;
 
   // Walks the batch's pending profiles in order: decides those that must not
   // be sent (ALREADY_INVITED, UNKNOWN, or SKIPPED_NO_CREDIT once `budget` is
   // spent; the rules are DecideClaim's, in claim_decision.h) and claims up to
   // `max_profiles` others as one chunk in flight, all in one transaction.
   // NOT_FOUND when there is no such batch.
-  absl::StatusOr<Claim> ClaimChunk(const std::string& request_id, int max_profiles,
-                                   bool retry_unknown,
-                                   const std::optional<CreditBudget>& budget);
+  virtual absl::StatusOr<Claim> ClaimChunk(const std::string& request_id, int max_profiles,
+                                           bool retry_unknown,
+                                           const std::optional<CreditBudget>& budget) = 0;
 
   // The chunk's answer arrived: records each profile's outcome.
-  absl::Status CompleteChunk(int64_t chunk_id, const std::vector<DecidedProfile>& outcomes);
+  virtual absl::Status CompleteChunk(int64_t chunk_id,
+                                     const std::vector<DecidedProfile>& outcomes) = 0;
   // The chunk's request may have arrived but its answer is lost.
-  absl::Status MarkChunkUnknown(int64_t chunk_id, const std::string& reason);
-  // The chunk's request never left: its profiles are pending again.
-  absl::Status ReleaseChunk(int64_t chunk_id);
+  virtual absl::Status MarkChunkUnknown(int64_t chunk_id, const std::string& reason) = 0;
+  // The chunk's request never left: its profiles are pending again, and each
+  // (company, profile) has the outcome it had before the claim again (or is
+  // forgotten when it had none).
+  virtual absl::Status ReleaseChunk(int64_t chunk_id) = 0;
 
   // Upstream requests made for the batch so far (chunks that may have left).
-  absl::StatusOr<int> UpstreamRequests(const std::string& request_id);
-  absl::StatusOr<int> PendingProfiles(const std::string& request_id);
+  virtual absl::StatusOr<int> UpstreamRequests(const std::string& request_id) = 0;
+  // Profiles of the batch without an outcome yet: pending or in flight.
+  virtual absl::StatusOr<int> PendingProfiles(const std::string& request_id) = 0;
   // Credits the company spent in [month_start, month_end): invitations sent,
   // in flight or unknown.
-  absl::StatusOr<int64_t> CreditsUsed(const std::string& company_id, absl::Time month_start,
-                                      absl::Time month_end);
+  virtual absl::StatusOr<int64_t> CreditsUsed(const std::string& company_id,
+                                              absl::Time month_start, absl::Time month_end) = 0;
 
-  absl::StatusOr<InvitationRecord> GetInvitation(const std::string& company_id,
-                                                 const std::string& profile_urn);
+  // What the ledger records for (company, profile); one in flight reads as
+  // UNKNOWN. NOT_FOUND when followgate never claimed it for the company.
+  virtual absl::StatusOr<InvitationRecord> GetInvitation(const std::string& company_id,
+                                                         const std::string& profile_urn) = 0;
 
-  // The id stored in the ledger's file when a state dir took it as its
-  // ledger (see StateDir::BindLedger); "" before.
-  absl::StatusOr<std::string> LedgerId();
-  absl::Status SetLedgerId(const std::string& ledger_id);
+  // The identity StateDir::BindLedger checks. The id is stored with the
+  // ledger's records when a state dir took it as its ledger; "" before. It
+  // goes with the records: a ledger deleted, emptied or replaced by another
+  // reads "" or the other's id. The last id set wins.
+  virtual absl::StatusOr<std::string> LedgerId() = 0;
+  virtual absl::Status SetLedgerId(const std::string& ledger_id) = 0;
   // Batches recorded so far.
-  absl::StatusOr<int64_t> BatchCount();
-
- private:
-  InvitationLedger(std::unique_ptr<SqliteDb> db, Clock* clock)
-      : db_(std::move(db)), clock_(clock) {}
-  absl::Status CreateSchemaAndRecover();
-  absl::StatusOr<int64_t> CreditsUsedLocked(const std::string& company_id, absl::Time start,
-                                            absl::Time end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  absl::Mutex mu_;
-  std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
-  Clock* const clock_;
+  virtual absl::StatusOr<int64_t> BatchCount() = 0;
 };
 
 }  // namespace followgate

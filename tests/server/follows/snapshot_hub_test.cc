@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "server/base/error_details.h"
 #include "server/follows/snapshot_streams.h"
+#include "server/follows/sqlite_snapshot_store.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
 #include "tests/testing/status_matchers.h"
@@ -91,7 +92,7 @@ class SnapshotHubTest : public ::testing::Test {
   void StartHub(SnapshotHubOptions options = {}) {
     hub_.reset();
     store_.reset();
-    auto store = SnapshotStore::Open(db_path_, &clock_);
+    auto store = SqliteSnapshotStore::Open(db_path_, &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     hub_ = std::make_unique<SnapshotHub>(store_.get(), fetcher_.get(), pacer_.get(), &clock_,

@@ -1,15 +1,22 @@
-// SnapshotStore against a real SQLite file in a temp dir, on a fake clock.
+// The SnapshotStore contract, run against every backend (a real SQLite file
+// in a temp dir today) on a fake clock; then what only SqliteSnapshotStore
+// does.
 #include "server/follows/snapshot_store.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/base/clock.h"
+#include "server/follows/sqlite_snapshot_store.h"
 #include "server/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -28,14 +35,43 @@ using ::testing::Optional;
 constexpr char kQuery[] = "followee:urn:li:organizationalPage:42:MEMBER";
 constexpr char kOtherQuery[] = "followee:urn:li:organizationalPage:7:MEMBER";
 
-class SnapshotStoreTest : public ::testing::Test {
+// Where one test's snapshots live. Each backend object starts with no
+// snapshots; every Open() opens a store on the same snapshots, as a
+// restarted process does.
+class StoreBackend {
+ public:
+  virtual ~StoreBackend() = default;
+  virtual absl::StatusOr<std::unique_ptr<SnapshotStore>> Open(Clock* clock) = 0;
+};
+
+// A SQLite file in a temp dir of its own.
+class SqliteStoreBackend final : public StoreBackend {
+ public:
+  absl::StatusOr<std::unique_ptr<SnapshotStore>> Open(Clock* clock) override {
+    return SqliteSnapshotStore::Open(path_, clock);
+  }
+
+ private:
+  const std::string path_ = NewTempDir("snapshots") + "/snapshots.db";
+};
+
+// One backend of the parameter list: its name (in the test names) and how
+// to make one.
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<StoreBackend>()> make;
+};
+
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+class SnapshotStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override { Reopen(); }
 
-  // Closes the store (if open) and opens its file again, as a restart does.
+  // Closes the store (if open) and opens it again, as a restart does.
   void Reopen() {
     store_.reset();
-    auto store = SnapshotStore::Open(path_, &clock_);
+    auto store = backend_->Open(&clock_);
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
   }
@@ -64,11 +100,17 @@ class SnapshotStoreTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  std::string path_ = NewTempDir("snapshots") + "/snapshots.db";
+  const std::unique_ptr<StoreBackend> backend_ = GetParam().make();
   std::unique_ptr<SnapshotStore> store_;
 };
 
-TEST_F(SnapshotStoreTest, CreateStartsAnEmptySnapshotInProgressAtTheClocksTime) {
+// Every backend runs every SnapshotStoreTest: a new backend is one more line.
+INSTANTIATE_TEST_SUITE_P(
+    Backends, SnapshotStoreTest,
+    ::testing::Values(Backend{"Sqlite", [] { return std::make_unique<SqliteStoreBackend>(); }}),
+    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+TEST_P(SnapshotStoreTest, CreateStartsAnEmptySnapshotInProgressAtTheClocksTime) {
   auto created = store_->Create(kQuery);
   ASSERT_THAT(created, IsOk());
   EXPECT_GT(created->id, 0);
@@ -88,7 +130,7 @@ TEST_F(SnapshotStoreTest, CreateStartsAnEmptySnapshotInProgressAtTheClocksTime) 
   EXPECT_EQ((*got)->started_at, created->started_at);
 }
 
-TEST_F(SnapshotStoreTest, EachSnapshotGetsItsOwnId) {
+TEST_P(SnapshotStoreTest, EachSnapshotGetsItsOwnId) {
   auto first = store_->Create(kQuery);
   auto second = store_->Create(kQuery);
   ASSERT_THAT(first, IsOk());
@@ -96,13 +138,13 @@ TEST_F(SnapshotStoreTest, EachSnapshotGetsItsOwnId) {
   EXPECT_NE(first->id, second->id);
 }
 
-TEST_F(SnapshotStoreTest, GetOfAnUnknownIdIsNothing) {
+TEST_P(SnapshotStoreTest, GetOfAnUnknownIdIsNothing) {
   auto got = store_->Get(12345);
   ASSERT_THAT(got, IsOk());
   EXPECT_FALSE(got->has_value());
 }
 
-TEST_F(SnapshotStoreTest, AppendedPagesReadBackByTheirSequenceNumber) {
+TEST_P(SnapshotStoreTest, AppendedPagesReadBackByTheirSequenceNumber) {
   auto info = store_->Create(kQuery);
   ASSERT_THAT(info, IsOk());
   ASSERT_THAT(store_->AppendPage(info->id, 0, "page zero", "c1"), IsOk());
@@ -111,7 +153,7 @@ TEST_F(SnapshotStoreTest, AppendedPagesReadBackByTheirSequenceNumber) {
   EXPECT_THAT(*store_->ReadPage(info->id, 1), Optional(std::string("page\0one", 8)));
 }
 
-TEST_F(SnapshotStoreTest, PageNotStoredYetIsNothing) {
+TEST_P(SnapshotStoreTest, PageNotStoredYetIsNothing) {
   auto info = store_->Create(kQuery);
   ASSERT_THAT(info, IsOk());
   ASSERT_THAT(store_->AppendPage(info->id, 0, "page zero", "c1"), IsOk());
@@ -123,7 +165,7 @@ TEST_F(SnapshotStoreTest, PageNotStoredYetIsNothing) {
   EXPECT_FALSE(elsewhere->has_value());
 }
 
-TEST_F(SnapshotStoreTest, AppendRecordsTheNextCursorThePageCountAndTheBytes) {
+TEST_P(SnapshotStoreTest, AppendRecordsTheNextCursorThePageCountAndTheBytes) {
   auto info = store_->Create(kQuery);
   ASSERT_THAT(info, IsOk());
   ASSERT_THAT(store_->AppendPage(info->id, 0, "12345", "cursor-1"), IsOk());
@@ -137,7 +179,7 @@ TEST_F(SnapshotStoreTest, AppendRecordsTheNextCursorThePageCountAndTheBytes) {
   EXPECT_FALSE((*got)->complete);
 }
 
-TEST_F(SnapshotStoreTest, APageWithoutACursorCompletesTheSnapshotAtTheClocksTime) {
+TEST_P(SnapshotStoreTest, APageWithoutACursorCompletesTheSnapshotAtTheClocksTime) {
   auto info = store_->Create(kQuery);
   ASSERT_THAT(info, IsOk());
   ASSERT_THAT(store_->AppendPage(info->id, 0, "first", "cursor-1"), IsOk());
@@ -153,7 +195,7 @@ TEST_F(SnapshotStoreTest, APageWithoutACursorCompletesTheSnapshotAtTheClocksTime
   EXPECT_EQ((*got)->page_count, 2);
 }
 
-TEST_F(SnapshotStoreTest, AppendingAnythingButTheNextPageFailsAndStoresNothing) {
+TEST_P(SnapshotStoreTest, AppendingAnythingButTheNextPageFailsAndStoresNothing) {
   auto info = store_->Create(kQuery);
   ASSERT_THAT(info, IsOk());
   ASSERT_THAT(store_->AppendPage(info->id, 0, "page zero", "cursor-1"), IsOk());
@@ -171,7 +213,7 @@ TEST_F(SnapshotStoreTest, AppendingAnythingButTheNextPageFailsAndStoresNothing) 
   EXPECT_THAT(*store_->Cursors(info->id), ElementsAre("cursor-1"));
 }
 
-TEST_F(SnapshotStoreTest, AppendingAPageAgainFailsAndKeepsTheFirst) {
+TEST_P(SnapshotStoreTest, AppendingAPageAgainFailsAndKeepsTheFirst) {
   auto info = store_->Create(kQuery);
   ASSERT_THAT(info, IsOk());
   ASSERT_THAT(store_->AppendPage(info->id, 0, "page zero", "cursor-1"), IsOk());
@@ -181,7 +223,7 @@ TEST_F(SnapshotStoreTest, AppendingAPageAgainFailsAndKeepsTheFirst) {
   EXPECT_EQ((*store_->Get(info->id))->next_cursor, "cursor-1");
 }
 
-TEST_F(SnapshotStoreTest, AppendingToACompleteSnapshotFails) {
+TEST_P(SnapshotStoreTest, AppendingToACompleteSnapshotFails) {
   const SnapshotInfo done = Stored(kQuery, 2);
   ASSERT_TRUE(done.complete);
   EXPECT_THAT(store_->AppendPage(done.id, 2, "one too many", ""),
@@ -191,12 +233,12 @@ TEST_F(SnapshotStoreTest, AppendingToACompleteSnapshotFails) {
   EXPECT_FALSE(extra->has_value());
 }
 
-TEST_F(SnapshotStoreTest, AppendingToAnUnknownSnapshotFails) {
+TEST_P(SnapshotStoreTest, AppendingToAnUnknownSnapshotFails) {
   EXPECT_THAT(store_->AppendPage(999, 0, "page", "cursor-1"),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("snapshot 999")));
 }
 
-TEST_F(SnapshotStoreTest, CursorsAreTheNextCursorsInPageOrderWithoutTheLastEmptyOne) {
+TEST_P(SnapshotStoreTest, CursorsAreTheNextCursorsInPageOrderWithoutTheLastEmptyOne) {
   const SnapshotInfo done = Stored(kQuery, 3);
   EXPECT_THAT(*store_->Cursors(done.id), ElementsAre("cursor-1", "cursor-2"));
   auto empty = store_->Create(kQuery);
@@ -204,7 +246,7 @@ TEST_F(SnapshotStoreTest, CursorsAreTheNextCursorsInPageOrderWithoutTheLastEmpty
   EXPECT_THAT(*store_->Cursors(empty->id), IsEmpty());
 }
 
-TEST_F(SnapshotStoreTest, LatestCompleteIsTheNewestCompleteSnapshotOfThatQuery) {
+TEST_P(SnapshotStoreTest, LatestCompleteIsTheNewestCompleteSnapshotOfThatQuery) {
   Stored(kQuery, 1);
   const SnapshotInfo newest = Stored(kQuery, 2);
   Stored(kQuery, 1, /*complete=*/false);
@@ -216,7 +258,7 @@ TEST_F(SnapshotStoreTest, LatestCompleteIsTheNewestCompleteSnapshotOfThatQuery) 
   EXPECT_TRUE((*latest)->complete);
 }
 
-TEST_F(SnapshotStoreTest, LatestCompleteOfAQueryWithoutOneIsNothing) {
+TEST_P(SnapshotStoreTest, LatestCompleteOfAQueryWithoutOneIsNothing) {
   Stored(kQuery, 1, /*complete=*/false);
   Stored(kOtherQuery, 1);
   auto latest = store_->LatestComplete(kQuery);
@@ -224,7 +266,7 @@ TEST_F(SnapshotStoreTest, LatestCompleteOfAQueryWithoutOneIsNothing) {
   EXPECT_FALSE(latest->has_value());
 }
 
-TEST_F(SnapshotStoreTest, LatestInProgressIsTheNewestUnfinishedSnapshotOfThatQuery) {
+TEST_P(SnapshotStoreTest, LatestInProgressIsTheNewestUnfinishedSnapshotOfThatQuery) {
   Stored(kQuery, 1, /*complete=*/false);
   const SnapshotInfo newest = Stored(kQuery, 2, /*complete=*/false);
   Stored(kQuery, 1);
@@ -236,7 +278,7 @@ TEST_F(SnapshotStoreTest, LatestInProgressIsTheNewestUnfinishedSnapshotOfThatQue
   EXPECT_EQ((*latest)->next_cursor, "cursor-2");
 }
 
-TEST_F(SnapshotStoreTest, ACompletedSnapshotIsNoLongerInProgress) {
+TEST_P(SnapshotStoreTest, ACompletedSnapshotIsNoLongerInProgress) {
   auto info = store_->Create(kQuery);
   ASSERT_THAT(info, IsOk());
   ASSERT_TRUE(store_->LatestInProgress(kQuery)->has_value());
@@ -246,7 +288,7 @@ TEST_F(SnapshotStoreTest, ACompletedSnapshotIsNoLongerInProgress) {
   EXPECT_FALSE(latest->has_value());
 }
 
-TEST_F(SnapshotStoreTest, NewestCompleteListsAtMostCountNewestFirst) {
+TEST_P(SnapshotStoreTest, NewestCompleteListsAtMostCountNewestFirst) {
   const SnapshotInfo oldest = Stored(kQuery, 1);
   const SnapshotInfo middle = Stored(kQuery, 1);
   Stored(kQuery, 1, /*complete=*/false);
@@ -263,7 +305,7 @@ TEST_F(SnapshotStoreTest, NewestCompleteListsAtMostCountNewestFirst) {
   EXPECT_EQ((*all)[2].id, oldest.id);
 }
 
-TEST_F(SnapshotStoreTest, SnapshotsPagesAndCursorsSurviveARestart) {
+TEST_P(SnapshotStoreTest, SnapshotsPagesAndCursorsSurviveARestart) {
   const SnapshotInfo done = Stored(kQuery, 2);
   Reopen();
   auto got = store_->Get(done.id);
@@ -278,7 +320,7 @@ TEST_F(SnapshotStoreTest, SnapshotsPagesAndCursorsSurviveARestart) {
   EXPECT_EQ((*store_->LatestComplete(kQuery))->id, done.id);
 }
 
-TEST_F(SnapshotStoreTest, ASnapshotInProgressContinuesAfterARestartFromItsCursor) {
+TEST_P(SnapshotStoreTest, ASnapshotInProgressContinuesAfterARestartFromItsCursor) {
   const SnapshotInfo partial = Stored(kQuery, 2, /*complete=*/false);
   Reopen();
   auto latest = store_->LatestInProgress(kQuery);
@@ -294,7 +336,7 @@ TEST_F(SnapshotStoreTest, ASnapshotInProgressContinuesAfterARestartFromItsCursor
 
 // A resume token names its snapshot by id: a new snapshot must never take
 // the id of a pruned one, whose token would then resume in other pages.
-TEST_F(SnapshotStoreTest, IdsOfPrunedSnapshotsAreNeverGivenAgainAlsoAfterARestart) {
+TEST_P(SnapshotStoreTest, IdsOfPrunedSnapshotsAreNeverGivenAgainAlsoAfterARestart) {
   const SnapshotInfo pruned = Stored(kQuery, 1);
   clock_.Advance(absl::Hours(2));
   ASSERT_THAT(store_->Prune(absl::Hours(1), int64_t{1} << 30, {}), IsOk());
@@ -305,30 +347,7 @@ TEST_F(SnapshotStoreTest, IdsOfPrunedSnapshotsAreNeverGivenAgainAlsoAfterARestar
   EXPECT_GT(created->id, pruned.id);
 }
 
-TEST(SnapshotStoreInMemory, AnEmptyPathKeepsSnapshotsOnlyUntilTheStoreCloses) {
-  FakeClock clock;
-  auto store = SnapshotStore::Open("", &clock);
-  ASSERT_THAT(store, IsOk());
-  auto info = (*store)->Create(kQuery);
-  ASSERT_THAT(info, IsOk());
-  ASSERT_THAT((*store)->AppendPage(info->id, 0, "page", ""), IsOk());
-  EXPECT_THAT(*(*store)->ReadPage(info->id, 0), Optional(std::string("page")));
-  store->reset();
-  auto again = SnapshotStore::Open("", &clock);
-  ASSERT_THAT(again, IsOk());
-  auto got = (*again)->Get(info->id);
-  ASSERT_THAT(got, IsOk());
-  EXPECT_FALSE(got->has_value());
-}
-
-TEST(SnapshotStoreOpen, AFileThatCannotBeOpenedIsUnavailableNamingIt) {
-  FakeClock clock;
-  const std::string path = NewTempDir("snapshots") + "/no/such/dir/snapshots.db";
-  EXPECT_THAT(SnapshotStore::Open(path, &clock),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(path)));
-}
-
-TEST_F(SnapshotStoreTest, PruneDeletesCompleteSnapshotsOlderThanTheMaximumAge) {
+TEST_P(SnapshotStoreTest, PruneDeletesCompleteSnapshotsOlderThanTheMaximumAge) {
   const SnapshotInfo old_one = Stored(kQuery, 1);
   const SnapshotInfo old_newest = Stored(kQuery, 1);
   clock_.Advance(absl::Hours(2));
@@ -341,7 +360,7 @@ TEST_F(SnapshotStoreTest, PruneDeletesCompleteSnapshotsOlderThanTheMaximumAge) {
   EXPECT_TRUE(Exists(young.id));
 }
 
-TEST_F(SnapshotStoreTest, PruneDeletesAPrunedSnapshotsPagesAndCursors) {
+TEST_P(SnapshotStoreTest, PruneDeletesAPrunedSnapshotsPagesAndCursors) {
   const SnapshotInfo old_one = Stored(kQuery, 2);
   clock_.Advance(absl::Hours(2));
   ASSERT_THAT(store_->Prune(absl::Hours(1), int64_t{1} << 30, {}), IsOk());
@@ -351,7 +370,7 @@ TEST_F(SnapshotStoreTest, PruneDeletesAPrunedSnapshotsPagesAndCursors) {
   EXPECT_THAT(*store_->Cursors(old_one.id), IsEmpty());
 }
 
-TEST_F(SnapshotStoreTest, PruneNeverDeletesASnapshotInProgress) {
+TEST_P(SnapshotStoreTest, PruneNeverDeletesASnapshotInProgress) {
   const SnapshotInfo partial = Stored(kQuery, 3, /*complete=*/false, /*page_bytes=*/1000);
   clock_.Advance(absl::Hours(2));
   auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {});
@@ -360,7 +379,7 @@ TEST_F(SnapshotStoreTest, PruneNeverDeletesASnapshotInProgress) {
   EXPECT_TRUE(Exists(partial.id));
 }
 
-TEST_F(SnapshotStoreTest, PruneNeverDeletesAPinnedSnapshot) {
+TEST_P(SnapshotStoreTest, PruneNeverDeletesAPinnedSnapshot) {
   const SnapshotInfo pinned = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/1000);
   const SnapshotInfo unpinned = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/1000);
   Stored(kQuery, 1);
@@ -371,7 +390,7 @@ TEST_F(SnapshotStoreTest, PruneNeverDeletesAPinnedSnapshot) {
   EXPECT_FALSE(Exists(unpinned.id));
 }
 
-TEST_F(SnapshotStoreTest, PruneDeletesTheOldestCompleteSnapshotsUntilTheTotalFits) {
+TEST_P(SnapshotStoreTest, PruneDeletesTheOldestCompleteSnapshotsUntilTheTotalFits) {
   const SnapshotInfo oldest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   const SnapshotInfo older = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   const SnapshotInfo newer = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
@@ -386,7 +405,7 @@ TEST_F(SnapshotStoreTest, PruneDeletesTheOldestCompleteSnapshotsUntilTheTotalFit
   EXPECT_TRUE(Exists(newest.id));
 }
 
-TEST_F(SnapshotStoreTest, PruneBySizeKeepsTheNewestCompleteSnapshotOfAYoungQuery) {
+TEST_P(SnapshotStoreTest, PruneBySizeKeepsTheNewestCompleteSnapshotOfAYoungQuery) {
   const SnapshotInfo old_one = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   const SnapshotInfo newest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {});
@@ -396,7 +415,7 @@ TEST_F(SnapshotStoreTest, PruneBySizeKeepsTheNewestCompleteSnapshotOfAYoungQuery
   EXPECT_TRUE(Exists(newest.id));  // Still over the size, but the one fresh copy.
 }
 
-TEST_F(SnapshotStoreTest, PruneWithinTheLimitsDeletesNothing) {
+TEST_P(SnapshotStoreTest, PruneWithinTheLimitsDeletesNothing) {
   const SnapshotInfo first = Stored(kQuery, 1);
   const SnapshotInfo second = Stored(kQuery, 1);
   auto deleted = store_->Prune(absl::Hours(1), int64_t{1} << 30, {});
@@ -404,6 +423,29 @@ TEST_F(SnapshotStoreTest, PruneWithinTheLimitsDeletesNothing) {
   EXPECT_EQ(*deleted, 0);
   EXPECT_TRUE(Exists(first.id));
   EXPECT_TRUE(Exists(second.id));
+}
+
+TEST(SqliteSnapshotStoreInMemory, AnEmptyPathKeepsSnapshotsOnlyUntilTheStoreCloses) {
+  FakeClock clock;
+  auto store = SqliteSnapshotStore::Open("", &clock);
+  ASSERT_THAT(store, IsOk());
+  auto info = (*store)->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT((*store)->AppendPage(info->id, 0, "page", ""), IsOk());
+  EXPECT_THAT(*(*store)->ReadPage(info->id, 0), Optional(std::string("page")));
+  store->reset();
+  auto again = SqliteSnapshotStore::Open("", &clock);
+  ASSERT_THAT(again, IsOk());
+  auto got = (*again)->Get(info->id);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST(SqliteSnapshotStoreOpen, AFileThatCannotBeOpenedIsUnavailableNamingIt) {
+  FakeClock clock;
+  const std::string path = NewTempDir("snapshots") + "/no/such/dir/snapshots.db";
+  EXPECT_THAT(SqliteSnapshotStore::Open(path, &clock),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(path)));
 }
 
 }  // namespace

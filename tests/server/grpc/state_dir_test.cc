@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "server/base/error_details.h"
 #include "server/invitations/invitation_ledger.h"
+#include "server/invitations/sqlite_invitation_ledger.h"
 #include "server/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -46,7 +47,7 @@ class StateDirTest : public ::testing::Test {
     return dir.ok() ? *std::move(dir) : nullptr;
   }
   std::unique_ptr<InvitationLedger> OpenLedger(const std::string& file) {
-    auto ledger = InvitationLedger::Open(file, &clock_);
+    auto ledger = SqliteInvitationLedger::Open(file, &clock_);
     EXPECT_THAT(ledger, IsOk());
     return ledger.ok() ? *std::move(ledger) : nullptr;
   }

@@ -22,10 +22,10 @@
 #include "server/upstream/connectsafely_client.h"
 #include "server/base/error_details.h"
 #include "server/invitations/invitation_batcher.h"
-#include "server/invitations/invitation_ledger.h"
+#include "server/invitations/sqlite_invitation_ledger.h"
 #include "server/sandbox/linkedin_sandbox.h"
 #include "server/grpc/server.h"
-#include "server/follows/snapshot_store.h"
+#include "server/follows/sqlite_snapshot_store.h"
 #include "server/storage/sqlite_db.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
@@ -70,7 +70,7 @@ TEST_F(StorageFullTest, FullDatabaseIsResourceExhaustedNamingTheFile) {
 TEST_F(StorageFullTest, SnapshotStoreKeepsReadingWhatItStoredWhenFull) {
   FakeClock clock;
   const std::string file = dir_ + "/snapshots.db";
-  auto store = SnapshotStore::Open(file, &clock);
+  auto store = SqliteSnapshotStore::Open(file, &clock);
   ASSERT_THAT(store, IsOk());
   auto stored = (*store)->Create("followee:x");
   ASSERT_THAT(stored, IsOk());
@@ -93,7 +93,7 @@ TEST_F(StorageFullTest, NoInvitationLeavesWhenItsClaimCannotBeRecorded) {
   FakeClock clock;
   clock.EnableAutoAdvance(1);
   const std::string file = dir_ + "/invitations.db";
-  auto ledger = InvitationLedger::Open(file, &clock);
+  auto ledger = SqliteInvitationLedger::Open(file, &clock);
   ASSERT_THAT(ledger, IsOk());
   // No script and no handler: any request to ConnectSafely fails the test.
   FakeHttpClient http(&clock);

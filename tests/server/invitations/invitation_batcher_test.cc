@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "server/base/error_details.h"
 #include "server/base/redaction.h"
+#include "server/invitations/sqlite_invitation_ledger.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
 #include "tests/testing/status_matchers.h"
@@ -91,7 +92,7 @@ class InvitationBatcherTest : public ::testing::Test {
 
   void OpenLedger() {
     ledger_.reset();
-    auto ledger = InvitationLedger::Open(db_path_, &clock_);
+    auto ledger = SqliteInvitationLedger::Open(db_path_, &clock_);
     ASSERT_TRUE(ledger.ok()) << ledger.status();
     ledger_ = *std::move(ledger);
   }

@@ -1,18 +1,24 @@
-// The invitation ledger on its own: a real SQLite file in a temp dir, opened
-// again as a restarted server opens it, on a fake clock.
+// The InvitationLedger contract, run against every backend (a real SQLite
+// file in a temp dir today), opened again as a restarted server opens it, on
+// a fake clock; then what only SqliteInvitationLedger does.
 #include "server/invitations/invitation_ledger.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/base/clock.h"
 #include "server/base/error_details.h"
+#include "server/invitations/sqlite_invitation_ledger.h"
 #include "server/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -21,6 +27,7 @@ namespace followgate {
 namespace {
 
 using ::followgate::testing::IsOk;
+using ::followgate::testing::NewTempDir;
 using ::followgate::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -67,18 +74,47 @@ CreditBudget November(int64_t per_month) {
   return budget;
 }
 
-class InvitationLedgerTest : public ::testing::Test {
+// Where one test's ledger lives. Each backend object starts with an empty
+// ledger; every Open() opens a ledger on the same records, as a restarted
+// server does.
+class LedgerBackend {
+ public:
+  virtual ~LedgerBackend() = default;
+  virtual absl::StatusOr<std::unique_ptr<InvitationLedger>> Open(Clock* clock) = 0;
+};
+
+// A SQLite file in a temp dir of its own.
+class SqliteLedgerBackend final : public LedgerBackend {
+ public:
+  absl::StatusOr<std::unique_ptr<InvitationLedger>> Open(Clock* clock) override {
+    return SqliteInvitationLedger::Open(path_, clock);
+  }
+
+ private:
+  const std::string path_ = NewTempDir("ledger") + "/invitations.db";
+};
+
+// One backend of the parameter list: its name (in the test names) and how
+// to make one.
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<LedgerBackend>()> make;
+};
+
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+class InvitationLedgerTest : public ::testing::TestWithParam<Backend> {
  protected:
   InvitationLedgerTest()
       : clock_(absl::FromCivil(absl::CivilSecond(2023, 11, 14, 12, 0, 0), absl::UTCTimeZone())),
-        path_(::followgate::testing::NewTempDir("ledger") + "/invitations.db") {
+        backend_(GetParam().make()) {
     Reopen();
   }
 
-  // Opens the file (again), as a starting server does.
+  // Opens the ledger (again), as a starting server does.
   void Reopen() {
     ledger_.reset();
-    auto ledger = InvitationLedger::Open(path_, &clock_);
+    auto ledger = backend_->Open(&clock_);
     ASSERT_THAT(ledger, IsOk());
     ledger_ = *std::move(ledger);
   }
@@ -125,11 +161,18 @@ class InvitationLedgerTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  const std::string path_;
+  const std::unique_ptr<LedgerBackend> backend_;
   std::unique_ptr<InvitationLedger> ledger_;
 };
 
-TEST_F(InvitationLedgerTest, StartingTheSameBatchAgainFindsItWithItsOutcomes) {
+// Every backend runs every InvitationLedgerTest: a new backend is one more
+// line.
+INSTANTIATE_TEST_SUITE_P(
+    Backends, InvitationLedgerTest,
+    ::testing::Values(Backend{"Sqlite", [] { return std::make_unique<SqliteLedgerBackend>(); }}),
+    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+TEST_P(InvitationLedgerTest, StartingTheSameBatchAgainFindsItWithItsOutcomes) {
   EXPECT_FALSE(ledger_->BatchExists("b1"));
   Start(Spec("b1", Profiles(0, 3)));
   SendAll("b1", v1::INVITATION_OUTCOME_SENT, 2);
@@ -141,7 +184,7 @@ TEST_F(InvitationLedgerTest, StartingTheSameBatchAgainFindsItWithItsOutcomes) {
   EXPECT_THAT(ledger_->PendingProfiles("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
 }
 
-TEST_F(InvitationLedgerTest, SameRequestIdWithOtherAccountOrRetryUnknownIsAlreadyExists) {
+TEST_P(InvitationLedgerTest, SameRequestIdWithOtherAccountOrRetryUnknownIsAlreadyExists) {
   Start(Spec("b1", Profiles(0, 3)));
   BatchSpec other_account = Spec("b1", Profiles(0, 3));
   other_account.account_id = "acct-2";
@@ -156,12 +199,12 @@ TEST_F(InvitationLedgerTest, SameRequestIdWithOtherAccountOrRetryUnknownIsAlread
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("different retry_unknown")));
 }
 
-TEST_F(InvitationLedgerTest, ClaimOfABatchNeverStartedIsNotFound) {
+TEST_P(InvitationLedgerTest, ClaimOfABatchNeverStartedIsNotFound) {
   EXPECT_THAT(ledger_->ClaimChunk("nope", 50, false, std::nullopt),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no batch nope")));
 }
 
-TEST_F(InvitationLedgerTest, ClaimTakesAtMostMaxProfilesInOrderAndTheRestStayPending) {
+TEST_P(InvitationLedgerTest, ClaimTakesAtMostMaxProfilesInOrderAndTheRestStayPending) {
   Start(Spec("b1", Profiles(0, 5)));
   Claim first = ClaimOf("b1", 2);
   ASSERT_TRUE(first.chunk.has_value());
@@ -181,7 +224,7 @@ TEST_F(InvitationLedgerTest, ClaimTakesAtMostMaxProfilesInOrderAndTheRestStayPen
   EXPECT_TRUE(none.decided.empty());
 }
 
-TEST_F(InvitationLedgerTest, ClaimedProfileIsInFlightSinceTheClaimToTheMillisecond) {
+TEST_P(InvitationLedgerTest, ClaimedProfileIsInFlightSinceTheClaimToTheMillisecond) {
   clock_.Advance(absl::Microseconds(1500));
   Start(Spec("b1", Profiles(0, 1)));
   const Claim claim = ClaimOf("b1");
@@ -195,7 +238,7 @@ TEST_F(InvitationLedgerTest, ClaimedProfileIsInFlightSinceTheClaimToTheMilliseco
   EXPECT_EQ(record->request_id, "b1");
 }
 
-TEST_F(InvitationLedgerTest, ProfileInFlightForOneBatchIsAlreadyInvitedForAnother) {
+TEST_P(InvitationLedgerTest, ProfileInFlightForOneBatchIsAlreadyInvitedForAnother) {
   Start(Spec("b1", Profiles(0, 1)));
   const Claim b1 = ClaimOf("b1");
   ASSERT_TRUE(b1.chunk.has_value());
@@ -213,7 +256,7 @@ TEST_F(InvitationLedgerTest, ProfileInFlightForOneBatchIsAlreadyInvitedForAnothe
                                                        "invited by batch b1"))));
 }
 
-TEST_F(InvitationLedgerTest, ClaimWalksPastMoreThanAPageOfProfilesNotToBeSent) {
+TEST_P(InvitationLedgerTest, ClaimWalksPastMoreThanAPageOfProfilesNotToBeSent) {
   Start(Spec("b1", Profiles(0, 300)));
   SendAll("b1", v1::INVITATION_OUTCOME_SENT, 300);
   std::vector<std::string> urns = Profiles(0, 300);
@@ -225,7 +268,7 @@ TEST_F(InvitationLedgerTest, ClaimWalksPastMoreThanAPageOfProfilesNotToBeSent) {
   EXPECT_THAT(claim.chunk->profiles, ElementsAre(Pair(300, Profile(1000))));
 }
 
-TEST_F(InvitationLedgerTest, CompletedChunkRecordsEachProfilesOutcomeForBatchAndCompany) {
+TEST_P(InvitationLedgerTest, CompletedChunkRecordsEachProfilesOutcomeForBatchAndCompany) {
   Start(Spec("b1", Profiles(0, 3)));
   const Claim claim = ClaimOf("b1");
   ASSERT_TRUE(claim.chunk.has_value());
@@ -247,7 +290,7 @@ TEST_F(InvitationLedgerTest, CompletedChunkRecordsEachProfilesOutcomeForBatchAnd
   EXPECT_THAT(ledger_->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
 }
 
-TEST_F(InvitationLedgerTest, ChunkMarkedUnknownIsUnknownForBatchAndCompanyAndCounted) {
+TEST_P(InvitationLedgerTest, ChunkMarkedUnknownIsUnknownForBatchAndCompanyAndCounted) {
   Start(Spec("b1", Profiles(0, 2)));
   const Claim claim = ClaimOf("b1");
   ASSERT_TRUE(claim.chunk.has_value());
@@ -267,7 +310,7 @@ TEST_F(InvitationLedgerTest, ChunkMarkedUnknownIsUnknownForBatchAndCompanyAndCou
   EXPECT_THAT(ledger_->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
 }
 
-TEST_F(InvitationLedgerTest, ReleasedChunkIsPendingAgainForgottenAndNotARequest) {
+TEST_P(InvitationLedgerTest, ReleasedChunkIsPendingAgainForgottenAndNotARequest) {
   Start(Spec("b1", Profiles(0, 2)));
   const Claim claim = ClaimOf("b1");
   ASSERT_TRUE(claim.chunk.has_value());
@@ -281,7 +324,7 @@ TEST_F(InvitationLedgerTest, ReleasedChunkIsPendingAgainForgottenAndNotARequest)
   EXPECT_NE(again.chunk->id, claim.chunk->id);
 }
 
-TEST_F(InvitationLedgerTest, ReleasedRetryOfAnUnknownProfileLeavesItUnknown) {
+TEST_P(InvitationLedgerTest, ReleasedRetryOfAnUnknownProfileLeavesItUnknown) {
   Start(Spec("b1", Profiles(0, 1)));
   SendAll("b1", v1::INVITATION_OUTCOME_UNKNOWN);
   BatchSpec retry = Spec("b2", Profiles(0, 1));
@@ -299,7 +342,7 @@ TEST_F(InvitationLedgerTest, ReleasedRetryOfAnUnknownProfileLeavesItUnknown) {
   EXPECT_EQ(cautious.decided[0].outcome, v1::INVITATION_OUTCOME_UNKNOWN);
 }
 
-TEST_F(InvitationLedgerTest, ReopeningTheFileKeepsBatchesOutcomesAndInvitations) {
+TEST_P(InvitationLedgerTest, ReopeningTheLedgerKeepsBatchesOutcomesAndInvitations) {
   Start(Spec("b1", Profiles(0, 3)));
   SendAll("b1", v1::INVITATION_OUTCOME_SENT, 2);
   ASSERT_THAT(ledger_->SetLedgerId("ledger-1"), IsOk());
@@ -321,7 +364,7 @@ TEST_F(InvitationLedgerTest, ReopeningTheFileKeepsBatchesOutcomesAndInvitations)
   EXPECT_EQ(b2.decided.size(), 2u);
 }
 
-TEST_F(InvitationLedgerTest, ChunkInFlightWhenTheFileIsReopenedIsUnknownAndStillCounted) {
+TEST_P(InvitationLedgerTest, ChunkInFlightWhenTheLedgerIsReopenedIsUnknownAndStillCounted) {
   Start(Spec("b1", Profiles(0, 3)));
   const Claim claim = ClaimOf("b1", 2);
   ASSERT_TRUE(claim.chunk.has_value());
@@ -345,7 +388,7 @@ TEST_F(InvitationLedgerTest, ChunkInFlightWhenTheFileIsReopenedIsUnknownAndStill
               ::testing::Eq(absl::StatusOr<int64_t>(2)));
 }
 
-TEST_F(InvitationLedgerTest, CreditsAreSentInFlightAndUnknownInvitationsOfTheCompanyInTheWindow) {
+TEST_P(InvitationLedgerTest, CreditsAreSentInFlightAndUnknownInvitationsOfTheCompanyInTheWindow) {
   const absl::Time claimed_at = clock_.Now();
   Start(Spec("b1", Profiles(0, 4)));
   const Claim claim = ClaimOf("b1");
@@ -372,7 +415,7 @@ TEST_F(InvitationLedgerTest, CreditsAreSentInFlightAndUnknownInvitationsOfTheCom
   EXPECT_EQ(used(month.month_start, claimed_at), 0);       // the end is not.
 }
 
-TEST_F(InvitationLedgerTest, BudgetCountsCreditsOtherBatchesSpentThisMonth) {
+TEST_P(InvitationLedgerTest, BudgetCountsCreditsOtherBatchesSpentThisMonth) {
   Start(Spec("b1", Profiles(0, 2)));
   ASSERT_TRUE(ClaimOf("b1").chunk.has_value());  // In flight: spent.
   Start(Spec("b2", Profiles(10, 3)));
@@ -385,7 +428,7 @@ TEST_F(InvitationLedgerTest, BudgetCountsCreditsOtherBatchesSpentThisMonth) {
             "the page's monthly budget of 3 invitations is spent until 2023-12-01T00:00:00Z");
 }
 
-TEST_F(InvitationLedgerTest, InvitationsAreKeptPerCompany) {
+TEST_P(InvitationLedgerTest, InvitationsAreKeptPerCompany) {
   Start(Spec("b1", Profiles(0, 1)));
   SendAll("b1", v1::INVITATION_OUTCOME_SENT);
   EXPECT_THAT(ledger_->GetInvitation(kOtherCompany, Profile(0)),
@@ -398,15 +441,17 @@ TEST_F(InvitationLedgerTest, InvitationsAreKeptPerCompany) {
   EXPECT_TRUE(claim.decided.empty());
 }
 
-TEST_F(InvitationLedgerTest, LedgerIdIsEmptyUntilSetAndTheLastOneSetWins) {
+TEST_P(InvitationLedgerTest, LedgerIdIsEmptyUntilSetAndTheLastOneSetWins) {
   EXPECT_THAT(ledger_->LedgerId(), ::testing::Eq(absl::StatusOr<std::string>("")));
   ASSERT_THAT(ledger_->SetLedgerId("ledger-1"), IsOk());
   ASSERT_THAT(ledger_->SetLedgerId("ledger-2"), IsOk());
   EXPECT_THAT(ledger_->LedgerId(), ::testing::Eq(absl::StatusOr<std::string>("ledger-2")));
 }
 
-TEST_F(InvitationLedgerTest, FileThatCannotBeOpenedIsUnavailable) {
-  EXPECT_THAT(InvitationLedger::Open(path_ + ".d/missing/invitations.db", &clock_),
+TEST(SqliteInvitationLedgerOpen, FileThatCannotBeOpenedIsUnavailable) {
+  FakeClock clock;
+  EXPECT_THAT(SqliteInvitationLedger::Open(NewTempDir("ledger") + "/missing/invitations.db",
+                                           &clock),
               StatusIs(absl::StatusCode::kUnavailable));
 }
 

@@ -1,4 +1,4 @@
-#include "server/follows/snapshot_store.h"
+#include "server/follows/sqlite_snapshot_store.h"
 
 #include "absl/strings/str_cat.h"
 #include "server/base/status_macros.h"
@@ -47,17 +47,17 @@ SnapshotInfo InfoFrom(const SqliteStatement& row) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SnapshotStore>> SnapshotStore::Open(const std::string& path,
-                                                                   Clock* clock) {
+absl::StatusOr<std::unique_ptr<SqliteSnapshotStore>> SqliteSnapshotStore::Open(
+    const std::string& path, Clock* clock) {
   FG_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
                       SqliteDb::Open(path.empty() ? ":memory:" : path));
   FG_RETURN_IF_ERROR(db->Exec(kSchema));
-  return std::unique_ptr<SnapshotStore>(new SnapshotStore(std::move(db), clock));
+  return std::unique_ptr<SqliteSnapshotStore>(new SqliteSnapshotStore(std::move(db), clock));
 }
 
-absl::StatusOr<std::optional<SnapshotInfo>> SnapshotStore::QueryOne(const std::string& sql,
-                                                                    const std::string& key,
-                                                                    int64_t id) {
+absl::StatusOr<std::optional<SnapshotInfo>> SqliteSnapshotStore::QueryOne(const std::string& sql,
+                                                                          const std::string& key,
+                                                                          int64_t id) {
   FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
   if (key.empty()) {
     stmt.Bind(1, id);
@@ -69,12 +69,12 @@ absl::StatusOr<std::optional<SnapshotInfo>> SnapshotStore::QueryOne(const std::s
   return std::optional<SnapshotInfo>(InfoFrom(stmt));
 }
 
-absl::StatusOr<std::optional<SnapshotInfo>> SnapshotStore::Get(int64_t id) {
+absl::StatusOr<std::optional<SnapshotInfo>> SqliteSnapshotStore::Get(int64_t id) {
   absl::MutexLock lock(&mu_);
   return QueryOne(absl::StrCat("SELECT ", kColumns, " FROM snapshots WHERE id=?1"), "", id);
 }
 
-absl::StatusOr<std::optional<SnapshotInfo>> SnapshotStore::LatestComplete(
+absl::StatusOr<std::optional<SnapshotInfo>> SqliteSnapshotStore::LatestComplete(
     const std::string& query_key) {
   absl::MutexLock lock(&mu_);
   return QueryOne(absl::StrCat("SELECT ", kColumns,
@@ -83,7 +83,7 @@ absl::StatusOr<std::optional<SnapshotInfo>> SnapshotStore::LatestComplete(
                   query_key, 0);
 }
 
-absl::StatusOr<std::optional<SnapshotInfo>> SnapshotStore::LatestInProgress(
+absl::StatusOr<std::optional<SnapshotInfo>> SqliteSnapshotStore::LatestInProgress(
     const std::string& query_key) {
   absl::MutexLock lock(&mu_);
   return QueryOne(absl::StrCat("SELECT ", kColumns,
@@ -92,7 +92,7 @@ absl::StatusOr<std::optional<SnapshotInfo>> SnapshotStore::LatestInProgress(
                   query_key, 0);
 }
 
-absl::StatusOr<std::vector<SnapshotInfo>> SnapshotStore::NewestComplete(
+absl::StatusOr<std::vector<SnapshotInfo>> SqliteSnapshotStore::NewestComplete(
     const std::string& query_key, int count) {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt,
@@ -108,7 +108,7 @@ absl::StatusOr<std::vector<SnapshotInfo>> SnapshotStore::NewestComplete(
   }
 }
 
-absl::StatusOr<SnapshotInfo> SnapshotStore::Create(const std::string& query_key) {
+absl::StatusOr<SnapshotInfo> SqliteSnapshotStore::Create(const std::string& query_key) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO snapshots(query_key, complete, "
@@ -121,8 +121,8 @@ absl::StatusOr<SnapshotInfo> SnapshotStore::Create(const std::string& query_key)
   return info;
 }
 
-absl::Status SnapshotStore::AppendPage(int64_t id, int64_t seq, const std::string& page,
-                                       const std::string& next_cursor) {
+absl::Status SqliteSnapshotStore::AppendPage(int64_t id, int64_t seq, const std::string& page,
+                                             const std::string& next_cursor) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   return db_->InTransaction([&]() -> absl::Status {
@@ -156,7 +156,7 @@ absl::Status SnapshotStore::AppendPage(int64_t id, int64_t seq, const std::strin
   });
 }
 
-absl::StatusOr<std::optional<std::string>> SnapshotStore::ReadPage(int64_t id, int64_t seq) {
+absl::StatusOr<std::optional<std::string>> SqliteSnapshotStore::ReadPage(int64_t id, int64_t seq) {
   absl::MutexLock lock(&mu_);
   if (!read_page_.has_value()) {
     FG_ASSIGN_OR_RETURN(read_page_, db_->Prepare("SELECT page FROM snapshot_pages WHERE "
@@ -172,7 +172,7 @@ absl::StatusOr<std::optional<std::string>> SnapshotStore::ReadPage(int64_t id, i
   return page;
 }
 
-absl::StatusOr<std::vector<std::string>> SnapshotStore::Cursors(int64_t id) {
+absl::StatusOr<std::vector<std::string>> SqliteSnapshotStore::Cursors(int64_t id) {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT cursor FROM snapshot_cursors WHERE "
                                               "snapshot_id=?1 ORDER BY seq"));
@@ -185,7 +185,7 @@ absl::StatusOr<std::vector<std::string>> SnapshotStore::Cursors(int64_t id) {
   }
 }
 
-absl::Status SnapshotStore::DeleteLocked(int64_t id) {
+absl::Status SqliteSnapshotStore::DeleteLocked(int64_t id) {
   FG_ASSIGN_OR_RETURN(auto cursors, db_->Prepare("DELETE FROM snapshot_cursors WHERE "
                                                  "snapshot_id=?1"));
   FG_RETURN_IF_ERROR(cursors.Bind(1, id).Run());
@@ -196,8 +196,8 @@ absl::Status SnapshotStore::DeleteLocked(int64_t id) {
   return snapshot.Bind(1, id).Run();
 }
 
-absl::StatusOr<int> SnapshotStore::Prune(absl::Duration max_age, int64_t max_bytes,
-                                         const std::set<int64_t>& in_use) {
+absl::StatusOr<int> SqliteSnapshotStore::Prune(absl::Duration max_age, int64_t max_bytes,
+                                               const std::set<int64_t>& in_use) {
   absl::MutexLock lock(&mu_);
   const int64_t cutoff = absl::ToUnixMicros(clock_->Now() - max_age);
   int deleted = 0;

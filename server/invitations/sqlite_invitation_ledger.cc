@@ -1,4 +1,4 @@
-#include "server/invitations/invitation_ledger.h"
+#include "server/invitations/sqlite_invitation_ledger.h"
 
 #include <optional>
 #include <utility>
@@ -210,15 +210,15 @@ absl::StatusOr<Chunk> RecordChunk(SqliteDb& db, const std::string& request_id,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<InvitationLedger>> InvitationLedger::Open(
+absl::StatusOr<std::unique_ptr<SqliteInvitationLedger>> SqliteInvitationLedger::Open(
     const std::string& path, Clock* clock) {
   FG_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
-  std::unique_ptr<InvitationLedger> ledger(new InvitationLedger(std::move(db), clock));
+  std::unique_ptr<SqliteInvitationLedger> ledger(new SqliteInvitationLedger(std::move(db), clock));
   FG_RETURN_IF_ERROR(ledger->CreateSchemaAndRecover());
   return ledger;
 }
 
-absl::Status InvitationLedger::CreateSchemaAndRecover() {
+absl::Status SqliteInvitationLedger::CreateSchemaAndRecover() {
   absl::MutexLock lock(&mu_);
   FG_RETURN_IF_ERROR(db_->Exec(kSchema));
   // Whatever was in flight when the process died may have been sent.
@@ -242,7 +242,7 @@ absl::Status InvitationLedger::CreateSchemaAndRecover() {
   });
 }
 
-bool InvitationLedger::BatchExists(const std::string& request_id) {
+bool SqliteInvitationLedger::BatchExists(const std::string& request_id) {
   absl::MutexLock lock(&mu_);
   auto stmt = db_->Prepare("SELECT 1 FROM batches WHERE request_id=?1");
   if (!stmt.ok()) return false;
@@ -251,7 +251,7 @@ bool InvitationLedger::BatchExists(const std::string& request_id) {
   return row.ok() && *row;
 }
 
-absl::Status InvitationLedger::StartBatch(const BatchSpec& spec) {
+absl::Status SqliteInvitationLedger::StartBatch(const BatchSpec& spec) {
   absl::MutexLock lock(&mu_);
   return db_->InTransaction([&]() -> absl::Status {
     FG_ASSIGN_OR_RETURN(auto batch,
@@ -314,7 +314,7 @@ absl::Status InvitationLedger::StartBatch(const BatchSpec& spec) {
   });
 }
 
-absl::StatusOr<std::vector<DecidedProfile>> InvitationLedger::DecidedProfiles(
+absl::StatusOr<std::vector<DecidedProfile>> SqliteInvitationLedger::DecidedProfiles(
     const std::string& request_id) {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt,
@@ -338,8 +338,9 @@ absl::StatusOr<std::vector<DecidedProfile>> InvitationLedger::DecidedProfiles(
   return decided;
 }
 
-absl::StatusOr<int64_t> InvitationLedger::CreditsUsedLocked(const std::string& company_id,
-                                                            absl::Time start, absl::Time end) {
+absl::StatusOr<int64_t> SqliteInvitationLedger::CreditsUsedLocked(const std::string& company_id,
+                                                                  absl::Time start,
+                                                                  absl::Time end) {
   FG_ASSIGN_OR_RETURN(auto stmt,
                       db_->Prepare("SELECT COUNT(*) FROM invitations WHERE company_id=?1 "
                                    "AND state IN (?2, ?3, ?4) AND invite_time >= ?5 "
@@ -354,16 +355,16 @@ absl::StatusOr<int64_t> InvitationLedger::CreditsUsedLocked(const std::string& c
   return row ? stmt.Int(0) : 0;
 }
 
-absl::StatusOr<int64_t> InvitationLedger::CreditsUsed(const std::string& company_id,
-                                                      absl::Time month_start,
-                                                      absl::Time month_end) {
+absl::StatusOr<int64_t> SqliteInvitationLedger::CreditsUsed(const std::string& company_id,
+                                                            absl::Time month_start,
+                                                            absl::Time month_end) {
   absl::MutexLock lock(&mu_);
   return CreditsUsedLocked(company_id, month_start, month_end);
 }
 
-absl::StatusOr<Claim> InvitationLedger::ClaimChunk(const std::string& request_id,
-                                                   int max_profiles, bool retry_unknown,
-                                                   const std::optional<CreditBudget>& budget) {
+absl::StatusOr<Claim> SqliteInvitationLedger::ClaimChunk(
+    const std::string& request_id, int max_profiles, bool retry_unknown,
+    const std::optional<CreditBudget>& budget) {
   absl::MutexLock lock(&mu_);
   Claim claim;
   const absl::Time now = clock_->Now();
@@ -387,8 +388,8 @@ absl::StatusOr<Claim> InvitationLedger::ClaimChunk(const std::string& request_id
   return claim;
 }
 
-absl::Status InvitationLedger::CompleteChunk(int64_t chunk_id,
-                                             const std::vector<DecidedProfile>& outcomes) {
+absl::Status SqliteInvitationLedger::CompleteChunk(int64_t chunk_id,
+                                                   const std::vector<DecidedProfile>& outcomes) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   return db_->InTransaction([&]() -> absl::Status {
@@ -415,7 +416,7 @@ absl::Status InvitationLedger::CompleteChunk(int64_t chunk_id,
   });
 }
 
-absl::Status InvitationLedger::MarkChunkUnknown(int64_t chunk_id, const std::string& reason) {
+absl::Status SqliteInvitationLedger::MarkChunkUnknown(int64_t chunk_id, const std::string& reason) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   return db_->InTransaction([&]() -> absl::Status {
@@ -437,7 +438,7 @@ absl::Status InvitationLedger::MarkChunkUnknown(int64_t chunk_id, const std::str
   });
 }
 
-absl::Status InvitationLedger::ReleaseChunk(int64_t chunk_id) {
+absl::Status SqliteInvitationLedger::ReleaseChunk(int64_t chunk_id) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   return db_->InTransaction([&]() -> absl::Status {
@@ -460,28 +461,28 @@ absl::Status InvitationLedger::ReleaseChunk(int64_t chunk_id) {
   });
 }
 
-absl::StatusOr<std::string> InvitationLedger::LedgerId() {
+absl::StatusOr<std::string> SqliteInvitationLedger::LedgerId() {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT ledger_id FROM ledger_identity"));
   FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
   return row ? stmt.Text(0) : std::string();
 }
 
-absl::Status InvitationLedger::SetLedgerId(const std::string& ledger_id) {
+absl::Status SqliteInvitationLedger::SetLedgerId(const std::string& ledger_id) {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT OR REPLACE INTO ledger_identity"
                                               "(singleton, ledger_id) VALUES (1, ?1)"));
   return stmt.Bind(1, ledger_id).Run();
 }
 
-absl::StatusOr<int64_t> InvitationLedger::BatchCount() {
+absl::StatusOr<int64_t> SqliteInvitationLedger::BatchCount() {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT COUNT(*) FROM batches"));
   FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
   return row ? stmt.Int(0) : 0;
 }
 
-absl::StatusOr<int> InvitationLedger::UpstreamRequests(const std::string& request_id) {
+absl::StatusOr<int> SqliteInvitationLedger::UpstreamRequests(const std::string& request_id) {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT COUNT(*) FROM chunks WHERE "
                                               "request_id=?1 AND state!='RELEASED'"));
@@ -490,7 +491,7 @@ absl::StatusOr<int> InvitationLedger::UpstreamRequests(const std::string& reques
   return row ? static_cast<int>(stmt.Int(0)) : 0;
 }
 
-absl::StatusOr<int> InvitationLedger::PendingProfiles(const std::string& request_id) {
+absl::StatusOr<int> SqliteInvitationLedger::PendingProfiles(const std::string& request_id) {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT COUNT(*) FROM batch_profiles WHERE "
                                               "request_id=?1 AND outcome IN (?2, ?3)"));
@@ -499,7 +500,7 @@ absl::StatusOr<int> InvitationLedger::PendingProfiles(const std::string& request
   return row ? static_cast<int>(stmt.Int(0)) : 0;
 }
 
-absl::StatusOr<InvitationRecord> InvitationLedger::GetInvitation(
+absl::StatusOr<InvitationRecord> SqliteInvitationLedger::GetInvitation(
     const std::string& company_id, const std::string& profile_urn) {
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(auto stmt,
