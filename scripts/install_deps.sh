@@ -7,7 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages: the single source of truth for this project. clang-14 and
 # libclang-rt-14-dev build the libFuzzer targets (scripts/fuzz.sh); the
-# sanitizer runs use gcc's own runtimes.
+# sanitizer runs use gcc's own runtimes. postgresql-15 is the shared state of
+# a fleet of replicas; the tests start throwaway clusters of their own
+# (server/testing/postgres_server.h), never the package's default one.
 PACKAGES=(
   bazel-bootstrap
   bazel-rules-java
@@ -23,6 +25,8 @@ PACKAGES=(
   python3-grpcio
   python3-protobuf
   libsqlite3-dev
+  postgresql-15
+  libpq-dev
   golang-github-gogo-googleapis-dev
   grpc-proto
   prometheus-cpp-dev
