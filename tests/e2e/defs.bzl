@@ -12,6 +12,7 @@ _PYTHON_LIBS = [
     "//protos:py_system_protos",
     "//tests/e2e:harness.py",
     "//tests/e2e:junit.py",
+    "//tests/e2e:postgres.py",
 ]
 
 def py_unittest(name, src, data = [], size = "medium", **kwargs):
