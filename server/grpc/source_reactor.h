@@ -194,7 +194,9 @@ class SourceDriver {
     absl::MutexLock lock(&control_->mu);
     control_->watch = std::move(watch);
     control_->timer = timer;
-    if (control_->woken) {
+    // A stop that came after the step's own check, before arming began, is
+    // acted on here too.
+    if (control_->woken || !control_->stop.ok()) {
       control_->state = State::kRunning;
       runtime_.work->Post([this] { Step(); });
       return;
