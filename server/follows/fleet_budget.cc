@@ -56,8 +56,9 @@ absl::StatusOr<std::unique_ptr<FleetBudget>> FleetBudget::Create(FleetBudgetOpti
     return absl::InvalidArgumentError("the fleet budget needs a name (e.g. the credential's)");
   }
   if (options.interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("the fleet budget interval must be positive, not ",
-                                                   absl::FormatDuration(options.interval)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the fleet budget interval must be positive, not ",
+                     absl::FormatDuration(options.interval)));
   }
   if (options.recheck_interval <= absl::ZeroDuration() ||
       options.waiter_ttl <= options.recheck_interval) {
@@ -79,6 +80,9 @@ absl::StatusOr<std::unique_ptr<FleetBudget>> FleetBudget::Create(FleetBudgetOpti
   return std::unique_ptr<FleetBudget>(new FleetBudget(std::move(options)));
 }
 
+FleetBudget::FleetBudget(FleetBudgetOptions options) : options_(std::move(options)) {}
+FleetBudget::~FleetBudget() = default;
+
 std::string FleetBudget::channel() const { return absl::StrCat("fleet_budget:", options_.name); }
 
 absl::StatusOr<int64_t> FleetBudget::InsertWaiter(PgDb& db, const FleetBudgetOptions& options,
@@ -97,7 +101,8 @@ absl::StatusOr<int64_t> FleetBudget::InsertWaiter(PgDb& db, const FleetBudgetOpt
 
 absl::StatusOr<FleetBudget::Look> FleetBudget::LookOnce(PgDb& db, const PacerRequest& request,
                                                         int64_t not_before_micros,
-                                                        int64_t& waiter_id) {
+                                                        int64_t& waiter_id,
+                                                        WaitTicket* ticket) {
   Look look;
   const std::string& name = options_.name;
   absl::Status status = db.InTransaction([&]() -> absl::Status {
@@ -131,6 +136,7 @@ absl::StatusOr<FleetBudget::Look> FleetBudget::LookOnce(PgDb& db, const PacerReq
       // This waiter stalled past its alive_until and someone dropped its
       // row: it queues again, at the back.
       FG_ASSIGN_OR_RETURN(waiter_id, InsertWaiter(db, options_, request, not_before_micros));
+      if (ticket != nullptr) ticket->id = static_cast<uint64_t>(waiter_id);
     }
 
     FG_ASSIGN_OR_RETURN(
@@ -184,7 +190,7 @@ absl::Status FleetBudget::Leave(PgDb& db, int64_t waiter_id) {
 }
 
 absl::Status FleetBudget::Acquire(const PacerRequest& request, const CancellationToken& cancel,
-                                  absl::Time* granted_at) {
+                                  absl::Time* granted_at, WaitTicket* ticket) {
   FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, PgDb::Connect(options_.url, options_.password));
   // Listening before the first look: a grant committed after a look is
   // never missed by the wait that follows it.
@@ -195,14 +201,22 @@ absl::Status FleetBudget::Acquire(const PacerRequest& request, const Cancellatio
   const int64_t not_before_micros = now_micros + absl::ToInt64Microseconds(delay);
   FG_ASSIGN_OR_RETURN(int64_t waiter_id,
                       InsertWaiter(*db, options_, request, not_before_micros));
+  if (ticket != nullptr) ticket->id = static_cast<uint64_t>(waiter_id);
+  struct ClearTicket {
+    WaitTicket* ticket;
+    ~ClearTicket() {
+      if (ticket != nullptr) ticket->id = 0;
+    }
+  } clear_ticket{ticket};
 
   absl::Status failure;
   for (;;) {
     if (cancel.IsCancelled()) {
-      failure = absl::CancelledError("cancelled while waiting for the fleet's upstream rate limit");
+      failure =
+          absl::CancelledError("cancelled while waiting for the fleet's upstream rate limit");
       break;
     }
-    absl::StatusOr<Look> look = LookOnce(*db, request, not_before_micros, waiter_id);
+    absl::StatusOr<Look> look = LookOnce(*db, request, not_before_micros, waiter_id, ticket);
     if (absl::IsAborted(look.status())) continue;  // A conflict: look again.
     if (!look.ok()) {
       failure = look.status();
@@ -223,6 +237,60 @@ absl::Status FleetBudget::Acquire(const PacerRequest& request, const Cancellatio
   // expires at its alive_until.
   Leave(*db, waiter_id).IgnoreError();
   return failure;
+}
+
+absl::StatusOr<std::optional<QueuePosition>> FleetBudget::PositionOf(uint64_t ticket) {
+  absl::MutexLock lock(&position_mu_);
+  if (position_db_ == nullptr) {
+    FG_ASSIGN_OR_RETURN(position_db_, PgDb::Connect(options_.url, options_.password));
+  }
+  PgDb& db = *position_db_;
+  PacerWaiters waiters;
+  absl::Time next_grant, now;
+  std::string last_caller;
+  // One snapshot of the budget and its queue; no lock: a heartbeat must not
+  // hold up grants.
+  absl::Status read = db.InTransaction(
+      [&]() -> absl::Status {
+        FG_ASSIGN_OR_RETURN(
+            PgResult budget,
+            db.Query("SELECT " FG_TS_TO_MICROS("next_grant") ", last_caller, " FG_TS_TO_MICROS(
+                         "clock_timestamp()") " FROM fleet_budgets WHERE name = $1",
+                     {options_.name}));
+        if (budget.rows.empty()) return absl::OkStatus();
+        next_grant = absl::FromUnixMicros(budget.rows[0].Int(0));
+        last_caller = budget.rows[0].Text(1);
+        now = absl::FromUnixMicros(budget.rows[0].Int(2));
+        FG_ASSIGN_OR_RETURN(
+            PgResult rows,
+            db.Query("SELECT id, caller, priority, " FG_TS_TO_MICROS("not_before")
+                     " FROM fleet_budget_waiters WHERE budget = $1 AND alive_until > "
+                     "clock_timestamp()",
+                     {options_.name}));
+        for (const PgRow& row : rows.rows) {
+          waiters.emplace(row.Int(0), PacerWaiter{row.Text(1), static_cast<int>(row.Int(2)),
+                                                  absl::FromUnixMicros(row.Int(3))});
+        }
+        return absl::OkStatus();
+      },
+      PgIsolation::kRepeatableRead);
+  FG_RETURN_IF_ERROR(read);
+  if (waiters.count(ticket) == 0) return std::nullopt;
+  // Replays the grants to come, as RequestPacer::PositionOf does.
+  absl::Time t = std::max(now, next_grant);
+  for (int ahead = 0;; ++ahead) {
+    uint64_t next = ChooseNextWaiter(waiters, last_caller, t);
+    if (next == 0) {  // Nobody ready at t: jump to the next not_before.
+      absl::Time earliest = absl::InfiniteFuture();
+      for (const auto& [id, waiter] : waiters) earliest = std::min(earliest, waiter.not_before);
+      t = std::max(t, earliest);
+      next = ChooseNextWaiter(waiters, last_caller, t);
+    }
+    if (next == ticket) return QueuePosition{ahead, t - now};
+    last_caller = waiters.at(next).caller;
+    waiters.erase(next);
+    t += options_.interval;
+  }
 }
 
 }  // namespace followgate

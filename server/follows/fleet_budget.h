@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
@@ -81,20 +83,29 @@ class FleetBudget {
  public:
   // Checks the options, creates the schema and the budget's row if missing.
   static absl::StatusOr<std::unique_ptr<FleetBudget>> Create(FleetBudgetOptions options);
+  ~FleetBudget();
 
   // Blocks until this replica may start the request. OK: start it now (the
   // slot is used up); `granted_at` (optional) receives the database's time
   // of the grant. CANCELLED if `cancel` fired first: the waiter's row is
-  // removed and nothing is spent.
+  // removed and nothing is spent. While it waits, `ticket` (optional) holds
+  // its row's id, for PositionOf().
   absl::Status Acquire(const PacerRequest& request, const CancellationToken& cancel,
-                       absl::Time* granted_at = nullptr);
+                       absl::Time* granted_at = nullptr, WaitTicket* ticket = nullptr);
+
+  // Where the waiter with this ticket id stands, fleet-wide, as things stand
+  // (for heartbeats): the live waiters granted before it and when it will
+  // be granted, replaying the rule from the database's state and clock.
+  // nullopt when it is not waiting. Uses one connection of its own, shared
+  // by callers in turn.
+  absl::StatusOr<std::optional<QueuePosition>> PositionOf(uint64_t ticket);
 
   // The NOTIFY channel of this budget.
   std::string channel() const;
   const FleetBudgetOptions& options() const { return options_; }
 
  private:
-  explicit FleetBudget(FleetBudgetOptions options) : options_(std::move(options)) {}
+  explicit FleetBudget(FleetBudgetOptions options);
 
   // What one look at the queue found (under the budget's row lock).
   struct Look {
@@ -111,11 +122,15 @@ class FleetBudget {
   // One transaction: renews the row, drops expired rows, grants if it is
   // this waiter's turn and time.
   absl::StatusOr<Look> LookOnce(PgDb& db, const PacerRequest& request,
-                                int64_t not_before_micros, int64_t& waiter_id);
+                                int64_t not_before_micros, int64_t& waiter_id,
+                                WaitTicket* ticket);
   // Removes the waiter's row and wakes the others (the turn may be theirs).
   absl::Status Leave(PgDb& db, int64_t waiter_id);
 
   const FleetBudgetOptions options_;
+  absl::Mutex position_mu_;
+  // Opened by the first PositionOf; reconnects by itself after a loss.
+  std::unique_ptr<PgDb> position_db_ ABSL_GUARDED_BY(position_mu_);
 };
 
 }  // namespace followgate

@@ -117,6 +117,15 @@ class FleetBudgetTest : public ::testing::Test {
     }
   }
 
+  // Waits until the Acquire holding `ticket` waits (its row exists).
+  static void AwaitTicket(const WaitTicket& ticket) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (ticket.id == 0) {
+      ASSERT_LT(absl::Now(), give_up) << "the waiter never queued";
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+
   // No grant until Release(), whoever waits; `last_caller` had the last one.
   static void Hold(const std::string& name, const std::string& last_caller) {
     ASSERT_THAT(Sql("UPDATE fleet_budgets SET next_grant = clock_timestamp() + interval '1 hour', "
@@ -325,6 +334,40 @@ TEST_F(FleetBudgetTest, DatabaseStoppedWhileWaitingIsUnavailableAndRestartedWork
   ASSERT_THAT(server_->Start(), IsOk());
   Watchdog again(absl::Seconds(10));
   EXPECT_THAT(budget->Acquire(Request("B"), again.token()), IsOk());
+}
+
+TEST_F(FleetBudgetTest, PositionOfCountsWaitersAheadAcrossReplicas) {
+  const absl::Duration interval = absl::Seconds(10);
+  std::unique_ptr<FleetBudget> one = Replica("position", "r1", interval);
+  std::unique_ptr<FleetBudget> two = Replica("position", "r2", interval);
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  Hold("position", "Z");
+  CancellationToken cancel;
+  WaitTicket first, second;
+  std::thread a([&] { one->Acquire(Request("A"), cancel, nullptr, &first).IgnoreError(); });
+  AwaitTicket(first);
+  std::thread b([&] { two->Acquire(Request("B"), cancel, nullptr, &second).IgnoreError(); });
+  AwaitTicket(second);
+
+  // Asked of either replica: "A" is next, "B" one interval later.
+  absl::StatusOr<std::optional<QueuePosition>> of_a = two->PositionOf(first.id);
+  absl::StatusOr<std::optional<QueuePosition>> of_b = one->PositionOf(second.id);
+  ASSERT_THAT(of_a, IsOk());
+  ASSERT_THAT(of_b, IsOk());
+  ASSERT_TRUE(of_a->has_value() && of_b->has_value());
+  EXPECT_EQ((*of_a)->ahead, 0);
+  EXPECT_EQ((*of_b)->ahead, 1);
+  EXPECT_GT((*of_a)->estimated_wait, absl::Minutes(59));  // Held for an hour.
+  EXPECT_NEAR(absl::ToDoubleSeconds((*of_b)->estimated_wait - (*of_a)->estimated_wait),
+              absl::ToDoubleSeconds(interval), 2.0);
+
+  cancel.Cancel();
+  a.join();
+  b.join();
+  EXPECT_EQ(first.id, 0u);
+  absl::StatusOr<std::optional<QueuePosition>> gone = one->PositionOf(second.id);
+  ASSERT_THAT(gone, IsOk());
+  EXPECT_FALSE(gone->has_value());
 }
 
 TEST_F(FleetBudgetTest, CreateRejectsOptionsItCannotHonour) {
