@@ -27,8 +27,8 @@ void RequestPacer::SetIntervalLocked(absl::Duration interval, absl::string_view 
   Metrics::Get().SetBudgetInterval(interval);
 }
 
-uint64_t RequestPacer::Choose(const Waiters& waiters, const std::string& last_caller,
-                              absl::Time now) {
+uint64_t ChooseNextWaiter(const PacerWaiters& waiters, const std::string& last_caller,
+                          absl::Time now) {
   // The highest priority among ready waiters.
   std::optional<int> top;
   for (const auto& [ticket, w] : waiters) {
@@ -90,7 +90,7 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
       return absl::CancelledError("cancelled while waiting for the upstream rate limit");
     }
     const absl::Time now = clock_->Now();
-    if (now >= next_grant_ && Choose(waiters_, last_caller_, now) == ticket) {
+    if (now >= next_grant_ && ChooseNextWaiter(waiters_, last_caller_, now) == ticket) {
       leave();
       SetNextGrantLocked(now + interval_);
       last_caller_ = request.caller;
@@ -144,12 +144,12 @@ std::optional<QueuePosition> RequestPacer::PositionOf(uint64_t ticket) const {
   const absl::Time now = clock_->Now();
   absl::Time t = std::max(now, next_grant_);
   for (int ahead = 0;; ++ahead) {
-    uint64_t next = Choose(waiters, last, t);
+    uint64_t next = ChooseNextWaiter(waiters, last, t);
     while (next == 0) {  // Nobody ready at t: jump to the next not_before.
       absl::Time earliest = absl::InfiniteFuture();
       for (const auto& [id, w] : waiters) earliest = std::min(earliest, w.not_before);
       t = std::max(t, earliest);
-      next = Choose(waiters, last, t);
+      next = ChooseNextWaiter(waiters, last, t);
     }
     if (next == ticket) return QueuePosition{ahead, t - now};
     last = waiters.at(next).caller;

@@ -37,6 +37,24 @@ struct QueuePosition {
   absl::Duration estimated_wait;
 };
 
+// A request waiting for a slot, as the choice of who goes next sees it.
+struct PacerWaiter {
+  std::string caller;
+  int priority;
+  absl::Time not_before;
+};
+// Waiting requests by arrival order (lower ids arrived earlier); ids are
+// never 0.
+using PacerWaiters = std::map<uint64_t, PacerWaiter>;
+
+// Who goes next at `now`, when `last_caller` had the previous slot: among
+// the waiters whose not_before has come, the highest priority; within it,
+// the first caller after `last_caller` in the cyclic order of caller names;
+// that caller's earliest waiter. 0 when nobody is ready. RequestPacer and
+// FleetBudget both follow it.
+uint64_t ChooseNextWaiter(const PacerWaiters& waiters, const std::string& last_caller,
+                          absl::Time now);
+
 // Lets another thread ask where a waiting Acquire stands.
 struct WaitTicket {
   std::atomic<uint64_t> id{0};  // 0 while not waiting.
@@ -105,16 +123,9 @@ class RequestPacer {
   absl::Duration interval() const;
 
  private:
-  struct Waiter {
-    std::string caller;
-    int priority;
-    absl::Time not_before;
-  };
-  using Waiters = std::map<uint64_t, Waiter>;  // By ticket (arrival order).
+  using Waiter = PacerWaiter;
+  using Waiters = PacerWaiters;  // By ticket (arrival order).
 
-  // The ticket to serve at `now` after `last_caller`; 0 when none is ready.
-  static uint64_t Choose(const Waiters& waiters, const std::string& last_caller,
-                         absl::Time now);
   absl::Time WakeTimeFor(uint64_t ticket, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
