@@ -1,13 +1,17 @@
 // The SnapshotStore contract, run against every backend (a real SQLite file
-// in a temp dir today) on a fake clock; then what only SqliteSnapshotStore
-// does.
+// in a temp dir, a database of its own in a throwaway PostgreSQL cluster) on
+// a fake clock; then what only SqliteSnapshotStore and only PgSnapshotStore
+// do.
 #include "server/follows/snapshot_store.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -16,8 +20,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/base/clock.h"
+#include "server/base/status_macros.h"
+#include "server/follows/pg_snapshot_store.h"
 #include "server/follows/sqlite_snapshot_store.h"
+#include "server/storage/pg_db.h"
 #include "server/testing/fake_clock.h"
+#include "server/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -26,6 +34,7 @@ namespace {
 
 using ::followgate::testing::IsOk;
 using ::followgate::testing::NewTempDir;
+using ::followgate::testing::PostgresServer;
 using ::followgate::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -53,6 +62,68 @@ class SqliteStoreBackend final : public StoreBackend {
 
  private:
   const std::string path_ = NewTempDir("snapshots") + "/snapshots.db";
+};
+
+// One PostgreSQL cluster for the whole binary (it takes about a second to
+// make), started and stopped on the main thread around all tests.
+class PostgresEnvironment final : public ::testing::Environment {
+ public:
+  // nullptr (and a failure) when there is none.
+  static PostgresServer* server() {
+    EXPECT_NE(server_, nullptr) << "no PostgreSQL server";
+    return server_;
+  }
+
+  void SetUp() override {
+    // Hermetic: no password from the environment or a ~/.pgpass.
+    unsetenv("PGPASSWORD");
+    setenv("PGPASSFILE", absl::StrCat(std::getenv("TEST_TMPDIR"), "/no-pgpass").c_str(), 1);
+    absl::StatusOr<std::unique_ptr<PostgresServer>> server = PostgresServer::Create();
+    ASSERT_THAT(server, IsOk());
+    server_ = server->release();
+  }
+  void TearDown() override {
+    delete server_;
+    server_ = nullptr;
+  }
+
+ private:
+  static PostgresServer* server_;
+};
+
+PostgresServer* PostgresEnvironment::server_ = nullptr;
+::testing::Environment* const kPostgresEnvironment =
+    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+
+// A database of its own (t_1, t_2, ...) in the binary's cluster, so no test
+// sees another's snapshots or ids.
+class PgStoreBackend final : public StoreBackend {
+ public:
+  PgStoreBackend() {
+    static std::atomic<int> databases{0};
+    const std::string name = absl::StrCat("t_", ++databases);
+    PostgresServer* server = PostgresEnvironment::server();
+    if (server == nullptr) return;
+    absl::StatusOr<std::unique_ptr<PgDb>> admin = PgDb::Connect(server->url());
+    EXPECT_THAT(admin, IsOk());
+    if (!admin.ok()) return;
+    EXPECT_THAT((*admin)->Exec(absl::StrCat("CREATE DATABASE ", name)), IsOk());
+    url_ = absl::StrCat("postgresql://postgres@127.0.0.1:", server->port(), "/", name);
+  }
+
+  absl::StatusOr<std::unique_ptr<SnapshotStore>> Open(Clock* clock) override {
+    FG_ASSIGN_OR_RETURN(std::unique_ptr<PgSnapshotStore> store, OpenPg(clock));
+    return std::unique_ptr<SnapshotStore>(std::move(store));
+  }
+
+  absl::StatusOr<std::unique_ptr<PgSnapshotStore>> OpenPg(Clock* clock) {
+    if (url_.empty()) return absl::FailedPreconditionError("no database for this test");
+    FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, PgDb::Connect(url_));
+    return PgSnapshotStore::Open(std::move(db), clock);
+  }
+
+ private:
+  std::string url_;
 };
 
 // One backend of the parameter list: its name (in the test names) and how
@@ -107,7 +178,8 @@ class SnapshotStoreTest : public ::testing::TestWithParam<Backend> {
 // Every backend runs every SnapshotStoreTest: a new backend is one more line.
 INSTANTIATE_TEST_SUITE_P(
     Backends, SnapshotStoreTest,
-    ::testing::Values(Backend{"Sqlite", [] { return std::make_unique<SqliteStoreBackend>(); }}),
+    ::testing::Values(Backend{"Sqlite", [] { return std::make_unique<SqliteStoreBackend>(); }},
+                      Backend{"Postgres", [] { return std::make_unique<PgStoreBackend>(); }}),
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 TEST_P(SnapshotStoreTest, CreateStartsAnEmptySnapshotInProgressAtTheClocksTime) {
@@ -128,6 +200,23 @@ TEST_P(SnapshotStoreTest, CreateStartsAnEmptySnapshotInProgressAtTheClocksTime) 
   EXPECT_EQ((*got)->query_key, kQuery);
   EXPECT_FALSE((*got)->complete);
   EXPECT_EQ((*got)->started_at, created->started_at);
+}
+
+TEST_P(SnapshotStoreTest, TimesAreKeptToTheMicrosecondAndReadBackAsCreateReturnedThem) {
+  clock_.Advance(absl::Nanoseconds(1234567891));
+  const absl::Time started = clock_.Now();
+  auto created = store_->Create(kQuery);
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->started_at, absl::FromUnixMicros(absl::ToUnixMicros(started)));
+  clock_.Advance(absl::Microseconds(7));
+  const absl::Time completed = clock_.Now();
+  ASSERT_THAT(store_->AppendPage(created->id, 0, "only page", ""), IsOk());
+  Reopen();
+  auto got = store_->Get(created->id);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->started_at, created->started_at);
+  EXPECT_EQ((*got)->completed_at, absl::FromUnixMicros(absl::ToUnixMicros(completed)));
 }
 
 TEST_P(SnapshotStoreTest, EachSnapshotGetsItsOwnId) {
@@ -446,6 +535,61 @@ TEST(SqliteSnapshotStoreOpen, AFileThatCannotBeOpenedIsUnavailableNamingIt) {
   const std::string path = NewTempDir("snapshots") + "/no/such/dir/snapshots.db";
   EXPECT_THAT(SqliteSnapshotStore::Open(path, &clock),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr(path)));
+}
+
+// Replicas of a fleet start at once: each creates the tables if missing,
+// and none may fail because another is creating them in the same moment.
+TEST(PgSnapshotStoreOpen, ReplicasOpeningAFreshDatabaseAtOnceAllSucceed) {
+  constexpr int kReplicas = 8;
+  for (int round = 0; round < 5; ++round) {
+    PgStoreBackend backend;
+    FakeClock clock;
+    std::vector<absl::Status> opened(kReplicas);
+    std::vector<std::thread> replicas;
+    for (int i = 0; i < kReplicas; ++i) {
+      replicas.emplace_back([&, i] { opened[i] = backend.OpenPg(&clock).status(); });
+    }
+    for (std::thread& replica : replicas) replica.join();
+    for (const absl::Status& status : opened) EXPECT_THAT(status, IsOk());
+  }
+}
+
+TEST(PgSnapshotStoreOpen, TwoStoresOnOneDatabaseSeeEachOthersSnapshots) {
+  PgStoreBackend backend;
+  FakeClock clock;
+  auto first = backend.OpenPg(&clock);
+  auto second = backend.OpenPg(&clock);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  auto info = (*first)->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT((*first)->AppendPage(info->id, 0, "page", "cursor-1"), IsOk());
+  EXPECT_THAT((*second)->AppendPage(info->id, 0, "page again", "cursor-x"),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("is not waiting for page 0")));
+  ASSERT_THAT((*second)->AppendPage(info->id, 1, "last", ""), IsOk());
+  auto got = (*first)->Get(info->id);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE((*got)->complete);
+  EXPECT_EQ((*got)->page_count, 2);
+  EXPECT_THAT(*(*first)->Cursors(info->id), ElementsAre("cursor-1"));
+}
+
+TEST(PgSnapshotStoreLostDatabase, IsUnavailableAndTheStoreWorksAgainOnceItIsBack) {
+  PgStoreBackend backend;
+  FakeClock clock;
+  auto store = backend.OpenPg(&clock);
+  ASSERT_THAT(store, IsOk());
+  auto info = (*store)->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  PostgresServer* server = PostgresEnvironment::server();
+  ASSERT_NE(server, nullptr);
+  ASSERT_THAT(server->Stop(), IsOk());
+  EXPECT_THAT((*store)->AppendPage(info->id, 0, "page", ""),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_THAT(server->Start(), IsOk());
+  EXPECT_THAT((*store)->AppendPage(info->id, 0, "page", ""), IsOk());
+  EXPECT_TRUE((*(*store)->Get(info->id))->complete);
 }
 
 }  // namespace

@@ -1,0 +1,223 @@
+#include "server/follows/pg_snapshot_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/base/status_macros.h"
+
+namespace followgate {
+namespace {
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS snapshots(
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  query_key text NOT NULL,
+  complete boolean NOT NULL DEFAULT false,
+  started_at timestamptz NOT NULL,
+  completed_at timestamptz,
+  next_cursor text NOT NULL DEFAULT '',
+  page_count bigint NOT NULL DEFAULT 0,
+  bytes bigint NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS snapshots_query ON snapshots(query_key, complete, id);
+CREATE TABLE IF NOT EXISTS snapshot_pages(
+  snapshot_id bigint NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+  seq bigint NOT NULL,
+  page bytea NOT NULL,
+  PRIMARY KEY(snapshot_id, seq));
+CREATE TABLE IF NOT EXISTS snapshot_cursors(
+  snapshot_id bigint NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+  seq bigint NOT NULL,
+  cursor text NOT NULL,
+  PRIMARY KEY(snapshot_id, seq));
+)sql";
+
+// Times travel as microseconds since the epoch: numeric extract() (exact
+// since PostgreSQL 14) reads them, and a UTC timestamp literal writes them.
+constexpr char kColumns[] =
+    "id, query_key, complete, (extract(epoch FROM started_at) * 1000000)::bigint, "
+    "(extract(epoch FROM completed_at) * 1000000)::bigint, next_cursor, page_count, bytes";
+
+std::string TimestampParam(int64_t unix_micros) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", absl::FromUnixMicros(unix_micros),
+                          absl::UTCTimeZone());
+}
+
+SnapshotInfo InfoFrom(const PgRow& row) {
+  SnapshotInfo info;
+  info.id = row.Int(0);
+  info.query_key = row.Text(1);
+  info.complete = row.Bool(2);
+  info.started_at = absl::FromUnixMicros(row.Int(3));
+  if (!row.IsNull(4)) info.completed_at = absl::FromUnixMicros(row.Int(4));
+  info.next_cursor = row.Text(5);
+  info.page_count = row.Int(6);
+  info.bytes = row.Int(7);
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PgSnapshotStore>> PgSnapshotStore::Open(std::unique_ptr<PgDb> db,
+                                                                       Clock* clock) {
+  if (db == nullptr) return absl::InvalidArgumentError("PgSnapshotStore needs a connection");
+  FG_RETURN_IF_ERROR(db->InTransaction([&]() -> absl::Status {
+    FG_RETURN_IF_ERROR(
+        db->Query("SELECT pg_advisory_xact_lock($1)", {kPgSnapshotSchemaLockKey}).status());
+    return db->Exec(kSchema);
+  }));
+  return std::unique_ptr<PgSnapshotStore>(new PgSnapshotStore(std::move(db), clock));
+}
+
+absl::StatusOr<std::vector<SnapshotInfo>> PgSnapshotStore::QueryInfos(
+    const std::string& sql, absl::Span<const PgParam> params) {
+  FG_ASSIGN_OR_RETURN(PgResult result, db_->Query(sql, params));
+  std::vector<SnapshotInfo> out;
+  out.reserve(result.rows.size());
+  for (const PgRow& row : result.rows) out.push_back(InfoFrom(row));
+  return out;
+}
+
+absl::StatusOr<std::optional<SnapshotInfo>> PgSnapshotStore::QueryOne(
+    const std::string& sql, absl::Span<const PgParam> params) {
+  FG_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> infos, QueryInfos(sql, params));
+  if (infos.empty()) return std::optional<SnapshotInfo>();
+  return std::optional<SnapshotInfo>(std::move(infos.front()));
+}
+
+absl::StatusOr<std::optional<SnapshotInfo>> PgSnapshotStore::Get(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  return QueryOne(absl::StrCat("SELECT ", kColumns, " FROM snapshots WHERE id = $1"), {id});
+}
+
+absl::StatusOr<std::optional<SnapshotInfo>> PgSnapshotStore::LatestComplete(
+    const std::string& query_key) {
+  absl::MutexLock lock(&mu_);
+  return QueryOne(absl::StrCat("SELECT ", kColumns,
+                               " FROM snapshots WHERE query_key = $1 AND complete "
+                               "ORDER BY id DESC LIMIT 1"),
+                  {query_key});
+}
+
+absl::StatusOr<std::optional<SnapshotInfo>> PgSnapshotStore::LatestInProgress(
+    const std::string& query_key) {
+  absl::MutexLock lock(&mu_);
+  return QueryOne(absl::StrCat("SELECT ", kColumns,
+                               " FROM snapshots WHERE query_key = $1 AND NOT complete "
+                               "ORDER BY id DESC LIMIT 1"),
+                  {query_key});
+}
+
+absl::StatusOr<std::vector<SnapshotInfo>> PgSnapshotStore::NewestComplete(
+    const std::string& query_key, int count) {
+  absl::MutexLock lock(&mu_);
+  return QueryInfos(absl::StrCat("SELECT ", kColumns,
+                                 " FROM snapshots WHERE query_key = $1 AND complete "
+                                 "ORDER BY id DESC LIMIT $2"),
+                    {query_key, count});
+}
+
+absl::StatusOr<SnapshotInfo> PgSnapshotStore::Create(const std::string& query_key) {
+  absl::MutexLock lock(&mu_);
+  const int64_t started_at = absl::ToUnixMicros(clock_->Now());
+  FG_ASSIGN_OR_RETURN(
+      PgResult result,
+      db_->Query("INSERT INTO snapshots(query_key, started_at) VALUES ($1, $2::timestamptz) "
+                 "RETURNING id",
+                 {query_key, TimestampParam(started_at)}));
+  if (result.rows.size() != 1) {
+    return absl::InternalError("INSERT INTO snapshots returned no id");
+  }
+  SnapshotInfo info;
+  info.id = result.rows[0].Int(0);
+  info.query_key = query_key;
+  info.started_at = absl::FromUnixMicros(started_at);
+  return info;
+}
+
+absl::Status PgSnapshotStore::AppendPage(int64_t id, int64_t seq, const std::string& page,
+                                         const std::string& next_cursor) {
+  absl::MutexLock lock(&mu_);
+  const bool completes = next_cursor.empty();
+  const PgParam completed_at = completes
+                                   ? PgParam(TimestampParam(absl::ToUnixMicros(clock_->Now())))
+                                   : PgParam(std::nullopt);
+  return db_->InTransaction([&]() -> absl::Status {
+    // The row first: it matches only when the snapshot waits for this page,
+    // and stays locked until COMMIT, so no other writer can store it too.
+    FG_ASSIGN_OR_RETURN(
+        PgResult update,
+        db_->Query(
+            "UPDATE snapshots SET next_cursor = $1, page_count = page_count + 1, "
+            "bytes = bytes + $2, complete = $3, completed_at = $4::timestamptz "
+            "WHERE id = $5 AND page_count = $6 AND NOT complete",
+            {next_cursor, static_cast<int64_t>(page.size()), completes, completed_at, id, seq}));
+    if (update.affected_rows != 1) {
+      return absl::InternalError(absl::StrCat("snapshot ", id, " is not waiting for page ", seq));
+    }
+    FG_RETURN_IF_ERROR(db_->Query("INSERT INTO snapshot_pages VALUES ($1, $2, $3)",
+                                  {id, seq, PgParam::Bytes(page)})
+                           .status());
+    if (!completes) {
+      FG_RETURN_IF_ERROR(
+          db_->Query("INSERT INTO snapshot_cursors VALUES ($1, $2, $3)", {id, seq, next_cursor})
+              .status());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> PgSnapshotStore::ReadPage(int64_t id, int64_t seq) {
+  absl::MutexLock lock(&mu_);
+  FG_ASSIGN_OR_RETURN(
+      PgResult result,
+      db_->Query("SELECT page FROM snapshot_pages WHERE snapshot_id = $1 AND seq = $2", {id, seq}));
+  if (result.rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(result.rows[0].Text(0));
+}
+
+absl::StatusOr<std::vector<std::string>> PgSnapshotStore::Cursors(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  FG_ASSIGN_OR_RETURN(
+      PgResult result,
+      db_->Query("SELECT cursor FROM snapshot_cursors WHERE snapshot_id = $1 ORDER BY seq", {id}));
+  std::vector<std::string> out;
+  out.reserve(result.rows.size());
+  for (const PgRow& row : result.rows) out.push_back(row.Text(0));
+  return out;
+}
+
+absl::StatusOr<int> PgSnapshotStore::Prune(absl::Duration max_age, int64_t max_bytes,
+                                           const std::set<int64_t>& in_use) {
+  absl::MutexLock lock(&mu_);
+  const std::string cutoff = TimestampParam(absl::ToUnixMicros(clock_->Now() - max_age));
+  int deleted = 0;
+  FG_RETURN_IF_ERROR(db_->InTransaction([&]() -> absl::Status {
+    deleted = 0;
+    FG_RETURN_IF_ERROR(
+        db_->Query("SELECT pg_advisory_xact_lock($1)", {kPgSnapshotPruneLockKey}).status());
+    // Oldest first; the newest complete snapshot of each query is kept while
+    // it is young enough.
+    FG_ASSIGN_OR_RETURN(
+        PgResult candidates,
+        db_->Query("SELECT s.id, s.started_at < $1::timestamptz, s.bytes, s.id = (SELECT "
+                   "max(n.id) FROM snapshots n WHERE n.query_key = s.query_key AND "
+                   "n.complete) FROM snapshots s WHERE s.complete ORDER BY s.id",
+                   {cutoff}));
+    FG_ASSIGN_OR_RETURN(PgResult total_result,
+                        db_->Query("SELECT COALESCE(sum(bytes), 0)::bigint FROM snapshots"));
+    int64_t total = total_result.rows.empty() ? 0 : total_result.rows[0].Int(0);
+    for (const PgRow& candidate : candidates.rows) {
+      const int64_t id = candidate.Int(0);
+      if (in_use.count(id) != 0) continue;
+      const bool too_old = candidate.Bool(1);
+      const bool too_big = total > max_bytes;
+      if (!too_old && !too_big) continue;
+      if (candidate.Bool(3) && !too_old) continue;
+      FG_ASSIGN_OR_RETURN(PgResult gone, db_->Query("DELETE FROM snapshots WHERE id = $1", {id}));
+      total -= candidate.Int(2);
+      deleted += static_cast<int>(gone.affected_rows);
+    }
+    return absl::OkStatus();
+  }));
+  return deleted;
+}
+
+}  // namespace followgate

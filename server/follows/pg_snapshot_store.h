@@ -1,0 +1,87 @@
+// The snapshot store a fleet of replicas shares: tables in PostgreSQL.
+#ifndef FOLLOWGATE_SERVER_FOLLOWS_PG_SNAPSHOT_STORE_H_
+#define FOLLOWGATE_SERVER_FOLLOWS_PG_SNAPSHOT_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/base/clock.h"
+#include "server/follows/snapshot_store.h"
+#include "server/storage/pg_db.h"
+
+namespace followgate {
+
+// The advisory lock key under which the snapshot tables are created, so
+// replicas starting at once do not race in CREATE TABLE IF NOT EXISTS
+// (which is not safe against itself). Prune takes kPgSnapshotPruneLockKey
+// for its transaction, so two replicas never prune at once and neither
+// deletes more than its limits call for.
+inline constexpr int64_t kPgSnapshotSchemaLockKey = 0x66675f736e617031;  // "fg_snap1"
+inline constexpr int64_t kPgSnapshotPruneLockKey = 0x66675f736e617032;   // "fg_snap2"
+
+// SnapshotStore in PostgreSQL, the same layout as SqliteSnapshotStore: one
+// row per snapshot in `snapshots`, its pages (bytea) and the cursors after
+// them in `snapshot_pages` and `snapshot_cursors`, which go with their
+// snapshot (ON DELETE CASCADE). Ids come from an identity column, whose
+// sequence never hands out a value twice (a rolled-back Create only skips
+// one). Times are timestamptz, which keeps microseconds, and come from
+// `clock` as in every SnapshotStore, never from the server's now().
+//
+// Replicas share the tables: AppendPage first updates the snapshot's row
+// only if it waits for that very page (locking the row), so of two replicas
+// appending the same page one succeeds and the other gets INTERNAL, and the
+// page, its cursor and the new counts commit together or not at all. Prune
+// knows only this replica's `in_use` ids.
+//
+// Thread-safe: one connection behind a mutex, so calls of one store run one
+// at a time. Errors: those of SnapshotStore, plus UNAVAILABLE (reason
+// DATABASE_UNAVAILABLE, with a retry delay) when the database cannot be
+// reached or the connection was lost; the call after that reconnects.
+class PgSnapshotStore final : public SnapshotStore {
+ public:
+  // Creates the tables if missing (under kPgSnapshotSchemaLockKey) and
+  // returns a store over them, which owns `db` (INVALID_ARGUMENT when it is
+  // null). `clock` is not owned and must outlive the store.
+  static absl::StatusOr<std::unique_ptr<PgSnapshotStore>> Open(std::unique_ptr<PgDb> db,
+                                                               Clock* clock);
+
+  absl::StatusOr<std::optional<SnapshotInfo>> Get(int64_t id) override;
+  absl::StatusOr<std::optional<SnapshotInfo>> LatestComplete(const std::string& query_key) override;
+  absl::StatusOr<std::optional<SnapshotInfo>> LatestInProgress(
+      const std::string& query_key) override;
+  absl::StatusOr<std::vector<SnapshotInfo>> NewestComplete(const std::string& query_key,
+                                                           int count) override;
+
+  absl::StatusOr<SnapshotInfo> Create(const std::string& query_key) override;
+  absl::Status AppendPage(int64_t id, int64_t seq, const std::string& page,
+                          const std::string& next_cursor) override;
+  absl::StatusOr<std::vector<std::string>> Cursors(int64_t id) override;
+  absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq) override;
+
+  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
+                            const std::set<int64_t>& in_use) override;
+
+ private:
+  PgSnapshotStore(std::unique_ptr<PgDb> db, Clock* clock) : db_(std::move(db)), clock_(clock) {}
+  absl::StatusOr<std::vector<SnapshotInfo>> QueryInfos(const std::string& sql,
+                                                       absl::Span<const PgParam> params)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<SnapshotInfo>> QueryOne(const std::string& sql,
+                                                       absl::Span<const PgParam> params)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  const std::unique_ptr<PgDb> db_ ABSL_GUARDED_BY(mu_);
+  Clock* const clock_;
+};
+
+}  // namespace followgate
+
+#endif  // FOLLOWGATE_SERVER_FOLLOWS_PG_SNAPSHOT_STORE_H_
