@@ -1,7 +1,9 @@
 // Durable snapshots of follows queries: the pages fetched from LinkedIn.
 // The interface the hub, the readers and the services use; a backend
 // implements it (SqliteSnapshotStore, in sqlite_snapshot_store.h, under the
-// state dir) and only the code that builds the server picks one.
+// state dir; PgSnapshotStore, in pg_snapshot_store.h, shared by a fleet in
+// PostgreSQL, where a lost database is UNAVAILABLE) and only the code that
+// builds the server picks one.
 #ifndef FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_STORE_H_
 #define FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_STORE_H_
 
