@@ -86,6 +86,21 @@ std::optional<std::string> ErrorReason(const absl::Status& status) {
   return info->reason();
 }
 
+std::string StatusForLog(const absl::Status& status) {
+  std::string text = absl::StatusCodeToString(status.code());
+  std::optional<std::string> reason = ErrorReason(status);
+  std::optional<absl::Duration> delay = RetryDelay(status);
+  if (reason.has_value() || delay.has_value()) {
+    absl::StrAppend(&text, " (", reason.value_or(""),
+                    reason.has_value() && delay.has_value() ? ", " : "",
+                    delay.has_value() ? absl::StrCat("retry in ", absl::FormatDuration(*delay))
+                                      : "",
+                    ")");
+  }
+  if (!status.message().empty()) absl::StrAppend(&text, ": ", status.message());
+  return text;
+}
+
 std::optional<absl::Duration> RetryDelay(const absl::Status& status) {
   absl::optional<absl::Cord> payload = status.GetPayload(kRetryInfoUrl);
   google::rpc::RetryInfo info;

@@ -41,6 +41,10 @@ std::optional<std::string> ErrorReason(const absl::Status& status);
 // The delay of the status's RetryInfo, if it has one.
 std::optional<absl::Duration> RetryDelay(const absl::Status& status);
 
+// The status as a log line says it: "CODE (REASON, retry in D): message",
+// without the serialized payloads that absl::Status::ToString() prints.
+std::string StatusForLog(const absl::Status& status);
+
 }  // namespace followgate
 
 #endif  // FOLLOWGATE_SERVER_BASE_ERROR_DETAILS_H_

@@ -68,7 +68,7 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
         advice == RetryAdvice::kDoNotRetry || attempt > options_.max_retries;
     LogInfo(absl::StrCat("LinkedIn request for ", query.urn, " ",
                          EdgeTypeName(query.edge_type), " attempt ", attempt,
-                         " failed: ", page.status().ToString(),
+                         " failed: ", StatusForLog(page.status()),
                          give_up ? "; giving up" : "; will retry"));
     if (give_up) {
       if (advice == RetryAdvice::kDoNotRetry && attempt == 1) return page.status();

@@ -263,7 +263,7 @@ void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
   RunAll(std::move(wakes));
   if (!status.ok() && !crawl->cancel.IsCancelled()) {
     LogInfo(absl::StrCat("crawl of snapshot ", crawl->snapshot_id, " (",
-                         SnapshotQueryKey(crawl->query), ") stopped: ", status.ToString()));
+                         SnapshotQueryKey(crawl->query), ") stopped: ", StatusForLog(status)));
   }
 }
 

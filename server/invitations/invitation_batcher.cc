@@ -158,7 +158,7 @@ class InvitationBatcher::BatchRun {
       if (answer.disposition != SendDisposition::kAnswered) {
         LogInfo(absl::StrCat("ConnectSafely request for batch ", spec_.request_id, " (",
                              urns.size(), " profiles) attempt ", attempt, " failed: ",
-                             answer.status.ToString()));
+                             StatusForLog(answer.status)));
       }
       switch (answer.disposition) {
         case SendDisposition::kAnswered: {

@@ -195,5 +195,16 @@ TEST(RewordStatus, KeepsEveryPayloadAlsoOnesThatAreNotGoogleRpc) {
               Optional(absl::Cord("inside")));
 }
 
+TEST(StatusForLog, NamesTheCodeReasonAndRetryDelayWithoutSerializedPayloads) {
+  const absl::Status status = WithRetryDelay(
+      WithErrorInfo(absl::UnavailableError("LinkedIn failed"), "LINKEDIN_UNAVAILABLE"),
+      absl::Seconds(30));
+  EXPECT_EQ(StatusForLog(status),
+            "UNAVAILABLE (LINKEDIN_UNAVAILABLE, retry in 30s): LinkedIn failed");
+  EXPECT_EQ(StatusForLog(absl::NotFoundError("gone")), "NOT_FOUND: gone");
+  EXPECT_EQ(StatusForLog(WithRetryDelay(absl::UnavailableError("x"), absl::Seconds(1))),
+            "UNAVAILABLE (retry in 1s): x");
+}
+
 }  // namespace
 }  // namespace followgate
