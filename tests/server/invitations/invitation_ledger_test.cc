@@ -575,7 +575,7 @@ TEST(PgInvitationLedgerFleet, ConcurrentClaimsOfTwoReplicasNeverTakeAProfileTwic
   for (const auto& [urn, times] : claims) EXPECT_EQ(times, 1) << urn;
 }
 
-TEST(PgInvitationLedgerFleet, AnotherReplicasInFlightChunkBecomesUnknownOnlyOnceItsLeaseExpires) {
+TEST(PgInvitationLedgerFleet, AnotherReplicasChunkBecomesUnknownOnlyWhenItsLeaseExpiresAndALateAnswerWins) {
   const absl::StatusOr<std::string> url = PostgresEnvironment::NewDatabase();
   ASSERT_THAT(url, IsOk());
   FakeClock clock;
@@ -608,6 +608,13 @@ TEST(PgInvitationLedgerFleet, AnotherReplicasInFlightChunkBecomesUnknownOnlyOnce
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ(reason(**c), kCrashReason);
   EXPECT_THAT((*c)->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
+  // The answer that arrives after all replaces the guess.
+  ASSERT_THAT((*a)->CompleteChunk(claim->chunk->id,
+                                  Outcomes(*claim->chunk, "b1", v1::INVITATION_OUTCOME_SENT)),
+              IsOk());
+  auto record = (*c)->GetInvitation(kCompany, Profile(0));
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->outcome, v1::INVITATION_OUTCOME_SENT);
 }
 
 TEST(PgInvitationLedgerOpen, ReplicasStartingAtOnceOnAnEmptyDatabaseAllOpenTheLedger) {
