@@ -4,11 +4,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "server/base/error_details.h"
 #include "server/base/log.h"
 #include "server/base/status_macros.h"
+#include "server/invitations/batch_start.h"
 
 namespace followgate {
 namespace {
@@ -255,34 +254,24 @@ absl::Status SqliteInvitationLedger::StartBatch(const BatchSpec& spec) {
   absl::MutexLock lock(&mu_);
   return db_->InTransaction([&]() -> absl::Status {
     FG_ASSIGN_OR_RETURN(auto batch,
-                        db_->Prepare("SELECT company_id, account_id, retry_unknown, "
-                                     "profile_count FROM batches WHERE request_id=?1"));
+                        db_->Prepare("SELECT company_id, account_id, retry_unknown "
+                                     "FROM batches WHERE request_id=?1"));
     batch.Bind(1, spec.request_id);
     FG_ASSIGN_OR_RETURN(bool exists, batch.Step());
     if (exists) {
-      auto differs = [&](absl::string_view what) {
-        return WithErrorInfo(
-            absl::AlreadyExistsError(absl::StrCat(
-                "request_id \"", spec.request_id, "\" already names a batch with a different ",
-                what, ": repeat that request unchanged, or use a new request_id")),
-            "REQUEST_ID_REUSED", {{"request_id", spec.request_id}});
-      };
-      if (batch.Text(0) != spec.company_id) return differs("company_id");
-      if (batch.Text(1) != spec.account_id) return differs("account_id");
-      if ((batch.Int(2) != 0) != spec.retry_unknown) return differs("retry_unknown");
-      if (batch.Int(3) != static_cast<int64_t>(spec.profile_urns.size())) {
-        return differs(absl::StrCat("number of profiles (", batch.Int(3), ")"));
-      }
+      StoredBatch stored;
+      stored.company_id = batch.Text(0);
+      stored.account_id = batch.Text(1);
+      stored.retry_unknown = batch.Int(2) != 0;
       FG_ASSIGN_OR_RETURN(auto urns, db_->Prepare("SELECT profile_urn FROM batch_profiles "
                                                   "WHERE request_id=?1 ORDER BY idx"));
       urns.Bind(1, spec.request_id);
-      for (size_t i = 0; i < spec.profile_urns.size(); ++i) {
+      for (;;) {
         FG_ASSIGN_OR_RETURN(bool row, urns.Step());
-        if (!row || urns.Text(0) != spec.profile_urns[i]) {
-          return differs(absl::StrCat("profile_urns[", i, "]"));
-        }
+        if (!row) break;
+        stored.profile_urns.push_back(urns.Text(0));
       }
-      return absl::OkStatus();
+      return CheckRepeatedBatch(stored, spec);
     }
     FG_ASSIGN_OR_RETURN(auto insert_batch,
                         db_->Prepare("INSERT INTO batches VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
@@ -296,17 +285,15 @@ absl::Status SqliteInvitationLedger::StartBatch(const BatchSpec& spec) {
     FG_ASSIGN_OR_RETURN(auto insert_profile,
                         db_->Prepare("INSERT INTO batch_profiles(request_id, idx, "
                                      "profile_urn, outcome, reason) VALUES (?1,?2,?3,?4,?5)"));
-    absl::flat_hash_map<std::string, int> first_index;
-    for (int i = 0; i < static_cast<int>(spec.profile_urns.size()); ++i) {
-      const std::string& urn = spec.profile_urns[i];
-      auto [it, first] = first_index.emplace(urn, i);
+    for (const NewBatchProfile& profile : NewBatchProfiles(spec)) {
       insert_profile.Reset();
-      insert_profile.Bind(1, spec.request_id).Bind(2, int64_t{i}).Bind(3, urn);
-      if (first) {
-        insert_profile.Bind(4, int64_t{kPending}).Bind(5, "");
-      } else {
+      insert_profile.Bind(1, spec.request_id).Bind(2, int64_t{profile.index})
+          .Bind(3, profile.profile_urn);
+      if (profile.duplicate) {
         insert_profile.Bind(4, int64_t{v1::INVITATION_OUTCOME_SKIPPED_DUPLICATE})
-            .Bind(5, absl::StrCat("repeats profile_urns[", it->second, "]"));
+            .Bind(5, profile.reason);
+      } else {
+        insert_profile.Bind(4, int64_t{kPending}).Bind(5, "");
       }
       FG_RETURN_IF_ERROR(insert_profile.Run());
     }

@@ -1,25 +1,33 @@
 // The InvitationLedger contract, run against every backend (a real SQLite
-// file in a temp dir today), opened again as a restarted server opens it, on
-// a fake clock; then what only SqliteInvitationLedger does.
+// file in a temp dir; a database of its own on a throwaway PostgreSQL
+// cluster), opened again as a restarted server opens it, on a fake clock;
+// then what only SqliteInvitationLedger or PgInvitationLedger does.
 #include "server/invitations/invitation_ledger.h"
 
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/barrier.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/base/clock.h"
 #include "server/base/error_details.h"
+#include "server/invitations/pg_invitation_ledger.h"
 #include "server/invitations/sqlite_invitation_ledger.h"
+#include "server/storage/pg_db.h"
 #include "server/testing/fake_clock.h"
+#include "server/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -28,6 +36,7 @@ namespace {
 
 using ::followgate::testing::IsOk;
 using ::followgate::testing::NewTempDir;
+using ::followgate::testing::PostgresServer;
 using ::followgate::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -92,6 +101,63 @@ class SqliteLedgerBackend final : public LedgerBackend {
 
  private:
   const std::string path_ = NewTempDir("ledger") + "/invitations.db";
+};
+
+// The binary's one PostgreSQL cluster, started on the main thread before
+// the first test (it takes about a second) and stopped after the last.
+class PostgresEnvironment final : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    // Hermetic: no password from the environment or a ~/.pgpass.
+    unsetenv("PGPASSWORD");
+    setenv("PGPASSFILE", absl::StrCat(std::getenv("TEST_TMPDIR"), "/no-pgpass").c_str(), 1);
+    absl::StatusOr<std::unique_ptr<PostgresServer>> server = PostgresServer::Create();
+    ASSERT_THAT(server, IsOk());
+    server_ = *std::move(server);
+  }
+  void TearDown() override { server_.reset(); }
+
+  // A new, empty database; its URL, or the error that prevented it.
+  static absl::StatusOr<std::string> NewDatabase() {
+    if (server_ == nullptr) return absl::FailedPreconditionError("no PostgreSQL server");
+    absl::StatusOr<std::unique_ptr<PgDb>> db = PgDb::Connect(server_->url());
+    if (!db.ok()) return db.status();
+    static int databases = 0;
+    const std::string name = absl::StrCat("ledger_", ++databases);
+    if (absl::Status created = (*db)->Exec(absl::StrCat("CREATE DATABASE ", name));
+        !created.ok()) {
+      return created;
+    }
+    return absl::StrCat("postgresql://postgres@127.0.0.1:", server_->port(), "/", name);
+  }
+
+ private:
+  static std::unique_ptr<PostgresServer> server_;
+};
+
+std::unique_ptr<PostgresServer> PostgresEnvironment::server_;
+::testing::Environment* const kPostgres =
+    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+
+PgInvitationLedgerOptions PgOptions(const std::string& url, const std::string& owner) {
+  PgInvitationLedgerOptions options;
+  options.url = url;
+  options.owner = owner;
+  options.lease = absl::Minutes(5);
+  return options;
+}
+
+// A database of its own; every Open() is the same replica starting again,
+// so what it left in flight is its own and recovered.
+class PgLedgerBackend final : public LedgerBackend {
+ public:
+  absl::StatusOr<std::unique_ptr<InvitationLedger>> Open(Clock* clock) override {
+    if (!url_.ok()) return url_.status();
+    return PgInvitationLedger::Open(PgOptions(*url_, "replica-1"), clock);
+  }
+
+ private:
+  const absl::StatusOr<std::string> url_ = PostgresEnvironment::NewDatabase();
 };
 
 // One backend of the parameter list: its name (in the test names) and how
@@ -169,7 +235,8 @@ class InvitationLedgerTest : public ::testing::TestWithParam<Backend> {
 // line.
 INSTANTIATE_TEST_SUITE_P(
     Backends, InvitationLedgerTest,
-    ::testing::Values(Backend{"Sqlite", [] { return std::make_unique<SqliteLedgerBackend>(); }}),
+    ::testing::Values(Backend{"Sqlite", [] { return std::make_unique<SqliteLedgerBackend>(); }},
+                      Backend{"Postgres", [] { return std::make_unique<PgLedgerBackend>(); }}),
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 TEST_P(InvitationLedgerTest, StartingTheSameBatchAgainFindsItWithItsOutcomes) {
@@ -453,6 +520,126 @@ TEST(SqliteInvitationLedgerOpen, FileThatCannotBeOpenedIsUnavailable) {
   EXPECT_THAT(SqliteInvitationLedger::Open(NewTempDir("ledger") + "/missing/invitations.db",
                                            &clock),
               StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// Two replicas, each ledger on its own connection, with many threads each:
+// every thread runs a batch of the same company whose profiles are the same
+// set in another order, so their claims race for every profile.
+TEST(PgInvitationLedgerFleet, ConcurrentClaimsOfTwoReplicasNeverTakeAProfileTwice) {
+  const absl::StatusOr<std::string> url = PostgresEnvironment::NewDatabase();
+  ASSERT_THAT(url, IsOk());
+  FakeClock clock;
+  std::vector<std::unique_ptr<PgInvitationLedger>> replicas;
+  for (const std::string owner : {"replica-a", "replica-b"}) {
+    auto ledger = PgInvitationLedger::Open(PgOptions(*url, owner), &clock);
+    ASSERT_THAT(ledger, IsOk());
+    replicas.push_back(*std::move(ledger));
+  }
+  constexpr int kThreads = 8;
+  constexpr int kProfiles = 120;
+  absl::Mutex mu;
+  std::map<std::string, int> claims;  // urn -> how many chunks took it
+  absl::Barrier start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      InvitationLedger& ledger = *replicas[t % 2];
+      std::vector<std::string> urns;
+      for (int i = 0; i < kProfiles; ++i) urns.push_back(Profile((i + t * 17) % kProfiles));
+      const std::string request_id = absl::StrCat("b", t);
+      start.Block();
+      ASSERT_THAT(ledger.StartBatch(Spec(request_id, urns)), IsOk());
+      for (int round = 0;; ++round) {
+        absl::StatusOr<Claim> claim = ledger.ClaimChunk(request_id, 2, false, std::nullopt);
+        ASSERT_THAT(claim, IsOk());
+        if (!claim->chunk.has_value()) break;
+        {
+          absl::MutexLock lock(&mu);
+          for (const auto& [index, urn] : claim->chunk->profiles) ++claims[urn];
+        }
+        // Answered or lost: either way never to be sent again.
+        if (round % 2 == 0) {
+          ASSERT_THAT(ledger.CompleteChunk(claim->chunk->id,
+                                           Outcomes(*claim->chunk, request_id,
+                                                    v1::INVITATION_OUTCOME_SENT)),
+                      IsOk());
+        } else {
+          ASSERT_THAT(ledger.MarkChunkUnknown(claim->chunk->id, "lost"), IsOk());
+        }
+      }
+      EXPECT_THAT(ledger.PendingProfiles(request_id), ::testing::Eq(absl::StatusOr<int>(0)));
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(claims.size(), static_cast<size_t>(kProfiles));
+  for (const auto& [urn, times] : claims) EXPECT_EQ(times, 1) << urn;
+}
+
+TEST(PgInvitationLedgerFleet, AnotherReplicasChunkBecomesUnknownOnlyWhenItsLeaseExpiresAndALateAnswerWins) {
+  const absl::StatusOr<std::string> url = PostgresEnvironment::NewDatabase();
+  ASSERT_THAT(url, IsOk());
+  FakeClock clock;
+  auto a = PgInvitationLedger::Open(PgOptions(*url, "replica-a"), &clock);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT((*a)->StartBatch(Spec("b1", Profiles(0, 1))), IsOk());
+  auto claim = (*a)->ClaimChunk("b1", 50, false, std::nullopt);
+  ASSERT_THAT(claim, IsOk());
+  ASSERT_TRUE(claim->chunk.has_value());
+  auto reason = [&](InvitationLedger& ledger) {
+    auto record = ledger.GetInvitation(kCompany, Profile(0));
+    EXPECT_THAT(record, IsOk());
+    return record.ok() ? record->reason : "";
+  };
+
+  // Replica b starts while a is alive: a's chunk stays in flight.
+  auto b = PgInvitationLedger::Open(PgOptions(*url, "replica-b"), &clock);
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(reason(**b), "the request is in flight");
+  // a renews its lease just before it ends.
+  clock.Advance(absl::Minutes(4));
+  ASSERT_THAT((*a)->RenewLease(), IsOk());
+  clock.Advance(absl::Minutes(4));
+  EXPECT_THAT((*b)->RecoverExpiredChunks(), ::testing::Eq(absl::StatusOr<int64_t>(0)));
+  EXPECT_EQ(reason(**b), "the request is in flight");
+  // a falls silent: once its lease has expired, a replica that opens the
+  // ledger takes the chunk for abandoned.
+  clock.Advance(absl::Minutes(1));
+  auto c = PgInvitationLedger::Open(PgOptions(*url, "replica-c"), &clock);
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(reason(**c), kCrashReason);
+  EXPECT_THAT((*c)->UpstreamRequests("b1"), ::testing::Eq(absl::StatusOr<int>(1)));
+  // The answer that arrives after all replaces the guess.
+  ASSERT_THAT((*a)->CompleteChunk(claim->chunk->id,
+                                  Outcomes(*claim->chunk, "b1", v1::INVITATION_OUTCOME_SENT)),
+              IsOk());
+  auto record = (*c)->GetInvitation(kCompany, Profile(0));
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->outcome, v1::INVITATION_OUTCOME_SENT);
+}
+
+TEST(PgInvitationLedgerOpen, ReplicasStartingAtOnceOnAnEmptyDatabaseAllOpenTheLedger) {
+  const absl::StatusOr<std::string> url = PostgresEnvironment::NewDatabase();
+  ASSERT_THAT(url, IsOk());
+  FakeClock clock;
+  constexpr int kReplicas = 6;
+  absl::Barrier start(kReplicas);
+  std::vector<absl::Status> opened(kReplicas);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < kReplicas; ++r) {
+    threads.emplace_back([&, r] {
+      start.Block();
+      opened[r] =
+          PgInvitationLedger::Open(PgOptions(*url, absl::StrCat("replica-", r)), &clock).status();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int r = 0; r < kReplicas; ++r) EXPECT_THAT(opened[r], IsOk()) << "replica-" << r;
+}
+
+TEST(PgInvitationLedgerOpen, EmptyOwnerIsInvalidArgument) {
+  FakeClock clock;
+  EXPECT_THAT(PgInvitationLedger::Open(PgOptions("postgresql://127.0.0.1:1/none", ""), &clock),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("owner name")));
 }
 
 }  // namespace
