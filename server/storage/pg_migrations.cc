@@ -28,8 +28,7 @@ absl::Status CheckMigrations(absl::string_view component,
                              const std::vector<Migration>& migrations) {
   if (component.empty()) return absl::InvalidArgumentError("a migrated component needs a name");
   if (migrations.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the ", component, " schema has no migrations"));
+    return absl::InvalidArgumentError(absl::StrCat("the ", component, " schema has no migrations"));
   }
   int previous = 0;
   for (const Migration& migration : migrations) {
@@ -85,9 +84,9 @@ absl::Status ApplyMigrations(PgDb& db, absl::string_view component,
     for (const Migration& migration : migrations) {
       if (migration.version <= database_version) continue;
       if (absl::Status applied = db.Exec(migration.sql); !applied.ok()) {
-        return RewordStatus(applied, absl::StrCat("migrating the ", component,
-                                                  " schema to version ", migration.version,
-                                                  ": ", applied.message()));
+        return RewordStatus(applied,
+                            absl::StrCat("migrating the ", component, " schema to version ",
+                                         migration.version, ": ", applied.message()));
       }
       FG_RETURN_IF_ERROR(
           db.Query("INSERT INTO schema_migrations(component, version) VALUES ($1, $2)",

@@ -61,8 +61,7 @@ class PgMigrationsTest : public ::testing::Test {
   // The versions recorded for `component`, in order.
   std::vector<int64_t> Recorded(const std::string& component) {
     absl::StatusOr<PgResult> rows = db_->Query(
-        "SELECT version FROM schema_migrations WHERE component = $1 ORDER BY version",
-        {component});
+        "SELECT version FROM schema_migrations WHERE component = $1 ORDER BY version", {component});
     EXPECT_THAT(rows, IsOk());
     std::vector<int64_t> versions;
     if (rows.ok()) {
@@ -156,6 +155,38 @@ TEST_F(PgMigrationsTest, ReplicasStartingAtOnceAllSucceedAndApplyOnce) {
   for (int i = 0; i < kReplicas; ++i) EXPECT_THAT(results[i], IsOk()) << "replica " << i;
   EXPECT_EQ(Scalar("SELECT count(*) FROM fleet_t"), 1);
   EXPECT_THAT(Recorded("fleet"), ElementsAre(1, 2));
+}
+
+TEST_F(PgMigrationsTest, ComponentsStartingAtOnceOnAFreshDatabaseAllSucceed) {
+  // A database of its own, so that schema_migrations does not exist yet and
+  // every component races to create it.
+  ASSERT_THAT(db_->Exec("CREATE DATABASE fresh"), IsOk());
+  const std::string url = server_->url();
+  const std::string fresh_url = url.substr(0, url.rfind('/')) + "/fresh";
+  constexpr int kComponents = 8;
+  std::vector<std::unique_ptr<PgDb>> connections;
+  for (int i = 0; i < kComponents; ++i) {
+    absl::StatusOr<std::unique_ptr<PgDb>> db = PgDb::Connect(fresh_url);
+    ASSERT_THAT(db, IsOk());
+    connections.push_back(std::move(*db));
+  }
+  std::vector<absl::Status> results(kComponents);
+  absl::Barrier* start = new absl::Barrier(kComponents);
+  std::vector<std::thread> components;
+  for (int i = 0; i < kComponents; ++i) {
+    components.emplace_back([&, i] {
+      if (start->Block()) delete start;
+      results[i] = ApplyMigrations(*connections[i], absl::StrCat("fresh", i),
+                                   {{1, absl::StrCat("CREATE TABLE fresh_t", i, " (id int)")}});
+    });
+  }
+  for (std::thread& component : components) component.join();
+
+  for (int i = 0; i < kComponents; ++i) EXPECT_THAT(results[i], IsOk()) << "component " << i;
+  absl::StatusOr<PgResult> recorded =
+      connections[0]->Query("SELECT count(*) FROM schema_migrations WHERE version = 1");
+  ASSERT_THAT(recorded, IsOk());
+  EXPECT_EQ(recorded->rows.at(0).Int(0), kComponents);
 }
 
 TEST_F(PgMigrationsTest, RefusesASchemaNewerThanItKnows) {
