@@ -8,12 +8,10 @@
 #include "absl/time/clock.h"
 #include "server/base/status_macros.h"
 #include "server/storage/pg_db.h"
+#include "server/storage/pg_migrations.h"
 
 namespace followgate {
 namespace {
-
-// Serialises schema creation across replicas (pg_advisory_xact_lock key).
-constexpr int64_t kSchemaLockKey = 0x666c656574627564;  // "fleetbud"
 
 // Times cross the wire as microseconds since the Unix epoch, exactly.
 constexpr char kDbNowMicros[] =
@@ -21,7 +19,9 @@ constexpr char kDbNowMicros[] =
 #define FG_MICROS_TO_TS(n) "('epoch'::timestamptz + $" n "::bigint * interval '1 microsecond')"
 #define FG_TS_TO_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
-constexpr char kSchema[] =
+// Version 1 keeps IF NOT EXISTS: databases made before schema_migrations
+// already hold these tables, and only gain the record.
+constexpr char kSchemaV1[] =
     "CREATE TABLE IF NOT EXISTS fleet_budgets ("
     "  name text PRIMARY KEY,"
     "  next_grant timestamptz NOT NULL DEFAULT 'epoch',"
@@ -69,14 +69,11 @@ absl::StatusOr<std::unique_ptr<FleetBudget>> FleetBudget::Create(FleetBudgetOpti
   }
   if (options.clock == nullptr) options.clock = Clock::Real();
   FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, PgDb::Connect(options.url, options.password));
-  absl::Status schema = db->InTransaction([&]() -> absl::Status {
-    FG_RETURN_IF_ERROR(db->Query("SELECT pg_advisory_xact_lock($1)", {kSchemaLockKey}).status());
-    FG_RETURN_IF_ERROR(db->Exec(kSchema));
-    return db->Query("INSERT INTO fleet_budgets (name) VALUES ($1) ON CONFLICT DO NOTHING",
-                     {options.name})
-        .status();
-  });
-  FG_RETURN_IF_ERROR(schema);
+  FG_RETURN_IF_ERROR(ApplyMigrations(*db, "fleet_budget", {{1, kSchemaV1}}));
+  FG_RETURN_IF_ERROR(
+      db->Query("INSERT INTO fleet_budgets (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                {options.name})
+          .status());
   return std::unique_ptr<FleetBudget>(new FleetBudget(std::move(options)));
 }
 

@@ -66,10 +66,11 @@ struct FleetBudgetOptions {
 // is ignored (and deleted by the next waiter to look) once its alive_until,
 // renewed every recheck_interval while waiting, has passed.
 //
-// Schema (created if missing, under an advisory lock so replicas starting
-// together do not race): fleet_budgets (name, next_grant, last_caller) and
-// fleet_budget_waiters (id, budget, replica, caller, priority, not_before,
-// enqueued_at, alive_until). A grant or a departure is announced by NOTIFY
+// Schema (component "fleet_budget" of server/storage/pg_migrations.h,
+// migrated at Create, so replicas starting together take turns):
+// fleet_budgets (name, next_grant, last_caller) and fleet_budget_waiters
+// (id, budget, replica, caller, priority, not_before, enqueued_at,
+// alive_until). A grant or a departure is announced by NOTIFY
 // on the budget's channel ("fleet_budget:" + name), which waiters LISTEN to.
 //
 // Thread-safe. Each Acquire opens a connection of its own for the time it

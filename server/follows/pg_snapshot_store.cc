@@ -2,11 +2,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/base/status_macros.h"
+#include "server/storage/pg_migrations.h"
 
 namespace followgate {
 namespace {
 
-constexpr char kSchema[] = R"sql(
+// Version 1 keeps IF NOT EXISTS: databases made before schema_migrations
+// already hold these tables, and only gain the record.
+constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS snapshots(
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   query_key text NOT NULL,
@@ -58,11 +61,7 @@ SnapshotInfo InfoFrom(const PgRow& row) {
 absl::StatusOr<std::unique_ptr<PgSnapshotStore>> PgSnapshotStore::Open(std::unique_ptr<PgDb> db,
                                                                        Clock* clock) {
   if (db == nullptr) return absl::InvalidArgumentError("PgSnapshotStore needs a connection");
-  FG_RETURN_IF_ERROR(db->InTransaction([&]() -> absl::Status {
-    FG_RETURN_IF_ERROR(
-        db->Query("SELECT pg_advisory_xact_lock($1)", {kPgSnapshotSchemaLockKey}).status());
-    return db->Exec(kSchema);
-  }));
+  FG_RETURN_IF_ERROR(ApplyMigrations(*db, kPgSnapshotSchemaComponent, {{1, kSchemaV1}}));
   return std::unique_ptr<PgSnapshotStore>(new PgSnapshotStore(std::move(db), clock));
 }
 

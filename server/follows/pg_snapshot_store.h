@@ -18,13 +18,12 @@
 
 namespace followgate {
 
-// The advisory lock key under which the snapshot tables are created, so
-// replicas starting at once do not race in CREATE TABLE IF NOT EXISTS
-// (which is not safe against itself). Prune takes kPgSnapshotPruneLockKey
-// for its transaction, so two replicas never prune at once and neither
-// deletes more than its limits call for.
-inline constexpr int64_t kPgSnapshotSchemaLockKey = 0x66675f736e617031;  // "fg_snap1"
-inline constexpr int64_t kPgSnapshotPruneLockKey = 0x66675f736e617032;   // "fg_snap2"
+// The component whose versions schema_migrations records for the snapshot
+// tables (server/storage/pg_migrations.h). Prune takes
+// kPgSnapshotPruneLockKey for its transaction, so two replicas never prune
+// at once and neither deletes more than its limits call for.
+inline constexpr char kPgSnapshotSchemaComponent[] = "snapshots";
+inline constexpr int64_t kPgSnapshotPruneLockKey = 0x66675f736e617032;  // "fg_snap2"
 
 // SnapshotStore in PostgreSQL, the same layout as SqliteSnapshotStore: one
 // row per snapshot in `snapshots`, its pages (bytea) and the cursors after
@@ -46,9 +45,9 @@ inline constexpr int64_t kPgSnapshotPruneLockKey = 0x66675f736e617032;   // "fg_
 // reached or the connection was lost; the call after that reconnects.
 class PgSnapshotStore final : public SnapshotStore {
  public:
-  // Creates the tables if missing (under kPgSnapshotSchemaLockKey) and
-  // returns a store over them, which owns `db` (INVALID_ARGUMENT when it is
-  // null). `clock` is not owned and must outlive the store.
+  // Migrates the tables (ApplyMigrations: FAILED_PRECONDITION, reason
+  // SCHEMA_TOO_NEW, when a newer release has migrated them) and returns a
+  // store over them, which owns `db` (INVALID_ARGUMENT when it is null). `clock` is not owned and must outlive the store.
   static absl::StatusOr<std::unique_ptr<PgSnapshotStore>> Open(std::unique_ptr<PgDb> db,
                                                                Clock* clock);
 

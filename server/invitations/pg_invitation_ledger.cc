@@ -9,6 +9,7 @@
 #include "server/base/log.h"
 #include "server/base/status_macros.h"
 #include "server/invitations/batch_start.h"
+#include "server/storage/pg_migrations.h"
 
 namespace followgate {
 namespace {
@@ -21,11 +22,12 @@ constexpr int kInFlight = 100;
 // Transaction advisory locks are taken with two int4 keys: the first says
 // what the second names, so they stay apart from other users of the
 // database's single-bigint locks.
-constexpr int kSchemaLockClass = 71100;   // Second key 0: creating the tables.
 constexpr int kCompanyLockClass = 71101;  // Second key hashtext(company_id).
 constexpr int kBatchLockClass = 71102;    // Second key hashtext(request_id).
 
-constexpr char kSchema[] = R"sql(
+// Version 1 keeps IF NOT EXISTS: databases made before schema_migrations
+// already hold these tables, and only gain the record.
+constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS invitation_batches(
   request_id TEXT PRIMARY KEY,
   company_id TEXT NOT NULL,
@@ -231,14 +233,16 @@ absl::StatusOr<std::unique_ptr<PgInvitationLedger>> PgInvitationLedger::Open(
 }
 
 absl::Status PgInvitationLedger::CreateSchema() {
-  // CREATE ... IF NOT EXISTS is not safe against itself in two sessions at
-  // once (both may insert the same catalog row): replicas starting together
-  // take turns.
-  return InTransactionWithRetries([&]() -> absl::Status {
-    FG_RETURN_IF_ERROR(
-        db_->Query("SELECT pg_advisory_xact_lock($1::int4, 0)", {kSchemaLockClass}).status());
-    return db_->Exec(kSchema);
-  });
+  // Replicas starting together take turns (ApplyMigrations locks the
+  // component); a conflict is run again, as every ledger transaction is.
+  absl::Status status;
+  for (int attempt = 1; attempt <= kPgLedgerAttempts; ++attempt) {
+    status = ApplyMigrations(*db_, "invitations", {{1, kSchemaV1}});
+    if (status.code() != absl::StatusCode::kAborted || ErrorReason(status) != "DATABASE_CONFLICT") {
+      return status;
+    }
+  }
+  return status;
 }
 
 absl::Status PgInvitationLedger::InTransactionWithRetries(

@@ -37,8 +37,9 @@ struct PgInvitationLedgerOptions {
 
 // InvitationLedger in PostgreSQL: batches, their profiles, chunks, the
 // per-company invitations and the ledger id in tables named invitation_*
-// (created if missing, under an advisory lock, so replicas may start at
-// once). Times are milliseconds of the injected clock.
+// (component "invitations" of server/storage/pg_migrations.h, migrated at
+// Open, so replicas may start at once). Times are milliseconds of the
+// injected clock.
 //
 // Fleet decisions:
 //  - Each claim is one READ COMMITTED transaction that first takes a
