@@ -397,6 +397,7 @@ void FleetBudget::OnThrottled() {
   absl::Status changed = ChangePace([](Pace& pace) {
     pace.next_grant = std::max(pace.next_grant, pace.db_now + pace.interval);
     pace.interval = std::max(2 * pace.interval, absl::Milliseconds(1));
+    pace.answers_in_a_row = 0;  // Also at max_interval, where it stays.
   });
   if (!changed.ok()) {
     LogError(absl::StrCat("fleet budget ", options_.name, ": 429 not recorded: ",
@@ -411,6 +412,7 @@ void FleetBudget::OnThrottled(absl::Duration retry_after) {
     // As RequestPacer: whatever delay it names, a 429 says the pace is too
     // fast.
     pace.interval = std::max(2 * pace.interval, absl::Milliseconds(1));
+    pace.answers_in_a_row = 0;  // Also at max_interval, where it stays.
   });
   if (!changed.ok()) {
     LogError(absl::StrCat("fleet budget ", options_.name, ": 429 not recorded: ",

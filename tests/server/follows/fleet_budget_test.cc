@@ -443,6 +443,17 @@ TEST_F(FleetBudgetTest, TenAnswersInARowStepTheIntervalBack) {
   EXPECT_EQ(one->interval(), absl::Seconds(4));
 }
 
+TEST_F(FleetBudgetTest, ThrottleAtTheMaxStartsTheRunOfAnswersAgain) {
+  std::unique_ptr<FleetBudget> one = Replica("max-run", "r1", absl::Seconds(1), absl::Seconds(2));
+  ASSERT_TRUE(one != nullptr);
+  one->OnThrottled();
+  ASSERT_EQ(one->interval(), absl::Seconds(2));
+  for (int i = 1; i < RequestPacer::kSuccessesToStepBack; ++i) one->OnAnswered();
+  one->OnThrottled(absl::Seconds(1));  // Already at the max: no change of interval.
+  one->OnAnswered();
+  EXPECT_EQ(one->interval(), absl::Seconds(2));
+}
+
 // Records the database's time of every grant that goes through it.
 class GrantRecorder final : public UpstreamBudget {
  public:
