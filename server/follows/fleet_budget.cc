@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/base/error_details.h"
+#include "server/base/log.h"
 #include "server/base/status_macros.h"
 #include "server/storage/pg_db.h"
 #include "server/storage/pg_migrations.h"
@@ -38,6 +40,14 @@ constexpr char kSchemaV1[] =
     "CREATE INDEX IF NOT EXISTS fleet_budget_waiters_by_budget "
     "  ON fleet_budget_waiters (budget)";
 
+// Version 2: the adaptive interval's state in fleet_budgets: the raised
+// interval (at most the minimum: not raised) and the answers in a row since
+// the last change.
+constexpr char kSchemaV2[] =
+    "ALTER TABLE fleet_budgets"
+    "  ADD COLUMN IF NOT EXISTS raised_interval_micros bigint NOT NULL DEFAULT 0,"
+    "  ADD COLUMN IF NOT EXISTS answers_in_a_row integer NOT NULL DEFAULT 0";
+
 // A not_before this far ahead is as good as never (and keeps the arithmetic
 // in range).
 constexpr absl::Duration kLongestDelay = absl::Hours(24 * 365);
@@ -48,6 +58,7 @@ absl::StatusOr<int64_t> DbNowMicros(PgDb& db) {
   FG_ASSIGN_OR_RETURN(PgResult now, db.Query(kDbNowMicros));
   return now.rows.at(0).Int(0);
 }
+
 
 }  // namespace
 
@@ -69,15 +80,17 @@ absl::StatusOr<std::unique_ptr<FleetBudget>> FleetBudget::Create(FleetBudgetOpti
   }
   if (options.clock == nullptr) options.clock = Clock::Real();
   FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, PgDb::Connect(options.url, options.password));
-  FG_RETURN_IF_ERROR(ApplyMigrations(*db, "fleet_budget", {{1, kSchemaV1}}));
+  FG_RETURN_IF_ERROR(ApplyMigrations(*db, "fleet_budget", {{1, kSchemaV1}, {2, kSchemaV2}}));
   FG_RETURN_IF_ERROR(
       db->Query("INSERT INTO fleet_budgets (name) VALUES ($1) ON CONFLICT DO NOTHING",
                 {options.name})
           .status());
+  if (options.max_interval < options.interval) options.max_interval = 8 * options.interval;
   return std::unique_ptr<FleetBudget>(new FleetBudget(std::move(options)));
 }
 
-FleetBudget::FleetBudget(FleetBudgetOptions options) : options_(std::move(options)) {}
+FleetBudget::FleetBudget(FleetBudgetOptions options)
+    : options_(std::move(options)), last_interval_(options_.interval) {}
 FleetBudget::~FleetBudget() = default;
 
 std::string FleetBudget::channel() const { return absl::StrCat("fleet_budget:", options_.name); }
@@ -149,12 +162,14 @@ absl::StatusOr<FleetBudget::Look> FleetBudget::LookOnce(PgDb& db, const PacerReq
     }
     const uint64_t head = ChooseNextWaiter(waiters, last_caller, now);
     if (head == static_cast<uint64_t>(waiter_id) && now >= next_grant) {
-      FG_RETURN_IF_ERROR(db.Query("UPDATE fleet_budgets SET next_grant = " FG_MICROS_TO_TS(
-                                      "2") " + $3::bigint * interval '1 microsecond', "
-                                           "last_caller = $4 WHERE name = $1",
-                                  {name, now_micros, absl::ToInt64Microseconds(options_.interval),
-                                   request.caller})
-                             .status());
+      // The interval in force: the fleet's raised one, or this replica's.
+      FG_RETURN_IF_ERROR(
+          db.Query("UPDATE fleet_budgets SET next_grant = " FG_MICROS_TO_TS("2") " + "
+                   "GREATEST(raised_interval_micros, $3::bigint) * interval '1 microsecond', "
+                   "last_caller = $4 WHERE name = $1",
+                   {name, now_micros, absl::ToInt64Microseconds(options_.interval),
+                    request.caller})
+              .status());
       FG_RETURN_IF_ERROR(
           db.Query("DELETE FROM fleet_budget_waiters WHERE id = $1", {waiter_id}).status());
       look.granted = true;
@@ -236,14 +251,33 @@ absl::Status FleetBudget::Acquire(const PacerRequest& request, const Cancellatio
   return failure;
 }
 
-absl::StatusOr<std::optional<QueuePosition>> FleetBudget::PositionOf(uint64_t ticket) {
-  absl::MutexLock lock(&position_mu_);
-  if (position_db_ == nullptr) {
-    FG_ASSIGN_OR_RETURN(position_db_, PgDb::Connect(options_.url, options_.password));
+absl::Status FleetBudget::Acquire(const PacerRequest& request, const CancellationToken& cancel,
+                                  WaitTicket* ticket) {
+  return Acquire(request, cancel, nullptr, ticket);
+}
+
+absl::StatusOr<PgDb*> FleetBudget::SharedDb() const {
+  if (shared_db_ == nullptr) {
+    FG_ASSIGN_OR_RETURN(shared_db_, PgDb::Connect(options_.url, options_.password));
   }
-  PgDb& db = *position_db_;
+  return shared_db_.get();
+}
+
+std::optional<QueuePosition> FleetBudget::PositionOf(uint64_t ticket) const {
+  absl::StatusOr<std::optional<QueuePosition>> position = ReadPosition(ticket);
+  if (position.ok()) return *position;
+  LogError(absl::StrCat("fleet budget ", options_.name, ": no queue position: ",
+                        StatusForLog(position.status())));
+  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<QueuePosition>> FleetBudget::ReadPosition(uint64_t ticket) const {
+  absl::MutexLock lock(&shared_mu_);
+  FG_ASSIGN_OR_RETURN(PgDb* const shared, SharedDb());
+  PgDb& db = *shared;
   PacerWaiters waiters;
   absl::Time next_grant, now;
+  absl::Duration interval = options_.interval;
   std::string last_caller;
   // One snapshot of the budget and its queue; no lock: a heartbeat must not
   // hold up grants.
@@ -252,12 +286,14 @@ absl::StatusOr<std::optional<QueuePosition>> FleetBudget::PositionOf(uint64_t ti
         FG_ASSIGN_OR_RETURN(
             PgResult budget,
             db.Query("SELECT " FG_TS_TO_MICROS("next_grant") ", last_caller, " FG_TS_TO_MICROS(
-                         "clock_timestamp()") " FROM fleet_budgets WHERE name = $1",
+                         "clock_timestamp()") ", raised_interval_micros "
+                         "FROM fleet_budgets WHERE name = $1",
                      {options_.name}));
         if (budget.rows.empty()) return absl::OkStatus();
         next_grant = absl::FromUnixMicros(budget.rows[0].Int(0));
         last_caller = budget.rows[0].Text(1);
         now = absl::FromUnixMicros(budget.rows[0].Int(2));
+        interval = std::max(interval, absl::Microseconds(budget.rows[0].Int(3)));
         FG_ASSIGN_OR_RETURN(
             PgResult rows,
             db.Query("SELECT id, caller, priority, " FG_TS_TO_MICROS("not_before")
@@ -286,8 +322,122 @@ absl::StatusOr<std::optional<QueuePosition>> FleetBudget::PositionOf(uint64_t ti
     if (next == ticket) return QueuePosition{ahead, t - now};
     last_caller = waiters.at(next).caller;
     waiters.erase(next);
-    t += options_.interval;
+    t += interval;
   }
+}
+
+absl::StatusOr<FleetBudget::Pace> FleetBudget::ReadPace() const {
+  FG_ASSIGN_OR_RETURN(PgDb* const db, SharedDb());
+  FG_ASSIGN_OR_RETURN(
+      PgResult row,
+      db->Query("SELECT raised_interval_micros, answers_in_a_row, " FG_TS_TO_MICROS(
+                    "next_grant") ", " FG_TS_TO_MICROS("clock_timestamp()")
+                " FROM fleet_budgets WHERE name = $1",
+                {options_.name}));
+  // The replica's clock is read right after the database's: their offset
+  // carries next_grant over to the replica's clock.
+  const absl::Time replica_now = options_.clock->Now();
+  if (row.rows.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the fleet budget \"", options_.name, "\" has no row in fleet_budgets"));
+  }
+  Pace pace;
+  pace.interval = std::max(options_.interval, absl::Microseconds(row.rows[0].Int(0)));
+  pace.answers_in_a_row = static_cast<int>(row.rows[0].Int(1));
+  pace.next_grant = absl::FromUnixMicros(row.rows[0].Int(2));
+  pace.db_now = absl::FromUnixMicros(row.rows[0].Int(3));
+  last_interval_ = pace.interval;
+  last_next_grant_ = replica_now + (pace.next_grant - pace.db_now);
+  return pace;
+}
+
+absl::Status FleetBudget::ChangePace(const std::function<void(Pace&)>& change) {
+  absl::MutexLock lock(&shared_mu_);
+  FG_ASSIGN_OR_RETURN(PgDb* const db, SharedDb());
+  return db->InTransaction([&]() -> absl::Status {
+    FG_RETURN_IF_ERROR(
+        db->Query("SELECT 1 FROM fleet_budgets WHERE name = $1 FOR UPDATE", {options_.name})
+            .status());
+    FG_ASSIGN_OR_RETURN(Pace pace, ReadPace());
+    const Pace before = pace;
+    change(pace);
+    pace.interval = std::clamp(pace.interval, options_.interval, options_.max_interval);
+    if (pace.interval != before.interval) {
+      pace.answers_in_a_row = 0;
+      LogInfo(absl::StrCat("fleet budget ", options_.name, ": upstream request interval ",
+                           absl::FormatDuration(before.interval), " -> ",
+                           absl::FormatDuration(pace.interval)));
+    }
+    FG_RETURN_IF_ERROR(
+        db->Query("UPDATE fleet_budgets SET raised_interval_micros = $2, answers_in_a_row = $3, "
+                  "next_grant = " FG_MICROS_TO_TS("4") " WHERE name = $1",
+                  {options_.name, absl::ToInt64Microseconds(pace.interval),
+                   static_cast<int64_t>(pace.answers_in_a_row),
+                   absl::ToUnixMicros(pace.next_grant)})
+            .status());
+    last_interval_ = pace.interval;
+    last_next_grant_ += pace.next_grant - before.next_grant;
+    return absl::OkStatus();
+  });
+}
+
+void FleetBudget::OnThrottled() {
+  absl::Status changed = ChangePace([](Pace& pace) {
+    pace.next_grant = std::max(pace.next_grant, pace.db_now + pace.interval);
+    pace.interval = std::max(2 * pace.interval, absl::Milliseconds(1));
+    pace.answers_in_a_row = 0;  // Also at max_interval, where it stays.
+  });
+  if (!changed.ok()) {
+    LogError(absl::StrCat("fleet budget ", options_.name, ": 429 not recorded: ",
+                          StatusForLog(changed)));
+  }
+}
+
+void FleetBudget::OnThrottled(absl::Duration retry_after) {
+  absl::Status changed = ChangePace([retry_after](Pace& pace) {
+    pace.next_grant =
+        std::max(pace.next_grant, pace.db_now + std::max(retry_after, pace.interval));
+    // As RequestPacer: whatever delay it names, a 429 says the pace is too
+    // fast.
+    pace.interval = std::max(2 * pace.interval, absl::Milliseconds(1));
+    pace.answers_in_a_row = 0;  // Also at max_interval, where it stays.
+  });
+  if (!changed.ok()) {
+    LogError(absl::StrCat("fleet budget ", options_.name, ": 429 not recorded: ",
+                          StatusForLog(changed)));
+  }
+}
+
+void FleetBudget::OnAnswered() {
+  absl::Status changed = ChangePace([this](Pace& pace) {
+    if (pace.interval == options_.interval) return;
+    if (++pace.answers_in_a_row < RequestPacer::kSuccessesToStepBack) return;
+    pace.interval /= 2;
+  });
+  if (!changed.ok()) {
+    LogError(absl::StrCat("fleet budget ", options_.name, ": answer not recorded: ",
+                          StatusForLog(changed)));
+  }
+}
+
+absl::Duration FleetBudget::interval() const {
+  absl::MutexLock lock(&shared_mu_);
+  absl::StatusOr<Pace> pace = ReadPace();
+  if (!pace.ok()) {
+    LogError(absl::StrCat("fleet budget ", options_.name, ": interval not read: ",
+                          StatusForLog(pace.status())));
+  }
+  return last_interval_;
+}
+
+absl::Time FleetBudget::next_grant_time() const {
+  absl::MutexLock lock(&shared_mu_);
+  absl::StatusOr<Pace> pace = ReadPace();
+  if (!pace.ok()) {
+    LogError(absl::StrCat("fleet budget ", options_.name, ": next grant not read: ",
+                          StatusForLog(pace.status())));
+  }
+  return last_next_grant_;
 }
 
 }  // namespace followgate

@@ -5,6 +5,7 @@
 #define FOLLOWGATE_SERVER_FOLLOWS_FLEET_BUDGET_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
 #include "server/follows/request_pacer.h"
+#include "server/follows/upstream_budget.h"
 
 namespace followgate {
 
@@ -28,8 +30,12 @@ struct FleetBudgetOptions {
   std::string password;
   // Which budget: replicas that share a name share the grants.
   std::string name;
-  // No two grants of the budget are closer than this.
+  // No two grants of the budget are closer than this (the minimum of the
+  // adaptive interval).
   absl::Duration interval = absl::Seconds(60);
+  // The ceiling of the adaptive interval; below `interval` (e.g. the
+  // default) means 8 times `interval`.
+  absl::Duration max_interval = absl::ZeroDuration();
   // This replica, as the waiters table records it (for operators).
   std::string replica_id;
   // The longest a waiter sleeps before it looks at the queue again and
@@ -66,11 +72,27 @@ struct FleetBudgetOptions {
 // is ignored (and deleted by the next waiter to look) once its alive_until,
 // renewed every recheck_interval while waiting, has passed.
 //
+// The interval adapts to the upstream as RequestPacer's does (a 429 doubles
+// it up to max_interval; RequestPacer::kSuccessesToStepBack answers in a row
+// halve it, never below `interval`), but fleet-wide: the raised interval and
+// the count of answers in a row live in the budget's row, changed under its
+// row lock, so a 429 seen by one replica spaces every replica's grants, and
+// OnThrottled(retry_after) holds them all until the database's now plus
+// retry_after. interval() and next_grant_time() read the row; the latter is
+// turned into the replica's clock by the offset between the database's now
+// and the replica's, read in the same breath (so a skewed replica clock
+// still waits the right length of time). These four calls use one
+// connection of this budget's, shared in turn; when the database cannot be
+// reached they log, OnThrottled and OnAnswered change nothing, and interval()
+// and next_grant_time() answer what they last read (the minimum interval and
+// no wait, before any read).
+//
 // Schema (component "fleet_budget" of server/storage/pg_migrations.h,
-// migrated at Create, so replicas starting together take turns):
-// fleet_budgets (name, next_grant, last_caller) and fleet_budget_waiters
-// (id, budget, replica, caller, priority, not_before, enqueued_at,
-// alive_until). A grant or a departure is announced by NOTIFY
+// migrated at Create, so replicas starting together take turns; version 2
+// adds the adaptive interval): fleet_budgets (name, next_grant, last_caller,
+// raised_interval_micros, answers_in_a_row) and
+// fleet_budget_waiters (id, budget, replica, caller, priority, not_before,
+// enqueued_at, alive_until). A grant or a departure is announced by NOTIFY
 // on the budget's channel ("fleet_budget:" + name), which waiters LISTEN to.
 //
 // Thread-safe. Each Acquire opens a connection of its own for the time it
@@ -80,7 +102,7 @@ struct FleetBudgetOptions {
 // cannot be reached or is lost meanwhile (the caller retries; a waiter's
 // row left behind then expires), INVALID_ARGUMENT for bad options, and the
 // other PgDb errors.
-class FleetBudget {
+class FleetBudget : public UpstreamBudget {
  public:
   // Checks the options, creates the schema and the budget's row if missing.
   static absl::StatusOr<std::unique_ptr<FleetBudget>> Create(FleetBudgetOptions options);
@@ -93,13 +115,26 @@ class FleetBudget {
   // its row's id, for PositionOf().
   absl::Status Acquire(const PacerRequest& request, const CancellationToken& cancel,
                        absl::Time* granted_at = nullptr, WaitTicket* ticket = nullptr);
+  // The same without the time of the grant (UpstreamBudget). No default for
+  // `ticket`: Acquire(request, cancel) is the call above.
+  absl::Status Acquire(const PacerRequest& request, const CancellationToken& cancel,
+                       WaitTicket* ticket) override;
 
   // Where the waiter with this ticket id stands, fleet-wide, as things stand
   // (for heartbeats): the live waiters granted before it and when it will
-  // be granted, replaying the rule from the database's state and clock.
-  // nullopt when it is not waiting. Uses one connection of its own, shared
-  // by callers in turn.
-  absl::StatusOr<std::optional<QueuePosition>> PositionOf(uint64_t ticket);
+  // be granted, replaying the rule (at the interval in force) from the
+  // database's state and clock. nullopt when it is not waiting. Uses the
+  // budget's shared connection.
+  absl::StatusOr<std::optional<QueuePosition>> ReadPosition(uint64_t ticket) const;
+  // ReadPosition, with a failure logged and answered as nullopt.
+  std::optional<QueuePosition> PositionOf(uint64_t ticket) const override;
+
+  // The adaptive interval, fleet-wide (see above).
+  void OnThrottled() override;
+  void OnThrottled(absl::Duration retry_after) override;
+  void OnAnswered() override;
+  absl::Duration interval() const override;
+  absl::Time next_grant_time() const override;
 
   // The NOTIFY channel of this budget.
   std::string channel() const;
@@ -128,10 +163,28 @@ class FleetBudget {
   // Removes the waiter's row and wakes the others (the turn may be theirs).
   absl::Status Leave(PgDb& db, int64_t waiter_id);
 
+  // What the budget's row says of the pace, read under its lock.
+  struct Pace {
+    absl::Duration interval;  // In force: at least options_.interval.
+    int answers_in_a_row = 0;
+    absl::Time next_grant;  // The database's clock.
+    absl::Time db_now;
+  };
+  // One transaction on the shared connection: locks the row, reads the
+  // pace, lets `change` alter it and writes it back.
+  absl::Status ChangePace(const std::function<void(Pace&)>& change);
+  // Reads the pace (no lock) and remembers it for when the database is away.
+  absl::StatusOr<Pace> ReadPace() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_mu_);
+  // The shared connection, opened on first use.
+  absl::StatusOr<PgDb*> SharedDb() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_mu_);
+
   const FleetBudgetOptions options_;
-  absl::Mutex position_mu_;
-  // Opened by the first PositionOf; reconnects by itself after a loss.
-  std::unique_ptr<PgDb> position_db_ ABSL_GUARDED_BY(position_mu_);
+  mutable absl::Mutex shared_mu_;
+  // Opened on first use; reconnects by itself after a loss.
+  mutable std::unique_ptr<PgDb> shared_db_ ABSL_GUARDED_BY(shared_mu_);
+  // The last pace read, on the replica's clock (next_grant converted).
+  mutable absl::Duration last_interval_ ABSL_GUARDED_BY(shared_mu_);
+  mutable absl::Time last_next_grant_ ABSL_GUARDED_BY(shared_mu_) = absl::InfinitePast();
 };
 
 }  // namespace followgate

@@ -14,7 +14,7 @@
 
 namespace followgate {
 
-FollowsFetcher::FollowsFetcher(const LinkedInClient* client, RequestPacer* pacer,
+FollowsFetcher::FollowsFetcher(const LinkedInClient* client, UpstreamBudget* pacer,
                                Clock* clock, FollowsFetcherOptions options)
     : client_(client), pacer_(pacer), clock_(clock), options_(options) {}
 

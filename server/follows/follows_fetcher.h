@@ -15,7 +15,7 @@
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
 #include "server/upstream/linkedin_client.h"
-#include "server/follows/request_pacer.h"
+#include "server/follows/upstream_budget.h"
 
 namespace followgate {
 
@@ -69,19 +69,20 @@ struct SequenceHistory {
 bool SequenceTooLong(int64_t pages, int64_t elements, int64_t total);
 
 // Thread-safe; `client`, `pacer` and `clock` are not owned and must outlive
-// this. Every request goes through `pacer`.
+// this. Every request goes through `pacer` (a RequestPacer for one process,
+// a FleetBudget for a fleet).
 class FollowsFetcher {
  public:
   using PageCallback = std::function<absl::Status(StreamedPage page)>;
 
-  FollowsFetcher(const LinkedInClient* client, RequestPacer* pacer, Clock* clock,
+  FollowsFetcher(const LinkedInClient* client, UpstreamBudget* pacer, Clock* clock,
                  FollowsFetcherOptions options);
 
   // Fetches the page after `cursor`. A failure whose RetryAdvice allows it is
   // retried on the same cursor up to max_retries times: after the backoff, or
   // for 429 after its Retry-After (at most max_wait, see above) or else a
-  // whole interval, which then doubles (RequestPacer::OnThrottled); either
-  // also holds back every other request of the process. Returns the last
+  // whole interval, which then doubles (UpstreamBudget::OnThrottled); either
+  // also holds back every other request sharing the budget. Returns the last
   // failure once retries are spent (its message says how many attempts were
   // made), RESOURCE_EXHAUSTED at once for a Retry-After beyond max_wait, and
   // CANCELLED when `cancel` fires.
@@ -109,7 +110,7 @@ class FollowsFetcher {
   absl::Status TooLongAWait(const absl::Status& throttled, absl::Duration asked) const;
 
   const LinkedInClient* const client_;
-  RequestPacer* const pacer_;
+  UpstreamBudget* const pacer_;
   Clock* const clock_;
   const FollowsFetcherOptions options_;
 };

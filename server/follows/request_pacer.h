@@ -3,7 +3,6 @@
 #ifndef FOLLOWGATE_SERVER_FOLLOWS_REQUEST_PACER_H_
 #define FOLLOWGATE_SERVER_FOLLOWS_REQUEST_PACER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,26 +15,9 @@
 #include "absl/time/time.h"
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
+#include "server/follows/upstream_budget.h"
 
 namespace followgate {
-
-// One request for an upstream slot.
-struct PacerRequest {
-  // Who the request is for; slots go round robin across callers.
-  std::string caller;
-  // Higher goes first; round robin applies within one priority.
-  int priority = 0;
-  // The request may not start earlier (a backoff).
-  absl::Time not_before = absl::InfinitePast();
-};
-
-// Where a waiting request stands.
-struct QueuePosition {
-  // Requests that will be granted before it, as things stand.
-  int ahead = 0;
-  // When it will be granted, as things stand.
-  absl::Duration estimated_wait;
-};
 
 // A request waiting for a slot, as the choice of who goes next sees it.
 struct PacerWaiter {
@@ -55,11 +37,6 @@ using PacerWaiters = std::map<uint64_t, PacerWaiter>;
 uint64_t ChooseNextWaiter(const PacerWaiters& waiters, const std::string& last_caller,
                           absl::Time now);
 
-// Lets another thread ask where a waiting Acquire stands.
-struct WaitTicket {
-  std::atomic<uint64_t> id{0};  // 0 while not waiting.
-};
-
 // Grants permission to start one upstream request so that no two grants are
 // closer than `min_interval`, however many threads ask. Among the requests
 // whose `not_before` has come, the highest priority goes first; within a
@@ -74,7 +51,7 @@ struct WaitTicket {
 // change is logged and the effective interval is the
 // followgate_budget_interval_seconds gauge.
 // Thread-safe; `clock` is not owned.
-class RequestPacer {
+class RequestPacer : public UpstreamBudget {
  public:
   // Answers in a row after which a raised interval steps back.
   static constexpr int kSuccessesToStepBack = 10;
@@ -89,28 +66,28 @@ class RequestPacer {
   // waiter spends nothing. While it waits, `ticket` (optional) names it for
   // PositionOf().
   absl::Status Acquire(const PacerRequest& request, const CancellationToken& cancel,
-                       WaitTicket* ticket = nullptr);
+                       WaitTicket* ticket = nullptr) override;
   // Shorthand: anonymous caller, priority 0.
   absl::Status Acquire(absl::Time not_before, const CancellationToken& cancel);
 
   // The upstream answered "too many requests" without naming a delay:
   // nothing starts until a whole (current) interval from now, and the
   // interval doubles (up to max_interval).
-  void OnThrottled();
+  void OnThrottled() override;
   // The upstream answered "too many requests" and asked for `retry_after`:
   // nothing starts before that (nor before a whole interval), and the
   // interval doubles too (up to max_interval).
-  void OnThrottled(absl::Duration retry_after);
+  void OnThrottled(absl::Duration retry_after) override;
   // The upstream answered something other than 429: counts towards stepping
   // a raised interval back.
-  void OnAnswered();
+  void OnAnswered() override;
 
   // Where the waiter with this ticket id stands; nullopt when it is not
   // waiting.
-  std::optional<QueuePosition> PositionOf(uint64_t ticket) const;
+  std::optional<QueuePosition> PositionOf(uint64_t ticket) const override;
 
   // The earliest time the next grant can happen.
-  absl::Time next_grant_time() const;
+  absl::Time next_grant_time() const override;
   // Restores a next grant recorded before a restart (see BudgetMark): no
   // grant happens before `next_grant`. Call before the first Acquire.
   void RestoreNextGrant(absl::Time next_grant);
@@ -120,7 +97,7 @@ class RequestPacer {
   absl::Duration min_interval() const { return min_interval_; }
   absl::Duration max_interval() const { return max_interval_; }
   // The interval in force now (min_interval unless the upstream throttled).
-  absl::Duration interval() const;
+  absl::Duration interval() const override;
 
  private:
   using Waiter = PacerWaiter;

@@ -84,7 +84,7 @@ std::string SnapshotQueryKey(const FollowsQuery& query) {
 }
 
 SnapshotHub::SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher,
-                         RequestPacer* pacer, Clock* clock, SnapshotHubOptions options)
+                         UpstreamBudget* pacer, Clock* clock, SnapshotHubOptions options)
     : store_(store), fetcher_(fetcher), pacer_(pacer), clock_(clock), options_(options) {}
 
 SnapshotHub::~SnapshotHub() {

@@ -15,7 +15,7 @@
 #include "server/base/clock.h"
 #include "server/base/message_source.h"
 #include "server/follows/follows_fetcher.h"
-#include "server/follows/request_pacer.h"
+#include "server/follows/upstream_budget.h"
 #include "server/follows/snapshot_store.h"
 
 namespace followgate {
@@ -49,7 +49,7 @@ class SnapshotLease;
 // outlive this; every lease must be destroyed before this is.
 class SnapshotHub {
  public:
-  SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher, RequestPacer* pacer,
+  SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher, UpstreamBudget* pacer,
               Clock* clock, SnapshotHubOptions options);
   ~SnapshotHub();
 
@@ -87,7 +87,7 @@ class SnapshotHub {
 
   SnapshotStore* const store_;
   const FollowsFetcher* const fetcher_;
-  RequestPacer* const pacer_;
+  UpstreamBudget* const pacer_;
   Clock* const clock_;
   const SnapshotHubOptions options_;
 

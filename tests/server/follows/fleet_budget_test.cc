@@ -17,7 +17,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/base/cancellation.h"
+#include "server/base/clock.h"
+#include "server/base/status_macros.h"
+#include "server/follows/follows_fetcher.h"
 #include "server/storage/pg_db.h"
+#include "server/testing/fake_http_client.h"
+#include "server/upstream/linkedin_client.h"
 #include "server/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 
@@ -79,13 +84,15 @@ class FleetBudgetTest : public ::testing::Test {
   }
 
   // One replica's view of the budget `name`.
-  static std::unique_ptr<FleetBudget> Replica(const std::string& name, const std::string& replica,
-                                              absl::Duration interval) {
+  static std::unique_ptr<FleetBudget> Replica(
+      const std::string& name, const std::string& replica, absl::Duration interval,
+      absl::Duration max_interval = absl::ZeroDuration()) {
     FleetBudgetOptions options;
     options.url = server_->url();
     options.name = name;
     options.replica_id = replica;
     options.interval = interval;
+    options.max_interval = max_interval;
     options.recheck_interval = absl::Milliseconds(100);
     options.waiter_ttl = absl::Seconds(2);
     absl::StatusOr<std::unique_ptr<FleetBudget>> budget = FleetBudget::Create(options);
@@ -350,8 +357,8 @@ TEST_F(FleetBudgetTest, PositionOfCountsWaitersAheadAcrossReplicas) {
   AwaitTicket(second);
 
   // Asked of either replica: "A" is next, "B" one interval later.
-  absl::StatusOr<std::optional<QueuePosition>> of_a = two->PositionOf(first.id);
-  absl::StatusOr<std::optional<QueuePosition>> of_b = one->PositionOf(second.id);
+  absl::StatusOr<std::optional<QueuePosition>> of_a = two->ReadPosition(first.id);
+  absl::StatusOr<std::optional<QueuePosition>> of_b = one->ReadPosition(second.id);
   ASSERT_THAT(of_a, IsOk());
   ASSERT_THAT(of_b, IsOk());
   ASSERT_TRUE(of_a->has_value() && of_b->has_value());
@@ -365,9 +372,191 @@ TEST_F(FleetBudgetTest, PositionOfCountsWaitersAheadAcrossReplicas) {
   a.join();
   b.join();
   EXPECT_EQ(first.id, 0u);
-  absl::StatusOr<std::optional<QueuePosition>> gone = one->PositionOf(second.id);
+  absl::StatusOr<std::optional<QueuePosition>> gone = one->ReadPosition(second.id);
   ASSERT_THAT(gone, IsOk());
   EXPECT_FALSE(gone->has_value());
+}
+
+TEST_F(FleetBudgetTest, ThrottleOnOneReplicaDoublesTheIntervalTheOtherSeesUpToTheMax) {
+  std::unique_ptr<FleetBudget> one = Replica("doubling", "r1", absl::Seconds(1), absl::Seconds(4));
+  std::unique_ptr<FleetBudget> two = Replica("doubling", "r2", absl::Seconds(1), absl::Seconds(4));
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  EXPECT_EQ(two->interval(), absl::Seconds(1));
+  one->OnThrottled();
+  EXPECT_EQ(two->interval(), absl::Seconds(2));
+  // Nothing starts for a whole interval (the one in force at the 429).
+  EXPECT_GT(two->next_grant_time() - Clock::Real()->Now(), absl::Milliseconds(500));
+  one->OnThrottled();
+  one->OnThrottled();
+  EXPECT_EQ(two->interval(), absl::Seconds(4));
+  EXPECT_EQ(one->interval(), absl::Seconds(4));
+}
+
+TEST_F(FleetBudgetTest, GrantsAfterAThrottleAreTheRaisedIntervalApart) {
+  const absl::Duration interval = absl::Milliseconds(100);
+  std::unique_ptr<FleetBudget> one = Replica("raised", "r1", interval);
+  std::unique_ptr<FleetBudget> two = Replica("raised", "r2", interval);
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  one->OnThrottled();
+  Watchdog watchdog(absl::Seconds(20));
+  absl::Time first, second;
+  ASSERT_THAT(one->Acquire(Request("A"), watchdog.token(), &first), IsOk());
+  ASSERT_THAT(two->Acquire(Request("B"), watchdog.token(), &second), IsOk());
+  EXPECT_GE(second - first, 2 * interval);
+}
+
+TEST_F(FleetBudgetTest, RetryAfterHoldsEveryReplica) {
+  std::unique_ptr<FleetBudget> one = Replica("retry-after", "r1", absl::Milliseconds(100));
+  std::unique_ptr<FleetBudget> two = Replica("retry-after", "r2", absl::Milliseconds(100));
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  one->OnThrottled(absl::Seconds(30));
+  for (FleetBudget* budget : {one.get(), two.get()}) {
+    const absl::Duration held = budget->next_grant_time() - Clock::Real()->Now();
+    EXPECT_GT(held, absl::Seconds(29));
+    EXPECT_LE(held, absl::Seconds(30));
+  }
+  // Ready at once otherwise, the other replica's request is not granted.
+  Watchdog watchdog(absl::Milliseconds(500));
+  EXPECT_THAT(two->Acquire(Request("B"), watchdog.token()),
+              StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST_F(FleetBudgetTest, TenAnswersInARowStepTheIntervalBack) {
+  std::unique_ptr<FleetBudget> one = Replica("step-back", "r1", absl::Seconds(1));
+  std::unique_ptr<FleetBudget> two = Replica("step-back", "r2", absl::Seconds(1));
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  one->OnThrottled();
+  one->OnThrottled();
+  ASSERT_EQ(two->interval(), absl::Seconds(4));
+  // The answers of both replicas count towards the same run.
+  for (int i = 1; i < RequestPacer::kSuccessesToStepBack; ++i) {
+    (i % 2 == 0 ? one : two)->OnAnswered();
+  }
+  EXPECT_EQ(one->interval(), absl::Seconds(4));
+  two->OnAnswered();
+  EXPECT_EQ(one->interval(), absl::Seconds(2));
+  // A 429 starts the run again.
+  for (int i = 1; i < RequestPacer::kSuccessesToStepBack; ++i) one->OnAnswered();
+  two->OnThrottled();
+  EXPECT_EQ(one->interval(), absl::Seconds(4));
+  one->OnAnswered();
+  EXPECT_EQ(one->interval(), absl::Seconds(4));
+}
+
+TEST_F(FleetBudgetTest, ThrottleAtTheMaxStartsTheRunOfAnswersAgain) {
+  std::unique_ptr<FleetBudget> one = Replica("max-run", "r1", absl::Seconds(1), absl::Seconds(2));
+  ASSERT_TRUE(one != nullptr);
+  one->OnThrottled();
+  ASSERT_EQ(one->interval(), absl::Seconds(2));
+  for (int i = 1; i < RequestPacer::kSuccessesToStepBack; ++i) one->OnAnswered();
+  one->OnThrottled(absl::Seconds(1));  // Already at the max: no change of interval.
+  one->OnAnswered();
+  EXPECT_EQ(one->interval(), absl::Seconds(2));
+}
+
+// Records the database's time of every grant that goes through it.
+class GrantRecorder final : public UpstreamBudget {
+ public:
+  GrantRecorder(FleetBudget* budget, absl::Mutex* mu, std::vector<Grant>* grants)
+      : budget_(budget), mu_(mu), grants_(grants) {}
+
+  absl::Status Acquire(const PacerRequest& request, const CancellationToken& cancel,
+                       WaitTicket* ticket) override {
+    absl::Time at;
+    FG_RETURN_IF_ERROR(budget_->Acquire(request, cancel, &at, ticket));
+    absl::MutexLock lock(mu_);
+    grants_->push_back(Grant{request.caller, at});
+    return absl::OkStatus();
+  }
+  void OnThrottled() override { budget_->OnThrottled(); }
+  void OnThrottled(absl::Duration retry_after) override { budget_->OnThrottled(retry_after); }
+  void OnAnswered() override { budget_->OnAnswered(); }
+  absl::Duration interval() const override { return budget_->interval(); }
+  absl::Time next_grant_time() const override { return budget_->next_grant_time(); }
+  std::optional<QueuePosition> PositionOf(uint64_t ticket) const override {
+    return budget_->PositionOf(ticket);
+  }
+
+ private:
+  FleetBudget* const budget_;
+  absl::Mutex* const mu_;
+  std::vector<Grant>* const grants_;
+};
+
+// A page of one follower and `cursor` as next cursor ("" for none).
+std::string OneFollowerPage(const std::string& page_urn, int follower,
+                            const std::string& cursor) {
+  const std::string metadata =
+      cursor.empty() ? "{}" : absl::StrCat(R"({"nextPaginationCursor":")", cursor, R"("})");
+  return absl::StrCat(R"({"paging":{"start":0,"count":1000,"links":[],"total":3},)",
+                      R"("metadata":)", metadata, R"(,"elements":[{"follower":"urn:li:person:m)",
+                      follower, R"(","followee":")", page_urn,
+                      R"(","edgeType":"MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE","lastModifiedAt":1}]})");
+}
+
+// One replica's fetcher on its own scripted upstream and its own FleetBudget.
+struct FetchingReplica {
+  FetchingReplica(std::unique_ptr<FleetBudget> fleet_budget, const std::string& page_urn,
+                  absl::Mutex* mu, std::vector<Grant>* grants)
+      : budget(std::move(fleet_budget)),
+        recorder(budget.get(), mu, grants),
+        client(&http, Clock::Real(), ClientOptions()),
+        fetcher(&client, &recorder, Clock::Real(), {}) {
+    query.urn = page_urn;
+    query.edge_type = v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE;
+    http.Expect(client.RequestUrl(query, ""), 200, OneFollowerPage(page_urn, 0, "p2"));
+    http.Expect(client.RequestUrl(query, "p2"), 200, OneFollowerPage(page_urn, 1, "p3"));
+    http.Expect(client.RequestUrl(query, "p3"), 200, OneFollowerPage(page_urn, 2, ""));
+  }
+  static LinkedInClientOptions ClientOptions() {
+    LinkedInClientOptions options;
+    options.base_url = "http://li";
+    options.access_token = "token";
+    return options;
+  }
+
+  std::unique_ptr<FleetBudget> budget;
+  GrantRecorder recorder;
+  FakeHttpClient http;
+  LinkedInClient client;
+  FollowsFetcher fetcher;
+  FollowsQuery query;
+  int pages = 0;
+};
+
+TEST_F(FleetBudgetTest, FetchersOnTwoReplicasShareTheIntervalByTheDatabasesClock) {
+  const absl::Duration interval = absl::Milliseconds(100);
+  absl::Mutex mu;
+  std::vector<Grant> grants;
+  FetchingReplica one(Replica("fetchers", "r1", interval), "urn:li:organizationalPage:1", &mu,
+                      &grants);
+  FetchingReplica two(Replica("fetchers", "r2", interval), "urn:li:organizationalPage:2", &mu,
+                      &grants);
+  ASSERT_TRUE(one.budget != nullptr && two.budget != nullptr);
+  Watchdog watchdog(absl::Seconds(20));
+  std::vector<std::thread> threads;
+  for (FetchingReplica* replica : {&one, &two}) {
+    threads.emplace_back([&watchdog, replica] {
+      Requester requester;
+      requester.caller = replica->query.urn;
+      EXPECT_THAT(replica->fetcher.FetchSequence(replica->query, "", watchdog.token(), requester,
+                                                 [replica](StreamedPage) {
+                                                   ++replica->pages;
+                                                   return absl::OkStatus();
+                                                 }),
+                  IsOk());
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_EQ(one.pages, 3);
+  EXPECT_EQ(two.pages, 3);
+  ASSERT_EQ(grants.size(), 6u);
+  std::sort(grants.begin(), grants.end(),
+            [](const Grant& a, const Grant& b) { return a.at < b.at; });
+  for (size_t i = 1; i < grants.size(); ++i) {
+    EXPECT_GE(grants[i].at - grants[i - 1].at, interval) << "grants " << i - 1 << " and " << i;
+  }
 }
 
 TEST_F(FleetBudgetTest, CreateRejectsOptionsItCannotHonour) {
