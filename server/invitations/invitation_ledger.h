@@ -19,6 +19,11 @@
 
 namespace followgate {
 
+// The reason every backend records for a chunk that was in flight when the
+// process that claimed it stopped.
+inline constexpr char kStoppedInFlightReason[] =
+    "followgate stopped while the request was in flight; it may have been sent";
+
 // What a caller asked for: one batch, identified by its request_id.
 struct BatchSpec {
   std::string request_id;
@@ -68,8 +73,8 @@ struct InvitationRecord {
 //    claims never both take one (company, profile).
 //  - A chunk is in flight until CompleteChunk, MarkChunkUnknown or
 //    ReleaseChunk. One left in flight when the process that claimed it
-//    stopped may have been sent: it becomes UNKNOWN ("followgate stopped
-//    while the request was in flight; it may have been sent"), still counted
+//    stopped may have been sent: it becomes UNKNOWN (kStoppedInFlightReason),
+//    still counted
 //    as an upstream request and as credits, once the ledger is opened again.
 //  - Times are kept to the millisecond; Chunk::claimed_at is the claim time
 //    as it reads back, and every profile of the chunk records it.

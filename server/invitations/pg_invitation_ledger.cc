@@ -77,8 +77,6 @@ CREATE TABLE IF NOT EXISTS invitation_ledger_identity(
   ledger_id TEXT NOT NULL);
 )sql";
 
-constexpr char kCrashReason[] =
-    "followgate stopped while the request was in flight; it may have been sent";
 
 int64_t Millis(absl::Time t) { return absl::ToUnixMillis(t); }
 absl::Time FromMillis(int64_t ms) { return absl::FromUnixMillis(ms); }
@@ -298,7 +296,7 @@ absl::StatusOr<int64_t> PgInvitationLedger::RecoverChunks(bool including_own) {
             "  WHERE chunk_id IN (SELECT chunk_id FROM abandoned) AND state=$5 RETURNING 1) "
             "SELECT (SELECT COUNT(*) FROM abandoned), (SELECT COUNT(*) FROM profiles), "
             "(SELECT COUNT(*) FROM invitations)",
-            {now, options_.owner, static_cast<int>(v1::INVITATION_OUTCOME_UNKNOWN), kCrashReason,
+            {now, options_.owner, static_cast<int>(v1::INVITATION_OUTCOME_UNKNOWN), kStoppedInFlightReason,
              kInFlight, including_own}));
     if (!result.rows.empty()) {
       chunks = result.rows[0].Int(0);

@@ -61,8 +61,6 @@ CREATE TABLE IF NOT EXISTS ledger_identity(
   ledger_id TEXT NOT NULL);
 )sql";
 
-constexpr char kCrashReason[] =
-    "followgate stopped while the request was in flight; it may have been sent";
 
 int64_t Millis(absl::Time t) { return absl::ToUnixMillis(t); }
 absl::Time FromMillis(int64_t ms) { return absl::FromUnixMillis(ms); }
@@ -226,7 +224,7 @@ absl::Status SqliteInvitationLedger::CreateSchemaAndRecover() {
                         db_->Prepare("UPDATE batch_profiles SET outcome=?1, reason=?2, "
                                      "invited_by=request_id WHERE outcome=?3"));
     FG_RETURN_IF_ERROR(
-        profiles.Bind(1, int64_t{v1::INVITATION_OUTCOME_UNKNOWN}).Bind(2, kCrashReason)
+        profiles.Bind(1, int64_t{v1::INVITATION_OUTCOME_UNKNOWN}).Bind(2, kStoppedInFlightReason)
             .Bind(3, int64_t{kInFlight}).Run());
     if (const int recovered = db_->Changes(); recovered > 0) {
       LogInfo(absl::StrCat("ledger: ", recovered,
@@ -236,7 +234,7 @@ absl::Status SqliteInvitationLedger::CreateSchemaAndRecover() {
                         db_->Prepare("UPDATE invitations SET state=?1, reason=?2, "
                                      "prior_state=NULL WHERE state=?3"));
     FG_RETURN_IF_ERROR(invitations.Bind(1, int64_t{v1::INVITATION_OUTCOME_UNKNOWN})
-                           .Bind(2, kCrashReason).Bind(3, int64_t{kInFlight}).Run());
+                           .Bind(2, kStoppedInFlightReason).Bind(3, int64_t{kInFlight}).Run());
     return db_->Exec("UPDATE chunks SET state='UNKNOWN' WHERE state='IN_FLIGHT'");
   });
 }
