@@ -24,6 +24,7 @@
 #include "server/testing/fake_http_client.h"
 #include "server/upstream/linkedin_client.h"
 #include "server/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "tests/testing/status_matchers.h"
 
 namespace followgate {
@@ -31,6 +32,7 @@ namespace {
 
 using ::followgate::testing::IsOk;
 using ::followgate::testing::PostgresServer;
+using ::followgate::testing::PostgresSuiteTest;
 using ::followgate::testing::StatusIs;
 using ::testing::ElementsAre;
 
@@ -62,27 +64,8 @@ struct Grant {
 };
 
 // One cluster for the whole binary; each test uses a budget name of its own.
-class FleetBudgetTest : public ::testing::Test {
+class FleetBudgetTest : public PostgresSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    unsetenv("PGPASSWORD");
-    setenv("PGPASSFILE", absl::StrCat(std::getenv("TEST_TMPDIR"), "/no-pgpass").c_str(), 1);
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server = PostgresServer::Create();
-    ASSERT_THAT(server, IsOk());
-    server_ = server->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "no PostgreSQL server"; }
-  void TearDown() override {
-    if (server_ != nullptr && !server_->running()) {
-      ASSERT_THAT(server_->Start(), IsOk());
-    }
-  }
-
   // One replica's view of the budget `name`.
   static std::unique_ptr<FleetBudget> Replica(
       const std::string& name, const std::string& replica, absl::Duration interval,
@@ -157,10 +140,8 @@ class FleetBudgetTest : public ::testing::Test {
     return {row->rows[0].Int(0), row->rows[0].Text(1)};
   }
 
-  static PostgresServer* server_;
 };
 
-PostgresServer* FleetBudgetTest::server_ = nullptr;
 
 PacerRequest Request(const std::string& caller, int priority = 0) {
   PacerRequest request;

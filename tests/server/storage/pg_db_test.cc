@@ -15,6 +15,7 @@
 #include "server/base/cancellation.h"
 #include "server/base/error_details.h"
 #include "server/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "tests/testing/status_matchers.h"
 
 namespace followgate {
@@ -22,6 +23,7 @@ namespace {
 
 using ::followgate::testing::IsOk;
 using ::followgate::testing::PostgresServer;
+using ::followgate::testing::PostgresSuiteTest;
 using ::followgate::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -40,28 +42,8 @@ MATCHER_P(IsOkAndHolds, value, "is OK and holds " + ::testing::PrintToString(val
 // One cluster for the whole binary (it takes about a second to make); each
 // test uses tables, channels and lock keys of its own. Tests that stop the
 // server start it again before they end.
-class PgDbTest : public ::testing::Test {
+class PgDbTest : public PostgresSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    // Hermetic: no password from the environment or a ~/.pgpass.
-    unsetenv("PGPASSWORD");
-    setenv("PGPASSFILE", absl::StrCat(std::getenv("TEST_TMPDIR"), "/no-pgpass").c_str(), 1);
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server = PostgresServer::Create();
-    ASSERT_THAT(server, IsOk());
-    server_ = server->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "no PostgreSQL server"; }
-  void TearDown() override {
-    if (server_ != nullptr && !server_->running()) {
-      ASSERT_THAT(server_->Start(), IsOk());
-    }
-  }
-
   // A connection as the superuser; nullptr (and a failure) if there is none.
   static std::unique_ptr<PgDb> Connect() {
     absl::StatusOr<std::unique_ptr<PgDb>> db = PgDb::Connect(server_->url());
@@ -69,10 +51,8 @@ class PgDbTest : public ::testing::Test {
     return db.ok() ? std::move(*db) : nullptr;
   }
 
-  static PostgresServer* server_;
 };
 
-PostgresServer* PgDbTest::server_ = nullptr;
 
 TEST_F(PgDbTest, ExecRunsSeveralStatementsAndQueryReadsTheirRows) {
   std::unique_ptr<PgDb> db = Connect();

@@ -14,6 +14,7 @@
 #include "server/base/error_details.h"
 #include "server/storage/pg_db.h"
 #include "server/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "tests/testing/status_matchers.h"
 
 namespace followgate {
@@ -21,6 +22,7 @@ namespace {
 
 using ::followgate::testing::IsOk;
 using ::followgate::testing::PostgresServer;
+using ::followgate::testing::PostgresSuiteTest;
 using ::followgate::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -30,21 +32,8 @@ using ::testing::Optional;
 
 // One cluster for the whole binary; each test migrates a component and
 // tables of its own.
-class PgMigrationsTest : public ::testing::Test {
+class PgMigrationsTest : public PostgresSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    // Hermetic: no password from the environment or a ~/.pgpass.
-    unsetenv("PGPASSWORD");
-    setenv("PGPASSFILE", absl::StrCat(std::getenv("TEST_TMPDIR"), "/no-pgpass").c_str(), 1);
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server = PostgresServer::Create();
-    ASSERT_THAT(server, IsOk());
-    server_ = server->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(server_, nullptr) << "no PostgreSQL server";
     db_ = Connect();
@@ -77,11 +66,9 @@ class PgMigrationsTest : public ::testing::Test {
     return rows.ok() && !rows->rows.empty() ? rows->rows[0].Int(0) : -1;
   }
 
-  static PostgresServer* server_;
   std::unique_ptr<PgDb> db_;
 };
 
-PostgresServer* PgMigrationsTest::server_ = nullptr;
 
 TEST_F(PgMigrationsTest, AppliesInOrderAndRecordsEachVersion) {
   // Each step needs the one before it.
