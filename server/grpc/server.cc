@@ -54,11 +54,12 @@ struct FollowgateServer::Parts {
   std::unique_ptr<SnapshotStore> snapshot_store;
   std::unique_ptr<SnapshotHub> snapshot_hub;
   std::unique_ptr<ResumeTokenCodec> resume_tokens;
-
   std::unique_ptr<InvitationLedger> ledger;
   std::unique_ptr<ConnectSafelyClient> connectsafely;
   std::unique_ptr<InvitationBatcher> batcher;
   StreamTracker streams;
+  // Where every call's steps and heartbeats run; after the hub and stores
+  // they read, so destroyed before them.
   std::unique_ptr<WorkQueue> work;
   std::unique_ptr<TimerQueue> timers;
   std::unique_ptr<CallerAuth> auth;
