@@ -64,6 +64,24 @@ ABSL_FLAG(std::string, state_dir, "",
           "Directory for durable state: follows snapshots and the invitation "
           "ledger (SQLite). Required for invitations; without it snapshots live "
           "in memory only. A temporary one with --sandbox.");
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL database shared by a fleet of replicas (libpq URL, e.g. "
+          "postgresql://followgate@db:5432/followgate): snapshots, resume "
+          "tokens, the invitation ledger and the LinkedIn budget live there, for "
+          "every replica alike. Exclusive with --state_dir.");
+ABSL_FLAG(std::string, database_password_file, "",
+          "File holding the database password (default: libpq's PGPASSWORD, "
+          "PGPASSFILE or ~/.pgpass).");
+ABSL_FLAG(std::string, replica_id, "",
+          "This replica's name in the fleet, unique and stable across restarts "
+          "(e.g. the pod name); default <hostname>:<port>.");
+ABSL_FLAG(absl::Duration, invitation_lease, absl::Minutes(5),
+          "With --database_url: invitation requests in flight on a replica that "
+          "stopped renewing them for this long are recorded UNKNOWN by the others. "
+          "Must exceed the longest ConnectSafely request.");
+ABSL_FLAG(absl::Duration, database_check_interval, absl::Seconds(2),
+          "With --database_url: how often health asks the database whether it "
+          "answers (NOT_SERVING while it does not).");
 ABSL_FLAG(bool, accept_new_ledger, false,
           "Start even though the invitation ledger in --state_dir is not the one "
           "it had (deleted, emptied or replaced): every invitation sent before is "
@@ -207,6 +225,15 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
   options.accept_new_ledger = absl::GetFlag(FLAGS_accept_new_ledger);
+  options.database_url = absl::GetFlag(FLAGS_database_url);
+  options.replica_id = absl::GetFlag(FLAGS_replica_id);
+  options.invitation_lease = absl::GetFlag(FLAGS_invitation_lease);
+  options.database_check_interval = absl::GetFlag(FLAGS_database_check_interval);
+  if (const std::string file = absl::GetFlag(FLAGS_database_password_file); !file.empty()) {
+    auto password = ReadSecret(file, "");
+    if (!password.ok()) return password.status();
+    options.database_password = *std::move(password);
+  }
   options.snapshots.default_max_staleness = absl::GetFlag(FLAGS_max_staleness);
   options.snapshots.max_age = absl::GetFlag(FLAGS_snapshot_max_age);
   options.snapshots.max_bytes = absl::GetFlag(FLAGS_snapshot_max_bytes);
@@ -308,9 +335,7 @@ void LogServing(const ServerOptions& options, const FollowgateServer& server,
       sandbox != nullptr ? absl::StrCat("sandbox at ", sandbox->base_url())
                          : options.linkedin.base_url,
       ", LinkedIn interval ", absl::FormatDuration(options.linkedin_min_interval)));
-  LogInfo(server.state_dir().empty()
-              ? std::string("no --state_dir: follows snapshots live in memory only")
-              : absl::StrCat("state in ", server.state_dir()));
+  LogInfo(server.state_description());
   LogInfo(server.invitations_enabled()
               ? absl::StrCat("invitations on, ConnectSafely at ",
                              sandbox != nullptr ? sandbox->base_url()

@@ -36,7 +36,8 @@ absl::StatusOr<std::unique_ptr<sandbox::SandboxUpstreams>> StartSandboxFor(
   options->linkedin.access_token = sandbox_options.linkedin.access_token;
   options->connectsafely.base_url = upstreams->base_url();
   options->connectsafely.api_key = sandbox_options.connectsafely.api_key;
-  if (options->state_dir.empty()) {
+  // With a database the state lives there.
+  if (options->state_dir.empty() && options->database_url.empty()) {
     auto dir = TemporaryStateDir();
     if (!dir.ok()) return dir.status();
     options->state_dir = *dir;

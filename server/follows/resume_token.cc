@@ -120,6 +120,8 @@ absl::Status CreateKey(const std::string& path) {
 
 uint64_t QueryFingerprint(absl::string_view description) { return Fnv1a(description); }
 
+absl::StatusOr<std::string> ResumeTokenCodec::NewKey() { return RandomBytes(kKeyBytes); }
+
 absl::StatusOr<ResumeTokenCodec> ResumeTokenCodec::WithRandomKey() {
   absl::StatusOr<std::string> key = RandomBytes(kKeyBytes);
   if (!key.ok()) return key.status();

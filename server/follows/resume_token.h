@@ -60,6 +60,9 @@ class ResumeTokenCodec {
   // read the same key. FAILED_PRECONDITION when the file cannot be read or
   // written, is readable by others than its owner, or is not 32 bytes.
   static absl::StatusOr<ResumeTokenCodec> FromKeyFile(const std::string& path);
+  // A new random key of kKeyBytes bytes (e.g. for a fleet's shared key);
+  // INTERNAL when the system has no randomness to give.
+  static absl::StatusOr<std::string> NewKey();
   // `key` must hold kKeyBytes bytes.
   explicit ResumeTokenCodec(std::string key);
 

@@ -13,7 +13,15 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include <unistd.h>
+
 #include "server/storage/budget_mark.h"
+#include "server/storage/database_watch.h"
+#include "server/storage/pg_db.h"
+#include "server/storage/pg_fleet_secrets.h"
+#include "server/follows/fleet_budget.h"
+#include "server/follows/pg_snapshot_store.h"
+#include "server/invitations/pg_invitation_ledger.h"
 #include "server/grpc/caller_auth.h"
 #include "server/base/clock.h"
 #include "server/upstream/curl_http_client.h"
@@ -49,7 +57,8 @@ struct FollowgateServer::Parts {
   std::unique_ptr<RecordingHttpClient> http;  // Over curl: every upstream request is logged.
   std::unique_ptr<LinkedInClient> linkedin;
   std::unique_ptr<BudgetMark> budget_mark;  // Outlives the pacer that writes it.
-  std::unique_ptr<RequestPacer> pacer;
+  // One process: a RequestPacer; a fleet: a FleetBudget.
+  std::unique_ptr<UpstreamBudget> budget;
   std::unique_ptr<FollowsFetcher> fetcher;
   std::unique_ptr<SnapshotStore> snapshot_store;
   std::unique_ptr<SnapshotHub> snapshot_hub;
@@ -66,17 +75,23 @@ struct FollowgateServer::Parts {
   std::unique_ptr<FollowsServiceImpl> follows_service;
   std::unique_ptr<InvitationsServiceImpl> invitations_service;
   std::unique_ptr<grpc::Server> grpc_server;
+  // After grpc_server, so destroyed before it: it updates its health.
+  std::unique_ptr<DatabaseWatch> database_watch;
+  std::string database_target;  // The database as logs name it.
   int port = 0;
   int metrics_port = -1;
   // What health reports: SERVING once started, unless draining or LinkedIn
   // rejects the token (the follows service, and so the server, then).
   std::atomic<bool> started{false};
   std::atomic<bool> linkedin_credential_ok{true};
+  // With a database: whether it answers (DatabaseWatch). Every service
+  // needs it then.
+  std::atomic<bool> database_ok{true};
   void UpdateHealth() {
     if (grpc_server == nullptr) return;
     grpc::HealthCheckServiceInterface* health = grpc_server->GetHealthCheckService();
     if (health == nullptr) return;
-    const bool up = started && !streams.draining();
+    const bool up = started && !streams.draining() && database_ok;
     const bool follows_up = up && linkedin_credential_ok;
     health->SetServingStatus("followgate.v1.FollowsService", follows_up);
     health->SetServingStatus("followgate.v1.InvitationsService", up && batcher != nullptr);
@@ -91,6 +106,13 @@ struct FollowgateServer::Parts {
   absl::Status BuildInvitations(Clock* clock);
   absl::Status BuildServices(Clock* clock);
   absl::Status StartGrpc();
+  absl::Status WatchDatabase(Clock* clock);
+
+  bool fleet() const { return !options.database_url.empty(); }
+  // A connection to the fleet's database.
+  absl::StatusOr<std::unique_ptr<PgDb>> ConnectDatabase() const {
+    return PgDb::Connect(options.database_url, options.database_password);
+  }
 };
 
 namespace {
@@ -163,9 +185,21 @@ absl::Status Validate(const ServerOptions& options) {
   if (options.connectsafely.request_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("connectsafely_request_timeout must be positive");
   }
-  if (!options.connectsafely.api_key.empty() && options.state_dir.empty()) {
+  if (!options.database_url.empty() && !options.state_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "state_dir and database_url are two homes for the same state: give one "
+        "(followgate_import moves a state dir into the database)");
+  }
+  if (options.database_check_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("database_check_interval must be positive");
+  }
+  if (options.invitation_lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("invitation_lease must be positive");
+  }
+  if (!options.connectsafely.api_key.empty() && options.state_dir.empty() &&
+      options.database_url.empty()) {
     return absl::FailedPreconditionError(
-        "invitations need --state_dir (where the invitation ledger lives)");
+        "invitations need --state_dir or --database_url (where the invitation ledger lives)");
   }
   return absl::OkStatus();
 }
@@ -209,6 +243,29 @@ absl::StatusOr<ResumeTokenCodec> ResumeTokenCodecFor(const std::string& state_di
   return ResumeTokenCodec::FromKeyFile(state_dir + "/resume_token.key");
 }
 
+// A fleet's replicas share one key, kept in the database: a token made by
+// one checks on every other.
+absl::StatusOr<ResumeTokenCodec> FleetResumeTokenCodec(PgDb& db) {
+  FG_RETURN_IF_ERROR(MigrateFleetSecrets(db));
+  FG_ASSIGN_OR_RETURN(std::string key, GetOrCreateFleetSecret(db, kResumeTokenKeySecret,
+                                                              &ResumeTokenCodec::NewKey));
+  if (key.size() != ResumeTokenCodec::kKeyBytes) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database's resume token key holds ", key.size(), " bytes, not ",
+                     ResumeTokenCodec::kKeyBytes));
+  }
+  return ResumeTokenCodec(std::move(key));
+}
+
+// "<hostname>:<port>", or "<hostname>:pid<pid>" when the port is picked.
+std::string DefaultReplicaId(int port) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  const std::string name = host[0] == '\0' ? "followgate" : host;
+  if (port != 0) return absl::StrCat(name, ":", port);
+  return absl::StrCat(name, ":pid", getpid());
+}
+
 }  // namespace
 
 // The LinkedIn side: HTTP, the client, the pacer (restored from the state
@@ -224,31 +281,54 @@ absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
       options.linkedin_max_interval > absl::ZeroDuration() ? options.linkedin_max_interval
                                                            : 8 * options.linkedin_min_interval,
       std::max(options.fetcher.max_wait, options.linkedin_min_interval));
-  pacer = std::make_unique<RequestPacer>(clock, options.linkedin_min_interval, max_interval);
-  if (state != nullptr) {
-    FG_ASSIGN_OR_RETURN(budget_mark, BudgetMark::Open(options.state_dir + "/linkedin_budget"));
-    pacer->RestoreNextGrant(budget_mark->Stored(clock->Now(), options.linkedin_min_interval));
-    BudgetMark* mark = budget_mark.get();
-    pacer->SetNextGrantListener([mark](absl::Time next_grant) { mark->Record(next_grant); });
+  if (fleet()) {
+    // The database times the fleet's grants; it survives every replica.
+    FleetBudgetOptions fleet_options;
+    fleet_options.url = options.database_url;
+    fleet_options.password = options.database_password;
+    fleet_options.name = "linkedin";
+    fleet_options.interval = options.linkedin_min_interval;
+    fleet_options.max_interval = max_interval;
+    fleet_options.replica_id = options.replica_id;
+    fleet_options.clock = clock;
+    FG_ASSIGN_OR_RETURN(budget, FleetBudget::Create(fleet_options));
+  } else {
+    auto pacer =
+        std::make_unique<RequestPacer>(clock, options.linkedin_min_interval, max_interval);
+    if (state != nullptr) {
+      FG_ASSIGN_OR_RETURN(budget_mark, BudgetMark::Open(options.state_dir + "/linkedin_budget"));
+      pacer->RestoreNextGrant(budget_mark->Stored(clock->Now(), options.linkedin_min_interval));
+      BudgetMark* mark = budget_mark.get();
+      pacer->SetNextGrantListener([mark](absl::Time next_grant) { mark->Record(next_grant); });
+    }
+    budget = std::move(pacer);
   }
-  fetcher = std::make_unique<FollowsFetcher>(linkedin.get(), pacer.get(), clock, options.fetcher);
+  fetcher = std::make_unique<FollowsFetcher>(linkedin.get(), budget.get(), clock, options.fetcher);
   return absl::OkStatus();
 }
 
 // Snapshots, their hub (after retention) and the resume token key.
 absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
-  // SQLite under the state dir; in memory only without one.
-  const std::string snapshots_file = state == nullptr ? "" : state->SnapshotsFile();
-  FG_ASSIGN_OR_RETURN(snapshot_store, SqliteSnapshotStore::Open(snapshots_file, clock));
-  snapshot_hub = std::make_unique<SnapshotHub>(snapshot_store.get(), fetcher.get(), pacer.get(),
+  // The fleet's database; else SQLite under the state dir; in memory only
+  // without one.
+  if (fleet()) {
+    FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, ConnectDatabase());
+    FG_ASSIGN_OR_RETURN(ResumeTokenCodec codec, FleetResumeTokenCodec(*db));
+    resume_tokens = std::make_unique<ResumeTokenCodec>(std::move(codec));
+    FG_ASSIGN_OR_RETURN(snapshot_store, PgSnapshotStore::Open(std::move(db), clock));
+  } else {
+    const std::string snapshots_file = state == nullptr ? "" : state->SnapshotsFile();
+    FG_ASSIGN_OR_RETURN(snapshot_store, SqliteSnapshotStore::Open(snapshots_file, clock));
+    FG_ASSIGN_OR_RETURN(ResumeTokenCodec codec, ResumeTokenCodecFor(options.state_dir));
+    resume_tokens = std::make_unique<ResumeTokenCodec>(std::move(codec));
+  }
+  snapshot_hub = std::make_unique<SnapshotHub>(snapshot_store.get(), fetcher.get(), budget.get(),
                                                clock, options.snapshots);
   if (absl::Status pruned = snapshot_hub->Prune(); !pruned.ok()) {
     // A full disk must not keep the server from serving what is stored.
     if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;
     LogError(absl::StrCat("retention skipped: ", pruned.message()));
   }
-  FG_ASSIGN_OR_RETURN(ResumeTokenCodec codec, ResumeTokenCodecFor(options.state_dir));
-  resume_tokens = std::make_unique<ResumeTokenCodec>(std::move(codec));
   return absl::OkStatus();
 }
 
@@ -256,8 +336,17 @@ absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
 // batcher; nothing without a ConnectSafely key.
 absl::Status FollowgateServer::Parts::BuildInvitations(Clock* clock) {
   if (options.connectsafely.api_key.empty()) return absl::OkStatus();
-  FG_ASSIGN_OR_RETURN(ledger, SqliteInvitationLedger::Open(state->LedgerFile(), clock));
-  FG_RETURN_IF_ERROR(state->BindLedger(*ledger, options.accept_new_ledger));
+  if (fleet()) {
+    PgInvitationLedgerOptions ledger_options;
+    ledger_options.url = options.database_url;
+    ledger_options.password = options.database_password;
+    ledger_options.owner = options.replica_id;
+    ledger_options.lease = options.invitation_lease;
+    FG_ASSIGN_OR_RETURN(ledger, PgInvitationLedger::Open(ledger_options, clock));
+  } else {
+    FG_ASSIGN_OR_RETURN(ledger, SqliteInvitationLedger::Open(state->LedgerFile(), clock));
+    FG_RETURN_IF_ERROR(state->BindLedger(*ledger, options.accept_new_ledger));
+  }
   connectsafely = std::make_unique<ConnectSafelyClient>(http.get(), clock, options.connectsafely);
   batcher = std::make_unique<InvitationBatcher>(ledger.get(), connectsafely.get(), clock,
                                                 options.invitations);
@@ -319,9 +408,26 @@ absl::Status FollowgateServer::Parts::StartGrpc() {
   return absl::OkStatus();
 }
 
+// With a database, health follows whether it answers.
+absl::Status FollowgateServer::Parts::WatchDatabase(Clock* clock) {
+  if (!fleet()) return absl::OkStatus();
+  FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, ConnectDatabase());
+  database_target = db->target();
+  database_watch = std::make_unique<DatabaseWatch>(
+      std::move(db), clock, options.database_check_interval, [this](bool reachable) {
+        database_ok = reachable;
+        UpdateHealth();
+      });
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStart(
     ServerOptions options) {
   FG_RETURN_IF_ERROR(Validate(options));
+  if (!options.database_url.empty()) {
+    RegisterSecret(options.database_password);
+    if (options.replica_id.empty()) options.replica_id = DefaultReplicaId(options.port);
+  }
   auto parts = std::make_unique<Parts>();
   // However they were given (a file, the sandbox's built-in ones, a test's
   // options), no outgoing text may hold the credentials.
@@ -346,6 +452,7 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   FG_RETURN_IF_ERROR(parts->BuildInvitations(clock));
   FG_RETURN_IF_ERROR(parts->BuildServices(clock));
   FG_RETURN_IF_ERROR(parts->StartGrpc());
+  FG_RETURN_IF_ERROR(parts->WatchDatabase(clock));
   parts->started = true;
   parts->UpdateHealth();
   return std::unique_ptr<FollowgateServer>(new FollowgateServer(std::move(parts)));
@@ -358,6 +465,20 @@ FollowgateServer::~FollowgateServer() { Shutdown(); }
 int FollowgateServer::port() const { return parts_->port; }
 
 std::string FollowgateServer::state_dir() const { return parts_->options.state_dir; }
+
+std::string FollowgateServer::state_description() const {
+  const ServerOptions& options = parts_->options;
+  if (parts_->fleet()) {
+    return absl::StrCat("state in PostgreSQL (", parts_->database_target, "), replica ",
+                        options.replica_id);
+  }
+  if (options.state_dir.empty()) return "no --state_dir: follows snapshots live in memory only";
+  return absl::StrCat("state in ", options.state_dir);
+}
+
+std::string FollowgateServer::replica_id() const {
+  return parts_->fleet() ? parts_->options.replica_id : "";
+}
 
 bool FollowgateServer::invitations_enabled() const { return parts_->batcher != nullptr; }
 

@@ -36,6 +36,25 @@ struct ServerOptions {
   // had (deleted, emptied or replaced): every invitation sent before is
   // forgotten, so people may be invited twice.
   bool accept_new_ledger = false;
+  // The shared state of a fleet of replicas (see the README's "Replicas"):
+  // a libpq URL (postgresql://user@host:port/db). With it, snapshots, resume
+  // tokens, the invitation ledger and the LinkedIn budget live in
+  // PostgreSQL and `state_dir` must be empty; without it, one process keeps
+  // them under `state_dir`.
+  std::string database_url;
+  // Overrides the URL's password when not empty; otherwise libpq looks one
+  // up as usual (PGPASSWORD, PGPASSFILE, ~/.pgpass). Never logged.
+  std::string database_password;
+  // This replica's name in the fleet: the owner of its invitation chunks,
+  // crawl leases and budget waits. Unique in the fleet and the same across
+  // its restarts; empty: "<hostname>:<port>" (or ":pid<pid>" with port 0).
+  std::string replica_id;
+  // How often health asks the database whether it answers.
+  absl::Duration database_check_interval = absl::Seconds(2);
+  // How long a replica's invitation requests in flight count as alive after
+  // it last renewed them: once it has passed since a replica died, others
+  // record them UNKNOWN. Must exceed the longest ConnectSafely request.
+  absl::Duration invitation_lease = absl::Minutes(5);
   // Snapshot freshness and retention.
   SnapshotHubOptions snapshots;
   // Threads that run every call's steps (storage reads, building pages),
@@ -86,8 +105,14 @@ class FollowgateServer {
 
   // The bound port.
   int port() const;
-  // The state directory in use ("" when state lives in memory only).
+  // The state directory in use ("" when state lives in memory only or in
+  // the database).
   std::string state_dir() const;
+  // Where the state lives, for the startup log: the database (host, port,
+  // name; never a password), the state dir, or memory.
+  std::string state_description() const;
+  // This replica's name in the fleet ("" without a database).
+  std::string replica_id() const;
   // Whether invitations are served.
   bool invitations_enabled() const;
 

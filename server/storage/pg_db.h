@@ -184,6 +184,10 @@ class PgDb {
   // COMMIT or ROLLBACK; FAILED_PRECONDITION outside InTransaction.
   absl::StatusOr<bool> TryAdvisoryXactLock(int64_t key);
 
+  // The server as messages name it: "host:port, database D, user U" (never
+  // a password).
+  const std::string& target() const { return target_; }
+
   // Starts at 1; grows by one at every reconnection. Session state (advisory
   // locks, temporary tables) belongs to one generation.
   int64_t connection_generation() const { return generation_; }
