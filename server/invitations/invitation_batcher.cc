@@ -1,6 +1,8 @@
 #include "server/invitations/invitation_batcher.h"
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -92,21 +94,25 @@ class InvitationBatcher::BatchRun {
     replaying_ = false;
     if (pending == 0) return absl::OkStatus();
 
-    std::vector<std::thread> helpers;
-    for (int i = 1; i < batcher_->options_.concurrency; ++i) {
-      helpers.emplace_back([this] { Work(); });
-    }
-    Work();
-    for (auto& helper : helpers) helper.join();
+    for (;;) {
+      std::vector<std::thread> helpers;
+      for (int i = 1; i < batcher_->options_.concurrency; ++i) {
+        helpers.emplace_back([this] { Work(); });
+      }
+      Work();
+      for (auto& helper : helpers) helper.join();
 
-    {
-      absl::MutexLock lock(&mu_);
-      if (!first_error_.ok()) return first_error_;
-    }
-    if (cancel_.IsCancelled()) return absl::CancelledError("the batch was cancelled");
-    FG_ASSIGN_OR_RETURN(pending, batcher_->ledger_->PendingProfiles(spec_.request_id));
-    if (pending != 0) {
-      return absl::InternalError(absl::StrCat(pending, " profiles are still pending"));
+      {
+        absl::MutexLock lock(&mu_);
+        if (!first_error_.ok()) return first_error_;
+      }
+      if (cancel_.IsCancelled()) return absl::CancelledError("the batch was cancelled");
+      // Nothing is left to claim: what remains is in flight under other
+      // claims (another replica's), or pending again after another let go.
+      FG_RETURN_IF_ERROR(EmitDecidedElsewhere());
+      FG_ASSIGN_OR_RETURN(pending, batcher_->ledger_->PendingProfiles(spec_.request_id));
+      if (pending == 0) break;
+      FG_RETURN_IF_ERROR(WaitForOthers(pending));
     }
     return EmitStep({}, /*done=*/true);
   }
@@ -237,12 +243,60 @@ class InvitationBatcher::BatchRun {
     return WithRetryDelay(status, wait);
   }
 
-  // Emits one step: `decided` and the counts after it.
+  // Emits the outcomes recorded for the batch that this call has not
+  // emitted: those decided by another call (on another replica). Not counted
+  // in this process's metrics: the process that decided them counted them.
+  absl::Status EmitDecidedElsewhere() {
+    FG_ASSIGN_OR_RETURN(std::vector<DecidedProfile> decided,
+                        batcher_->ledger_->DecidedProfiles(spec_.request_id));
+    {
+      absl::MutexLock lock(&emit_mu_);
+      decided.erase(std::remove_if(decided.begin(), decided.end(),
+                                   [this](const DecidedProfile& d) {
+                                     emit_mu_.AssertHeld();
+                                     return emitted_.count(d.index) > 0;
+                                   }),
+                    decided.end());
+    }
+    if (decided.empty()) return absl::OkStatus();
+    replaying_ = true;  // No worker runs now.
+    absl::Status status = EmitStep(std::move(decided), false);
+    replaying_ = false;
+    return status;
+  }
+
+  // Waits one poll interval for the `in_flight` profiles that other claims
+  // hold, then asks the ledger to recover those whose claimer is gone.
+  absl::Status WaitForOthers(int in_flight) {
+    // Never a busy loop, whatever the option says.
+    const absl::Duration poll =
+        std::max(batcher_->options_.in_flight_poll_interval, absl::Milliseconds(10));
+    if (batcher_->clock_->Now() + poll > deadline_) {
+      return WithRetryDelay(
+          absl::DeadlineExceededError(absl::StrCat(
+              in_flight, " profiles of batch ", spec_.request_id,
+              " are still in flight under a claim this call does not hold (another "
+              "replica's, or one whose answer could not be recorded); the call's deadline "
+              "came first. Repeat the request (same request_id) to get their outcomes")),
+          poll);
+    }
+    if (!SleepFor(batcher_->clock_, poll, cancel_).ok()) {
+      return absl::CancelledError(absl::StrCat(
+          "the batch was cancelled while ", in_flight,
+          " profiles were in flight under a claim this call does not hold"));
+    }
+    return batcher_->ledger_->RecoverExpiredChunks().status();
+  }
+
+  // Emits one step: `decided` (less profiles this call already emitted)
+  // and the counts after it.
   absl::Status EmitStep(std::vector<DecidedProfile> decided, bool done) {
     absl::MutexLock lock(&emit_mu_);
     v1::SendInvitationsResponse response;
     response.set_request_id(spec_.request_id);
     for (const DecidedProfile& d : decided) {
+      // Each profile's outcome once per call.
+      if (!emitted_.insert(d.index).second) continue;
       v1::ProfileResult* result = response.add_results();
       result->set_profile_urn(d.profile_urn);
       result->set_index(d.index);
@@ -301,6 +355,8 @@ class InvitationBatcher::BatchRun {
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
   absl::Mutex emit_mu_;
   v1::BatchProgress progress_ ABSL_GUARDED_BY(emit_mu_);
+  // Indices of the profiles whose outcome this call emitted.
+  std::set<int> emitted_ ABSL_GUARDED_BY(emit_mu_);
 };
 
 InvitationBatcher::InvitationBatcher(InvitationLedger* ledger, const ConnectSafelyClient* client,

@@ -40,11 +40,21 @@ struct InvitationBatcherOptions {
   int64_t monthly_credits = 0;
   // Per-company budgets overriding `monthly_credits` (0 there: none left).
   absl::flat_hash_map<std::string, int64_t> company_credits;
+  // When the batch's profiles left are in flight under another claim (a
+  // replica serving the same request_id at once, or one that died with them
+  // in flight), how often the call looks again whether they have outcomes,
+  // asking the ledger first to recover chunks whose claimer is gone.
+  absl::Duration in_flight_poll_interval = absl::Seconds(1);
 };
 
 // Thread-safe. `ledger`, `client` and `clock` are not owned and must outlive
-// this. One call at a time works on a given request_id; a second call for the
-// same batch waits for the first to let go, then replays and continues.
+// this. One call at a time works on a given request_id in this process; a
+// second call for the same batch waits for the first to let go, then replays
+// and continues. Calls for one batch on several processes sharing a ledger
+// (replicas) join: each sends only the chunks it claimed (a claim is the
+// ledger's, so no profile is sent twice), then waits for the profiles in
+// flight under the others' claims, and emits every profile's outcome, its
+// own and the others', exactly once.
 class InvitationBatcher {
  public:
   using Emit = std::function<absl::Status(v1::SendInvitationsResponse)>;
@@ -58,7 +68,11 @@ class InvitationBatcher {
   // outcomes emitted so far stand, and repeating the request continues).
   // Cancellation stops the batch between ConnectSafely requests; a request
   // already sent is waited for and recorded. `deadline` is the call's (see
-  // InvitationBatcherOptions::max_wait). `requests_sent`, when not null,
+  // InvitationBatcherOptions::max_wait); waiting for profiles in flight
+  // elsewhere ends at it with DEADLINE_EXCEEDED (and a RetryInfo), the
+  // outcomes so far emitted, and at cancellation with CANCELLED. A ledger
+  // that cannot be reached ends the call with its UNAVAILABLE (and retry
+  // delay); nothing is sent whose claim it did not record. `requests_sent`, when not null,
   // receives the number of requests this call sent to ConnectSafely, whatever
   // their answer (a 401 or a 429 counts; a connection never opened does not).
   absl::Status Run(const v1::SendInvitationsRequest& request, const CancellationToken& cancel,

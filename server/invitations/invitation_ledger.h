@@ -123,6 +123,14 @@ class InvitationLedger {
   // forgotten when it had none).
   virtual absl::Status ReleaseChunk(int64_t chunk_id) = 0;
 
+  // Turns UNKNOWN (kStoppedInFlightReason) the chunks in flight whose
+  // claimer is gone: in a ledger that replicas share, those whose owner's
+  // lease expired. A caller that waits for profiles another claimer holds in
+  // flight calls it before it looks again. How many chunks it turned; a
+  // ledger of one process has none to turn (its own are recovered when it is
+  // opened again) and returns 0.
+  virtual absl::StatusOr<int64_t> RecoverExpiredChunks() { return 0; }
+
   // Upstream requests made for the batch so far (chunks that may have left).
   virtual absl::StatusOr<int> UpstreamRequests(const std::string& request_id) = 0;
   // Profiles of the batch without an outcome yet: pending or in flight.

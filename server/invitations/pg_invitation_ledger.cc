@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/base/error_details.h"
 #include "server/base/log.h"
 #include "server/base/status_macros.h"
@@ -220,6 +221,11 @@ absl::StatusOr<std::unique_ptr<PgInvitationLedger>> PgInvitationLedger::Open(
         absl::StrCat("the invitation ledger's lease must be positive, not ",
                      absl::FormatDuration(options.lease)));
   }
+  if (options.maintenance_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the invitation ledger's maintenance_interval must not be negative, not ",
+                     absl::FormatDuration(options.maintenance_interval)));
+  }
   FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, PgDb::Connect(options.url, options.password));
   std::unique_ptr<PgInvitationLedger> ledger(new PgInvitationLedger(std::move(db), options, clock));
   {
@@ -227,7 +233,30 @@ absl::StatusOr<std::unique_ptr<PgInvitationLedger>> PgInvitationLedger::Open(
     FG_RETURN_IF_ERROR(ledger->CreateSchema());
     FG_RETURN_IF_ERROR(ledger->RecoverChunks(/*including_own=*/true).status());
   }
+  if (options.maintenance_interval > absl::ZeroDuration()) {
+    PgInvitationLedger* raw = ledger.get();
+    ledger->maintenance_ = std::thread([raw] { raw->Maintain(); });
+  }
   return ledger;
+}
+
+PgInvitationLedger::~PgInvitationLedger() {
+  stop_.Cancel();
+  if (maintenance_.joinable()) maintenance_.join();
+}
+
+void PgInvitationLedger::Maintain() {
+  while (SleepFor(clock_, options_.maintenance_interval, stop_).ok()) {
+    // A failure (the database away) is tried again at the next round; the
+    // calls that need the database report it to their callers.
+    if (absl::Status renewed = RenewLease(); !renewed.ok()) {
+      LogInfo(absl::StrCat("ledger maintenance: renewing leases failed: ", StatusForLog(renewed)));
+    }
+    if (absl::Status recovered = RecoverExpiredChunks().status(); !recovered.ok()) {
+      LogInfo(absl::StrCat("ledger maintenance: recovering expired chunks failed: ",
+                           StatusForLog(recovered)));
+    }
+  }
 }
 
 absl::Status PgInvitationLedger::CreateSchema() {
@@ -256,11 +285,16 @@ absl::Status PgInvitationLedger::InTransactionWithRetries(
 }
 
 absl::Status PgInvitationLedger::RenewLeaseLocked(absl::Time now) {
+  if (live_chunks_.empty()) return absl::OkStatus();
+  // Only the chunks this ledger handed out and still waits for: one whose
+  // caller gave up on it (its answer could not be recorded) or whose claim
+  // failed at commit expires like a dead replica's.
+  const std::string ids = absl::StrCat("{", absl::StrJoin(live_chunks_, ","), "}");
   return db_
       ->Query(
-          "UPDATE invitation_chunks SET alive_until=$1 WHERE owner=$2 AND "
-          "state='IN_FLIGHT' AND alive_until<$1",
-          {Millis(now + options_.lease), options_.owner})
+          "UPDATE invitation_chunks SET alive_until=$1 WHERE chunk_id=ANY($3::bigint[]) AND "
+          "owner=$2 AND state='IN_FLIGHT' AND alive_until<$1",
+          {Millis(now + options_.lease), options_.owner, ids})
       .status();
 }
 
@@ -428,12 +462,15 @@ absl::StatusOr<Claim> PgInvitationLedger::ClaimChunk(const std::string& request_
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  if (claim.chunk.has_value()) live_chunks_.insert(claim.chunk->id);
   return claim;
 }
 
 absl::Status PgInvitationLedger::CompleteChunk(int64_t chunk_id,
                                                const std::vector<DecidedProfile>& outcomes) {
   absl::MutexLock lock(&mu_);
+  // Whatever comes of it, the caller is done with the chunk.
+  live_chunks_.erase(chunk_id);
   const absl::Time now = clock_->Now();
   return InTransactionWithRetries([&]() -> absl::Status {
     for (const DecidedProfile& d : outcomes) {
@@ -459,6 +496,8 @@ absl::Status PgInvitationLedger::CompleteChunk(int64_t chunk_id,
 
 absl::Status PgInvitationLedger::MarkChunkUnknown(int64_t chunk_id, const std::string& reason) {
   absl::MutexLock lock(&mu_);
+  // Whatever comes of it, the caller is done with the chunk.
+  live_chunks_.erase(chunk_id);
   const absl::Time now = clock_->Now();
   const int unknown = v1::INVITATION_OUTCOME_UNKNOWN;
   return InTransactionWithRetries([&]() -> absl::Status {
@@ -480,6 +519,8 @@ absl::Status PgInvitationLedger::MarkChunkUnknown(int64_t chunk_id, const std::s
 
 absl::Status PgInvitationLedger::ReleaseChunk(int64_t chunk_id) {
   absl::MutexLock lock(&mu_);
+  // Whatever comes of it, the caller is done with the chunk.
+  live_chunks_.erase(chunk_id);
   const absl::Time now = clock_->Now();
   return InTransactionWithRetries([&]() -> absl::Status {
     FG_RETURN_IF_ERROR(db_->Query("UPDATE invitation_batch_profiles SET outcome=$1, "

@@ -8,11 +8,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/base/cancellation.h"
 #include "server/base/clock.h"
 #include "server/invitations/claim_decision.h"
 #include "server/invitations/invitation_ledger.h"
@@ -33,6 +36,12 @@ struct PgInvitationLedgerOptions {
   // ledger turns them UNKNOWN. It must exceed the longest upstream request
   // plus the clock skew between replicas.
   absl::Duration lease = absl::Minutes(5);
+  // How often a background thread (started by Open, stopped by the
+  // destructor) renews this replica's leases (RenewLease) and turns UNKNOWN
+  // the chunks of replicas whose lease expired (RecoverExpiredChunks), so a
+  // dead replica's chunks need not wait for it to come back. Zero: no
+  // thread. Set it well below `lease` (a quarter of it, say).
+  absl::Duration maintenance_interval = absl::ZeroDuration();
 };
 
 // InvitationLedger in PostgreSQL: batches, their profiles, chunks, the
@@ -49,8 +58,12 @@ struct PgInvitationLedgerOptions {
 //    transaction that PostgreSQL rolls back as a conflict (ABORTED,
 //    DATABASE_CONFLICT) is run again, up to kPgLedgerAttempts times.
 //  - Every in-flight chunk records its owner and a lease (alive_until).
-//    The owner renews the lease of all its in-flight chunks whenever it
-//    claims or records an answer, and on RenewLease. The contract's "the
+//    The owner renews the lease of the in-flight chunks it handed out and
+//    has not ended (by CompleteChunk, MarkChunkUnknown or ReleaseChunk, even
+//    one that failed) whenever it claims or records an answer, on
+//    RenewLease and in its maintenance thread. A chunk whose recording
+//    failed (the database away) so expires and becomes UNKNOWN, instead of
+//    staying in flight while the replica lives. The contract's "the
 //    ledger is opened again" is Open: it turns UNKNOWN the in-flight
 //    chunks whose owner is this replica (opening under one's own name means
 //    the process that held it is gone) and those whose lease expired, never
@@ -59,24 +72,29 @@ struct PgInvitationLedgerOptions {
 //    that UNKNOWN: the answer is better knowledge than the guess.
 //
 // Thread-safe (one connection behind a mutex; use one ledger per replica).
+// Credits (CreditsUsed, and the budget ClaimChunk applies) count every
+// replica's invitations: the per-company rows are the fleet's.
 // Errors: those of InvitationLedger, plus UNAVAILABLE (reason
 // DATABASE_UNAVAILABLE, with a retry delay) while the database cannot be
 // reached; a claim that fails so at its commit may have been recorded, and
 // is then recovered as UNKNOWN like any abandoned chunk.
 class PgInvitationLedger final : public InvitationLedger {
  public:
-  // Connects, creates the tables if missing and recovers abandoned chunks.
-  // INVALID_ARGUMENT for an empty owner or a lease that is not positive.
+  // Connects, creates the tables if missing, recovers abandoned chunks and
+  // starts the maintenance thread (when options.maintenance_interval > 0).
+  // INVALID_ARGUMENT for an empty owner, a lease that is not positive or a
+  // negative maintenance_interval.
   // `clock` is not owned and must outlive the ledger.
   static absl::StatusOr<std::unique_ptr<PgInvitationLedger>> Open(
       const PgInvitationLedgerOptions& options, Clock* clock);
 
-  // Extends the lease of this replica's in-flight chunks to now + lease.
+  // Extends the lease of the in-flight chunks this ledger handed out and
+  // that were not ended yet to now + lease.
   absl::Status RenewLease();
   // Turns UNKNOWN the in-flight chunks of any owner whose lease expired
   // (Open also does it for this replica's own from before it was opened);
   // how many chunks it turned.
-  absl::StatusOr<int64_t> RecoverExpiredChunks();
+  absl::StatusOr<int64_t> RecoverExpiredChunks() override;
 
   bool BatchExists(const std::string& request_id) override;
   absl::Status StartBatch(const BatchSpec& spec) override;
@@ -99,9 +117,17 @@ class PgInvitationLedger final : public InvitationLedger {
   absl::Status SetLedgerId(const std::string& ledger_id) override;
   absl::StatusOr<int64_t> BatchCount() override;
 
+  // Stops the maintenance thread. In-flight chunks stay in flight: they
+  // become UNKNOWN when this owner opens the ledger again, or at any replica
+  // once their lease expired.
+  ~PgInvitationLedger() override;
+
  private:
   PgInvitationLedger(std::unique_ptr<PgDb> db, PgInvitationLedgerOptions options, Clock* clock)
       : db_(std::move(db)), options_(std::move(options)), clock_(clock) {}
+
+  // The maintenance thread's loop, until stop_ is cancelled.
+  void Maintain();
 
   absl::Status CreateSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Turns UNKNOWN the in-flight chunks whose lease expired, and this
@@ -117,8 +143,13 @@ class PgInvitationLedger final : public InvitationLedger {
 
   absl::Mutex mu_;
   std::unique_ptr<PgDb> db_ ABSL_GUARDED_BY(mu_);
+  // Chunks ClaimChunk handed out that no Complete/MarkUnknown/Release has
+  // ended yet: the only ones whose lease this ledger renews.
+  absl::flat_hash_set<int64_t> live_chunks_ ABSL_GUARDED_BY(mu_);
   const PgInvitationLedgerOptions options_;
   Clock* const clock_;
+  CancellationToken stop_;
+  std::thread maintenance_;
 };
 
 // How many times a transaction rolled back as a conflict is run in all.
