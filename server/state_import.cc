@@ -42,9 +42,6 @@ constexpr char kLockTables[] =
     "invitation_ledger_identity, snapshots, snapshot_pages, snapshot_cursors, fleet_secrets "
     "IN EXCLUSIVE MODE";
 
-constexpr char kCreateFleetSecrets[] =
-    "CREATE TABLE IF NOT EXISTS fleet_secrets(name text PRIMARY KEY, value bytea NOT NULL)";
-
 bool IsDirectory(const std::string& path) {
   struct stat info;
   return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
@@ -421,10 +418,10 @@ absl::StatusOr<StateImportCounts> ImportStateDir(const StateImportOptions& optio
   FG_RETURN_IF_ERROR(MigrateFleetStores(options, clock));
   FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db,
                       PgDb::Connect(options.database_url, options.database_password));
+  FG_RETURN_IF_ERROR(MigrateFleetSecrets(*db));
   const absl::Time now = clock->Now();
   StateImportCounts counts;
   FG_RETURN_IF_ERROR(db->InTransaction([&]() -> absl::Status {
-    FG_RETURN_IF_ERROR(db->Exec(kCreateFleetSecrets));
     FG_RETURN_IF_ERROR(db->Exec(kLockTables));
     FG_RETURN_IF_ERROR(CheckDatabaseHoldsNoState(*db));
     if (ledger != nullptr) FG_RETURN_IF_ERROR(CopyLedger(*ledger, *db, now, counts));

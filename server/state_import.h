@@ -10,13 +10,10 @@
 
 #include "absl/status/statusor.h"
 #include "server/base/clock.h"
+#include "server/storage/pg_fleet_secrets.h"
 
 namespace followgate {
 
-// Where fleet-wide secrets live: fleet_secrets(name text primary key, value
-// bytea not null). The state dir's resume-token key goes under this name.
-inline constexpr char kFleetSecretsTable[] = "fleet_secrets";
-inline constexpr char kResumeTokenKeySecret[] = "resume_token_key";
 // The owner recorded for the chunks the import copies (none is in flight).
 inline constexpr char kImportChunkOwner[] = "followgate_import";
 

@@ -342,6 +342,9 @@ absl::Status FollowgateServer::Parts::BuildInvitations(Clock* clock) {
     ledger_options.password = options.database_password;
     ledger_options.owner = options.replica_id;
     ledger_options.lease = options.invitation_lease;
+    // Renews this replica's chunks and turns a dead one's UNKNOWN once its
+    // lease passed, without waiting for a call to look.
+    ledger_options.maintenance_interval = options.invitation_lease / 4;
     FG_ASSIGN_OR_RETURN(ledger, PgInvitationLedger::Open(ledger_options, clock));
   } else {
     FG_ASSIGN_OR_RETURN(ledger, SqliteInvitationLedger::Open(state->LedgerFile(), clock));
