@@ -32,6 +32,23 @@ CREATE TABLE IF NOT EXISTS snapshot_cursors(
   PRIMARY KEY(snapshot_id, seq));
 )sql";
 
+// Version 2: the fleet's crawl leases and readers' pins
+// (pg_crawl_registry.h). outcome_code is set (an absl::StatusCode) when the
+// last crawl ended with a failure the followers report.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE crawl_leases(
+  snapshot_id bigint PRIMARY KEY REFERENCES snapshots(id) ON DELETE CASCADE,
+  owner text NOT NULL,
+  lease_until timestamptz NOT NULL,
+  outcome_code integer,
+  outcome_message text);
+CREATE TABLE snapshot_pins(
+  snapshot_id bigint NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+  owner text NOT NULL,
+  alive_until timestamptz NOT NULL,
+  PRIMARY KEY(snapshot_id, owner));
+)sql";
+
 // Times travel as microseconds since the epoch: numeric extract() (exact
 // since PostgreSQL 14) reads them, and a UTC timestamp literal writes them.
 constexpr char kColumns[] =
@@ -58,10 +75,14 @@ SnapshotInfo InfoFrom(const PgRow& row) {
 
 }  // namespace
 
+absl::Status MigrateSnapshotSchema(PgDb& db) {
+  return ApplyMigrations(db, kPgSnapshotSchemaComponent, {{1, kSchemaV1}, {2, kSchemaV2}});
+}
+
 absl::StatusOr<std::unique_ptr<PgSnapshotStore>> PgSnapshotStore::Open(std::unique_ptr<PgDb> db,
                                                                        Clock* clock) {
   if (db == nullptr) return absl::InvalidArgumentError("PgSnapshotStore needs a connection");
-  FG_RETURN_IF_ERROR(ApplyMigrations(*db, kPgSnapshotSchemaComponent, {{1, kSchemaV1}}));
+  FG_RETURN_IF_ERROR(MigrateSnapshotSchema(*db));
   return std::unique_ptr<PgSnapshotStore>(new PgSnapshotStore(std::move(db), clock));
 }
 
@@ -115,6 +136,35 @@ absl::StatusOr<std::vector<SnapshotInfo>> PgSnapshotStore::NewestComplete(
 
 absl::StatusOr<SnapshotInfo> PgSnapshotStore::Create(const std::string& query_key) {
   absl::MutexLock lock(&mu_);
+  return CreateLocked(query_key);
+}
+
+absl::StatusOr<SnapshotInfo> PgSnapshotStore::CreateUnlessInProgress(
+    const std::string& query_key) {
+  absl::MutexLock lock(&mu_);
+  SnapshotInfo info;
+  FG_RETURN_IF_ERROR(db_->InTransaction([&]() -> absl::Status {
+    // Held to COMMIT: a second replica reads after the first one's row is
+    // committed, and finds it.
+    FG_RETURN_IF_ERROR(db_->Query("SELECT pg_advisory_xact_lock($1::integer, hashtext($2))",
+                                  {static_cast<int64_t>(kPgSnapshotCreateLockClass), query_key})
+                           .status());
+    FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> found,
+                        QueryOne(absl::StrCat("SELECT ", kColumns,
+                                              " FROM snapshots WHERE query_key = $1 AND NOT "
+                                              "complete ORDER BY id DESC LIMIT 1"),
+                                 {query_key}));
+    if (found.has_value()) {
+      info = *std::move(found);
+      return absl::OkStatus();
+    }
+    FG_ASSIGN_OR_RETURN(info, CreateLocked(query_key));
+    return absl::OkStatus();
+  }));
+  return info;
+}
+
+absl::StatusOr<SnapshotInfo> PgSnapshotStore::CreateLocked(const std::string& query_key) {
   const int64_t started_at = absl::ToUnixMicros(clock_->Now());
   FG_ASSIGN_OR_RETURN(
       PgResult result,
@@ -159,7 +209,8 @@ absl::Status PgSnapshotStore::AppendPage(int64_t id, int64_t seq, const std::str
           db_->Query("INSERT INTO snapshot_cursors VALUES ($1, $2, $3)", {id, seq, next_cursor})
               .status());
     }
-    return absl::OkStatus();
+    // Sent at COMMIT: followers on every replica read the page then.
+    return db_->Notify(kPgSnapshotPagesChannel, absl::StrCat(id));
   });
 }
 
@@ -198,7 +249,12 @@ absl::StatusOr<int> PgSnapshotStore::Prune(absl::Duration max_age, int64_t max_b
         PgResult candidates,
         db_->Query("SELECT s.id, s.started_at < $1::timestamptz, s.bytes, s.id = (SELECT "
                    "max(n.id) FROM snapshots n WHERE n.query_key = s.query_key AND "
-                   "n.complete) FROM snapshots s WHERE s.complete ORDER BY s.id",
+                   "n.complete) FROM snapshots s WHERE s.complete "
+                   // Held by the fleet: a live replica's reader or crawl.
+                   "AND NOT EXISTS (SELECT 1 FROM snapshot_pins p WHERE p.snapshot_id = s.id "
+                   "AND p.alive_until > clock_timestamp()) "
+                   "AND NOT EXISTS (SELECT 1 FROM crawl_leases l WHERE l.snapshot_id = s.id "
+                   "AND l.lease_until > clock_timestamp()) ORDER BY s.id",
                    {cutoff}));
     FG_ASSIGN_OR_RETURN(PgResult total_result,
                         db_->Query("SELECT COALESCE(sum(bytes), 0)::bigint FROM snapshots"));

@@ -24,6 +24,20 @@ namespace followgate {
 // at once and neither deletes more than its limits call for.
 inline constexpr char kPgSnapshotSchemaComponent[] = "snapshots";
 inline constexpr int64_t kPgSnapshotPruneLockKey = 0x66675f736e617032;  // "fg_snap2"
+// The first key of the transaction advisory lock (two-key form) that
+// CreateUnlessInProgress takes on a query; the second is hashtext(query_key).
+inline constexpr int32_t kPgSnapshotCreateLockClass = 0x66677331;  // "fgs1"
+// The channel AppendPage notifies (payload: the snapshot id) when its
+// transaction commits.
+inline constexpr char kPgSnapshotPagesChannel[] = "snapshot_pages";
+
+// Brings the snapshot tables up to this release's version: Open and
+// PgCrawlRegistry::Create both call it. Version 2 adds the fleet's crawl
+// leases, crawl_leases(snapshot_id, owner, lease_until, outcome_code,
+// outcome_message), and its readers' pins, snapshot_pins(snapshot_id,
+// owner, alive_until), both timed by the database's clock (see
+// pg_crawl_registry.h).
+absl::Status MigrateSnapshotSchema(PgDb& db);
 
 // SnapshotStore in PostgreSQL, the same layout as SqliteSnapshotStore: one
 // row per snapshot in `snapshots`, its pages (bytea) and the cursors after
@@ -36,8 +50,12 @@ inline constexpr int64_t kPgSnapshotPruneLockKey = 0x66675f736e617032;  // "fg_s
 // Replicas share the tables: AppendPage first updates the snapshot's row
 // only if it waits for that very page (locking the row), so of two replicas
 // appending the same page one succeeds and the other gets INTERNAL, and the
-// page, its cursor and the new counts commit together or not at all. Prune
-// knows only this replica's `in_use` ids.
+// page, its cursor and the new counts commit together or not at all, with a
+// NOTIFY on kPgSnapshotPagesChannel. CreateUnlessInProgress runs under a
+// transaction advisory lock on the query key, so replicas opening a new
+// query at once make one snapshot. Prune keeps this replica's `in_use` ids
+// and, fleet-wide, every snapshot pinned in snapshot_pins or under a crawl
+// lease in crawl_leases that is still alive by the database's clock.
 //
 // Thread-safe: one connection behind a mutex, so calls of one store run one
 // at a time. Errors: those of SnapshotStore, plus UNAVAILABLE (reason
@@ -59,6 +77,7 @@ class PgSnapshotStore final : public SnapshotStore {
                                                            int count) override;
 
   absl::StatusOr<SnapshotInfo> Create(const std::string& query_key) override;
+  absl::StatusOr<SnapshotInfo> CreateUnlessInProgress(const std::string& query_key) override;
   absl::Status AppendPage(int64_t id, int64_t seq, const std::string& page,
                           const std::string& next_cursor) override;
   absl::StatusOr<std::vector<std::string>> Cursors(int64_t id) override;
@@ -74,6 +93,8 @@ class PgSnapshotStore final : public SnapshotStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<SnapshotInfo>> QueryOne(const std::string& sql,
                                                        absl::Span<const PgParam> params)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<SnapshotInfo> CreateLocked(const std::string& query_key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

@@ -1,5 +1,6 @@
 #include "server/follows/snapshot_hub.h"
 
+#include <algorithm>
 #include <set>
 #include <thread>
 #include <utility>
@@ -84,8 +85,14 @@ std::string SnapshotQueryKey(const FollowsQuery& query) {
 }
 
 SnapshotHub::SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher,
-                         UpstreamBudget* pacer, Clock* clock, SnapshotHubOptions options)
-    : store_(store), fetcher_(fetcher), pacer_(pacer), clock_(clock), options_(options) {}
+                         UpstreamBudget* pacer, Clock* clock, SnapshotHubOptions options,
+                         CrawlRegistry* registry)
+    : store_(store),
+      fetcher_(fetcher),
+      pacer_(pacer),
+      clock_(clock),
+      options_(options),
+      registry_(registry) {}
 
 SnapshotHub::~SnapshotHub() {
   std::map<int64_t, std::shared_ptr<Crawl>> crawls;
@@ -135,6 +142,7 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
     if (!now.has_value()) return absl::FailedPreconditionError("the snapshot is gone");
     info = *now;
   }
+  if (registry_ != nullptr) registry_->Pin(info.id);  // Undone by Release.
   absl::MutexLock lock(&mu_);
   ReapLocked();
   ++pins_[info.id];
@@ -172,9 +180,16 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Open(
   // A fresh complete snapshot is read unless a newer one is being fetched
   // right now: continuing a stopped crawl would cost requests and storage
   // (and fail on a full disk) for data fresh enough already.
+  // With a registry, "being fetched" means by any replica.
+  bool newer_running = false;
+  if (in_progress.has_value() && in_progress->id > complete.value_or(SnapshotInfo{}).id) {
+    newer_running = CrawlRunning(in_progress->id);
+    if (!newer_running && registry_ != nullptr) {
+      FG_ASSIGN_OR_RETURN(newer_running, registry_->CrawlLive(in_progress->id));
+    }
+  }
   if (complete.has_value() && clock_->Now() - complete->started_at <= staleness &&
-      (!in_progress.has_value() || in_progress->id < complete->id ||
-       !CrawlRunning(in_progress->id))) {
+      !newer_running) {
     Metrics::Get().RecordSnapshotOpen("hit");
     return LeaseLocked(*complete, query, who);
   }
@@ -183,7 +198,9 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Open(
     return LeaseLocked(*in_progress, query, who);
   }
   Metrics::Get().RecordSnapshotOpen("new");
-  FG_ASSIGN_OR_RETURN(SnapshotInfo created, store_->Create(key));
+  // Another replica may have made one since LatestInProgress: then it is
+  // the one.
+  FG_ASSIGN_OR_RETURN(SnapshotInfo created, store_->CreateUnlessInProgress(key));
   return LeaseLocked(created, query, who);
 }
 
@@ -213,7 +230,7 @@ bool SnapshotHub::CrawlRunning(int64_t snapshot_id) {
   return !it->second->finished;
 }
 
-void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
+absl::Status SnapshotHub::LeadCrawl(Crawl* crawl, std::string cursor) {
   int64_t seq;
   {
     absl::MutexLock lock(&crawl->mu);
@@ -223,28 +240,94 @@ void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
   // so that LinkedIn repeating one of them ends the crawl too.
   SequenceHistory history;
   history.pages = seq;
-  absl::StatusOr<std::vector<std::string>> stored = store_->Cursors(crawl->snapshot_id);
-  absl::Status status = stored.status();
-  if (stored.ok()) {
-    history.cursors = *std::move(stored);
-    status = fetcher_->FetchSequence(
-        crawl->query, std::move(cursor), crawl->cancel, crawl->who,
-        [&](StreamedPage page) -> absl::Status {
-          const std::string next = page.page.next_cursor;
-          FG_RETURN_IF_ERROR(
-              store_->AppendPage(crawl->snapshot_id, seq, SerializeStoredPage(page), next));
-          std::vector<std::function<void()>> wakes;
-          {
-            absl::MutexLock lock(&crawl->mu);
-            crawl->pages_stored = ++seq;
-            crawl->done = next.empty();
-            wakes = crawl->TakeReadyLocked();
+  FG_ASSIGN_OR_RETURN(history.cursors, store_->Cursors(crawl->snapshot_id));
+  return fetcher_->FetchSequence(
+      crawl->query, std::move(cursor), crawl->cancel, crawl->who,
+      [&](StreamedPage page) -> absl::Status {
+        const std::string next = page.page.next_cursor;
+        if (registry_ != nullptr && !registry_->StillLeading(crawl->snapshot_id)) {
+          return absl::AbortedError("the crawl lease was lost");
+        }
+        absl::Status appended =
+            store_->AppendPage(crawl->snapshot_id, seq, SerializeStoredPage(page), next);
+        if (!appended.ok() && registry_ != nullptr) {
+          // Another replica stored the page: it leads now.
+          absl::StatusOr<std::optional<SnapshotInfo>> now = store_->Get(crawl->snapshot_id);
+          if (now.ok() && now->has_value() && (*now)->page_count > seq) {
+            return absl::AbortedError("another replica stored the page");
           }
-          RunAll(std::move(wakes));
-          return absl::OkStatus();
-        },
-        history);
+        }
+        FG_RETURN_IF_ERROR(appended);
+        std::vector<std::function<void()>> wakes;
+        {
+          absl::MutexLock lock(&crawl->mu);
+          crawl->pages_stored = ++seq;
+          crawl->done = next.empty();
+          wakes = crawl->TakeReadyLocked();
+        }
+        RunAll(std::move(wakes));
+        return absl::OkStatus();
+      },
+      history);
+}
+
+absl::StatusOr<bool> SnapshotHub::Refresh(Crawl* crawl) {
+  FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> info, store_->Get(crawl->snapshot_id));
+  if (!info.has_value()) return absl::FailedPreconditionError("the snapshot is gone");
+  std::vector<std::function<void()>> wakes;
+  {
+    absl::MutexLock lock(&crawl->mu);
+    crawl->pages_stored = std::max(crawl->pages_stored, info->page_count);
+    crawl->done = info->complete;
+    wakes = crawl->TakeReadyLocked();
   }
+  RunAll(std::move(wakes));
+  return info->complete;
+}
+
+absl::Status SnapshotHub::CoordinateCrawl(Crawl* crawl) {
+  const int64_t id = crawl->snapshot_id;
+  for (bool first = true;; first = false) {
+    if (crawl->cancel.IsCancelled()) return absl::CancelledError("the readers left");
+    FG_ASSIGN_OR_RETURN(bool complete, Refresh(crawl));
+    if (complete) return absl::OkStatus();
+    // A failure recorded while this crawl followed is the fleet's answer;
+    // one recorded before it began is tried again (TryLead clears it).
+    if (!first) {
+      FG_ASSIGN_OR_RETURN(absl::Status outcome, registry_->Outcome(id));
+      if (!outcome.ok()) return outcome;
+    }
+    absl::StatusOr<bool> lead = registry_->TryLead(id);
+    if (lead.ok() && *lead) {
+      // What the last leader stored: fetching goes on from its cursor.
+      absl::StatusOr<std::optional<SnapshotInfo>> info = store_->Get(id);
+      absl::Status status = info.status();
+      if (info.ok() && !info->has_value()) {
+        status = absl::FailedPreconditionError("the snapshot is gone");
+      }
+      if (status.ok()) {
+        {
+          absl::MutexLock lock(&crawl->mu);
+          crawl->pages_stored = (*info)->page_count;
+          crawl->done = (*info)->complete;
+        }
+        status = (*info)->complete ? absl::OkStatus() : LeadCrawl(crawl, (*info)->next_cursor);
+      }
+      if (absl::IsAborted(status)) {
+        registry_->StopLeading(id, status);
+        continue;  // Lost the lead: follow.
+      }
+      registry_->StopLeading(id, status);
+      return status;
+    }
+    if (!lead.ok() && !absl::IsUnavailable(lead.status())) return lead.status();
+    registry_->WaitForChange(id, absl::InfiniteFuture(), crawl->cancel);
+  }
+}
+
+void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
+  const absl::Status status =
+      registry_ == nullptr ? LeadCrawl(crawl, std::move(cursor)) : CoordinateCrawl(crawl);
   bool done;
   {
     absl::MutexLock lock(&crawl->mu);
@@ -268,6 +351,7 @@ void SnapshotHub::RunCrawl(Crawl* crawl, std::string cursor) {
 }
 
 void SnapshotHub::Release(int64_t snapshot_id, const std::shared_ptr<Crawl>& crawl) {
+  if (registry_ != nullptr) registry_->Unpin(snapshot_id);
   absl::MutexLock lock(&mu_);
   if (--pins_[snapshot_id] == 0) pins_.erase(snapshot_id);
   if (crawl != nullptr && --crawl->leases == 0) {

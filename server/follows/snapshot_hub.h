@@ -14,6 +14,7 @@
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
 #include "server/base/message_source.h"
+#include "server/follows/crawl_registry.h"
 #include "server/follows/follows_fetcher.h"
 #include "server/follows/upstream_budget.h"
 #include "server/follows/snapshot_store.h"
@@ -45,12 +46,25 @@ class SnapshotLease;
 // then waits for new ones. A crawl stops when its last reader lets go, and
 // goes on from where it stopped the next time (also after a restart).
 //
-// Thread-safe. `store`, `fetcher`, `pacer` and `clock` are not owned and must
-// outlive this; every lease must be destroyed before this is.
+// With a CrawlRegistry (a fleet sharing the store), a query has one crawl
+// for the fleet: a hub's crawl thread fetches only while the registry lets
+// it lead (from the stored cursor, the snapshot read again first);
+// otherwise it follows: it waits for a change (WaitForChange), reads the
+// snapshot again, wakes its readers for the pages another replica stored,
+// reports the leader's recorded failure, and tries to lead again every
+// round, so a dead leader's crawl goes on here within the lease and a poll.
+// A leader that loses its lease, or finds its next page stored by another
+// replica, follows again. Local readers are pinned in the registry too, and
+// Open creates a snapshot only when none of the query is in progress, in
+// one step of the store (CreateUnlessInProgress). Without a registry
+// (nullptr) the hub is alone, as with SQLite.
+//
+// Thread-safe. `store`, `fetcher`, `pacer`, `clock` and `registry` are not
+// owned and must outlive this; every lease must be destroyed before this is.
 class SnapshotHub {
  public:
   SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher, UpstreamBudget* pacer,
-              Clock* clock, SnapshotHubOptions options);
+              Clock* clock, SnapshotHubOptions options, CrawlRegistry* registry = nullptr);
   ~SnapshotHub();
 
   // `max_staleness` unset: the default. The crawl, if one starts, fetches on
@@ -82,6 +96,15 @@ class SnapshotHub {
   // Whether the snapshot's crawl is fetching (not stopped or stopping).
   bool CrawlRunning(int64_t snapshot_id) ABSL_LOCKS_EXCLUDED(mu_);
   void RunCrawl(Crawl* crawl, std::string cursor);
+  // Fetches from `cursor` into the store until the end, a failure, or (with
+  // a registry) the lead is lost: ABORTED.
+  absl::Status LeadCrawl(Crawl* crawl, std::string cursor);
+  // With a registry: leads or follows until the snapshot is complete, fails,
+  // or the crawl is cancelled.
+  absl::Status CoordinateCrawl(Crawl* crawl);
+  // Reads the snapshot again and wakes the readers its new pages let on;
+  // whether it is complete.
+  absl::StatusOr<bool> Refresh(Crawl* crawl);
   void Release(int64_t snapshot_id, const std::shared_ptr<Crawl>& crawl);
   void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -90,6 +113,7 @@ class SnapshotHub {
   UpstreamBudget* const pacer_;
   Clock* const clock_;
   const SnapshotHubOptions options_;
+  CrawlRegistry* const registry_;  // Null: alone.
 
   // Serialises Open/Reopen, so that one query never gets two crawls.
   absl::Mutex open_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -77,6 +77,17 @@ class SnapshotStore {
 
   // A new snapshot of `query_key`, in progress, without pages.
   virtual absl::StatusOr<SnapshotInfo> Create(const std::string& query_key) = 0;
+  // The newest snapshot of `query_key` in progress, or (when there is none)
+  // a new one made by Create: so callers opening a new query at the same
+  // moment get one snapshot. A store shared by processes makes this atomic
+  // (PgSnapshotStore); this default is atomic only for callers that
+  // serialise it, as SnapshotHub does within its process.
+  virtual absl::StatusOr<SnapshotInfo> CreateUnlessInProgress(const std::string& query_key) {
+    absl::StatusOr<std::optional<SnapshotInfo>> in_progress = LatestInProgress(query_key);
+    if (!in_progress.ok()) return in_progress.status();
+    if (in_progress->has_value()) return **in_progress;
+    return Create(query_key);
+  }
   // Stores page `seq` (which must be the next one) and the cursor after it;
   // an empty `next_cursor` completes the snapshot. INTERNAL ("snapshot <id>
   // is not waiting for page <seq>"), storing nothing, when the snapshot is

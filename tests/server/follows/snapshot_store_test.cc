@@ -202,6 +202,20 @@ TEST_P(SnapshotStoreTest, CreateStartsAnEmptySnapshotInProgressAtTheClocksTime) 
   EXPECT_EQ((*got)->started_at, created->started_at);
 }
 
+TEST_P(SnapshotStoreTest, CreateUnlessInProgressReturnsTheOneInProgressOrMakesOne) {
+  const SnapshotInfo complete = Stored("q", 1);
+  auto made = store_->CreateUnlessInProgress("q");
+  ASSERT_THAT(made, IsOk());
+  EXPECT_GT(made->id, complete.id);  // Only a complete one: a new one.
+  EXPECT_FALSE(made->complete);
+  auto again = store_->CreateUnlessInProgress("q");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->id, made->id);
+  auto other = store_->CreateUnlessInProgress("other");
+  ASSERT_THAT(other, IsOk());
+  EXPECT_NE(other->id, made->id);
+}
+
 TEST_P(SnapshotStoreTest, TimesAreKeptToTheMicrosecondAndReadBackAsCreateReturnedThem) {
   clock_.Advance(absl::Nanoseconds(1234567891));
   const absl::Time started = clock_.Now();

@@ -1,0 +1,369 @@
+// One crawl per query for a fleet: two hubs, each with its own registry and
+// store, on one PostgreSQL database, against scripted LinkedIns.
+#include "server/follows/pg_crawl_registry.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/follows/pg_snapshot_store.h"
+#include "server/follows/request_pacer.h"
+#include "server/follows/snapshot_hub.h"
+#include "server/storage/pg_db.h"
+#include "server/testing/fake_http_client.h"
+#include "tests/testing/postgres_suite.h"
+#include "tests/testing/status_matchers.h"
+
+namespace followgate {
+namespace {
+
+using ::followgate::testing::IsOk;
+using ::followgate::testing::StatusIs;
+
+constexpr char kPage[] = "urn:li:organizationalPage:42";
+constexpr int kMembers = 4500;  // 5 upstream pages of 1000.
+
+// LinkedIn's answer for `request`: 1000 followers per page, the cursor is
+// the next offset.
+HttpResponse FakeLinkedIn(const HttpRequest& request) {
+  int offset = 0;
+  if (size_t at = request.url.find("paginationCursor=o"); at != std::string::npos) {
+    EXPECT_TRUE(absl::SimpleAtoi(request.url.substr(at + 18), &offset));
+  }
+  std::string elements;
+  for (int i = offset; i < std::min(kMembers, offset + 1000); ++i) {
+    absl::StrAppend(&elements, i == offset ? "" : ",", R"({"follower":"urn:li:person:m)", i,
+                    R"(","followee":")", kPage, R"(","lastModifiedAt":7})");
+  }
+  const bool more = offset + 1000 < kMembers;
+  HttpResponse response;
+  response.status_code = 200;
+  response.body = absl::StrCat(
+      R"({"paging":{"total":)", kMembers, R"(},"metadata":)",
+      more ? absl::StrCat(R"({"nextPaginationCursor":"o)", offset + 1000, R"("})") : "{}",
+      R"(,"elements":[)", elements, "]}");
+  return response;
+}
+
+// The cursor a request asked for ("" for the first page).
+std::string CursorOf(const HttpRequest& request) {
+  size_t at = request.url.find("paginationCursor=");
+  if (at == std::string::npos) return "";
+  return request.url.substr(at + 17, request.url.find('&', at) - at - 17);
+}
+
+FollowsQuery Query() {
+  return {FollowsQuery::Finder::kFollowee, kPage, v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE};
+}
+
+// Passes every call on, and tells when a TryLead found another leader.
+class WatchedRegistry final : public CrawlRegistry {
+ public:
+  explicit WatchedRegistry(CrawlRegistry* inner) : inner_(inner) {}
+  absl::StatusOr<bool> TryLead(int64_t id) override {
+    absl::StatusOr<bool> lead = inner_->TryLead(id);
+    if (lead.ok() && !*lead && !followed.HasBeenNotified()) followed.Notify();
+    return lead;
+  }
+  bool StillLeading(int64_t id) override { return inner_->StillLeading(id); }
+  void StopLeading(int64_t id, const absl::Status& outcome) override {
+    inner_->StopLeading(id, outcome);
+  }
+  absl::StatusOr<absl::Status> Outcome(int64_t id) override { return inner_->Outcome(id); }
+  absl::StatusOr<bool> CrawlLive(int64_t id) override { return inner_->CrawlLive(id); }
+  void Pin(int64_t id) override { inner_->Pin(id); }
+  void Unpin(int64_t id) override { inner_->Unpin(id); }
+  void WaitForChange(int64_t id, absl::Time until, const CancellationToken& cancel) override {
+    inner_->WaitForChange(id, until, cancel);
+  }
+
+  absl::Notification followed;
+
+ private:
+  CrawlRegistry* const inner_;
+};
+
+// The value of `result`, or `fallback` (after a failure) when it failed.
+template <typename T>
+T ValueOr(const absl::StatusOr<T>& result, T fallback) {
+  EXPECT_THAT(result, IsOk());
+  return result.ok() ? *result : fallback;
+}
+
+// One replica: its LinkedIn, pacer, fetcher, store, registry and hub.
+struct Replica {
+  FakeHttpClient http{nullptr};
+  std::unique_ptr<LinkedInClient> client;
+  std::unique_ptr<RequestPacer> pacer;
+  std::unique_ptr<FollowsFetcher> fetcher;
+  std::unique_ptr<PgSnapshotStore> store;
+  std::unique_ptr<PgCrawlRegistry> registry;
+  std::unique_ptr<WatchedRegistry> watched;
+  std::unique_ptr<SnapshotHub> hub;
+
+  ~Replica() {
+    hub.reset();
+    watched.reset();
+    registry.reset();
+  }
+  size_t Requests() const { return http.sent().size(); }
+};
+
+class PgCrawlRegistryTest : public ::followgate::testing::PostgresSuiteTest {
+ protected:
+  void SetUp() override {
+    PostgresSuiteTest::SetUp();
+    static std::atomic<int> databases{0};
+    const std::string name = absl::StrCat("crawl_", ++databases);
+    absl::StatusOr<std::unique_ptr<PgDb>> admin = PgDb::Connect(server_->url());
+    ASSERT_THAT(admin, IsOk());
+    ASSERT_THAT((*admin)->Exec(absl::StrCat("CREATE DATABASE ", name)), IsOk());
+    url_ = absl::StrCat("postgresql://postgres@127.0.0.1:", server_->port(), "/", name);
+  }
+
+  std::unique_ptr<Replica> MakeReplica(const std::string& id, bool with_registry = true) {
+    auto r = std::make_unique<Replica>();
+    r->http.SetHandler([](const HttpRequest& request) { return FakeLinkedIn(request); });
+    LinkedInClientOptions client_options;
+    client_options.base_url = "http://li";
+    r->client = std::make_unique<LinkedInClient>(&r->http, Clock::Real(), client_options);
+    r->pacer = std::make_unique<RequestPacer>(Clock::Real(), absl::Milliseconds(5));
+    r->fetcher = std::make_unique<FollowsFetcher>(r->client.get(), r->pacer.get(), Clock::Real(),
+                                                  FollowsFetcherOptions{});
+    absl::StatusOr<std::unique_ptr<PgDb>> db = PgDb::Connect(url_);
+    EXPECT_THAT(db, IsOk());
+    absl::StatusOr<std::unique_ptr<PgSnapshotStore>> store =
+        PgSnapshotStore::Open(*std::move(db), Clock::Real());
+    EXPECT_THAT(store, IsOk());
+    r->store = *std::move(store);
+    PgCrawlRegistryOptions options;
+    options.url = url_;
+    options.replica_id = id;
+    options.lease = absl::Seconds(1);
+    options.poll_interval = absl::Milliseconds(100);
+    absl::StatusOr<std::unique_ptr<PgCrawlRegistry>> registry = PgCrawlRegistry::Create(options);
+    EXPECT_THAT(registry, IsOk());
+    r->registry = *std::move(registry);
+    r->watched = std::make_unique<WatchedRegistry>(r->registry.get());
+    r->hub = std::make_unique<SnapshotHub>(r->store.get(), r->fetcher.get(), r->pacer.get(),
+                                           Clock::Real(), SnapshotHubOptions{},
+                                           with_registry ? r->watched.get() : nullptr);
+    return r;
+  }
+
+  // Reads every page of the lease's snapshot; the status of the first
+  // failure, if any.
+  static absl::StatusOr<std::vector<std::string>> ReadAll(SnapshotLease& lease) {
+    std::vector<std::string> pages;
+    CancellationToken never;
+    for (int64_t seq = 0;; ++seq) {
+      absl::StatusOr<SnapshotLease::PageWait> wait =
+          lease.WaitForPage(seq, absl::Now() + absl::Seconds(20), never);
+      if (!wait.ok()) return wait.status();
+      if (wait->kind != SnapshotLease::PageWait::Kind::kPage) {
+        return absl::DeadlineExceededError(absl::StrCat("no page ", seq));
+      }
+      pages.push_back(wait->page);
+      if (wait->last) return pages;
+    }
+  }
+
+  std::string url_;
+};
+
+TEST_F(PgCrawlRegistryTest, ReadersOnTwoReplicasCostTheRequestsOfOneCrawl) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  std::unique_ptr<SnapshotLease> lease_a, lease_b;
+  absl::StatusOr<std::vector<std::string>> pages_a, pages_b;
+  std::thread ta([&] {
+    auto lease = a->hub->Open(Query(), std::nullopt, Requester{"x"});
+    ASSERT_THAT(lease, IsOk());
+    lease_a = *std::move(lease);
+    pages_a = ReadAll(*lease_a);
+  });
+  std::thread tb([&] {
+    auto lease = b->hub->Open(Query(), std::nullopt, Requester{"y"});
+    ASSERT_THAT(lease, IsOk());
+    lease_b = *std::move(lease);
+    pages_b = ReadAll(*lease_b);
+  });
+  ta.join();
+  tb.join();
+  ASSERT_NE(lease_a, nullptr);
+  ASSERT_NE(lease_b, nullptr);
+  EXPECT_EQ(lease_a->snapshot_id(), lease_b->snapshot_id());
+  ASSERT_THAT(pages_a, IsOk());
+  ASSERT_THAT(pages_b, IsOk());
+  EXPECT_EQ(pages_a->size(), 5u);
+  EXPECT_EQ(*pages_a, *pages_b);
+  EXPECT_EQ(a->Requests() + b->Requests(), 5u);  // ceil(4500 / 1000).
+}
+
+TEST_F(PgCrawlRegistryTest, DeadLeadersCrawlIsTakenOverAndFinishedFromTheStoredCursor) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  // A answers two pages, then its third request hangs (in flight as it
+  // "dies").
+  absl::Notification third_sent, release;
+  // Also when the test ends early: A's hub waits for its request.
+  struct Releaser {
+    absl::Notification& release;
+    ~Releaser() {
+      if (!release.HasBeenNotified()) release.Notify();
+    }
+  } releaser{release};
+  std::atomic<int> served{0};
+  a->http.SetHandler([&](const HttpRequest& request) {
+    if (++served == 3) {
+      third_sent.Notify();
+      release.WaitForNotification();
+    }
+    return FakeLinkedIn(request);
+  });
+  auto lease_a = a->hub->Open(Query(), std::nullopt, Requester{"x"});
+  ASSERT_THAT(lease_a, IsOk());
+  third_sent.WaitForNotification();
+  auto lease_b = b->hub->Open(Query(), std::nullopt, Requester{"y"});
+  ASSERT_THAT(lease_b, IsOk());
+  ASSERT_EQ((*lease_b)->snapshot_id(), (*lease_a)->snapshot_id());
+  const absl::Time died = absl::Now();
+  a->registry->Abandon();  // No renewals, no release.
+
+  absl::StatusOr<std::vector<std::string>> pages = ReadAll(**lease_b);
+  const absl::Duration took = absl::Now() - died;
+  ASSERT_THAT(pages, IsOk());
+  EXPECT_EQ(pages->size(), 5u);
+  // Within the lease and a poll (plus the requests).
+  EXPECT_LT(took, absl::Seconds(5));
+  // B went on from A's last stored cursor: pages 2, 3 and 4 only.
+  std::vector<std::string> cursors;
+  for (const auto& sent : b->http.sent()) cursors.push_back(CursorOf(sent.request));
+  EXPECT_THAT(cursors, ::testing::ElementsAre("o2000", "o3000", "o4000"));
+
+  release.Notify();  // A's request in flight comes back: it must not be stored.
+  lease_a->reset();
+  a->hub.reset();
+  EXPECT_EQ(a->Requests(), 3u);
+  auto info = b->store->Get((*lease_b)->snapshot_id());
+  ASSERT_THAT(info, IsOk());
+  EXPECT_TRUE((*info)->complete);
+  EXPECT_EQ((*info)->page_count, 5);
+}
+
+TEST_F(PgCrawlRegistryTest, RecordedNotFoundReachesTheFollowerWithoutASecondRequest) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  a->http.SetHandler([&](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+    // B follows A by now (a bound, should it never).
+    b->watched->followed.WaitForNotificationWithTimeout(absl::Seconds(20));
+    HttpResponse response;
+    response.status_code = 404;
+    response.body = R"({"status":404,"message":"Not Found"})";
+    return response;
+  });
+  auto lease_a = a->hub->Open(Query(), std::nullopt, Requester{"x"});
+  ASSERT_THAT(lease_a, IsOk());
+  auto lease_b = b->hub->Open(Query(), std::nullopt, Requester{"y"});
+  ASSERT_THAT(lease_b, IsOk());
+  EXPECT_THAT(ReadAll(**lease_b), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ReadAll(**lease_a), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(a->Requests(), 1u);
+  EXPECT_EQ(b->Requests(), 0u);
+}
+
+TEST_F(PgCrawlRegistryTest, PinOnAnyReplicaKeepsTheSnapshotFromEveryReplicasRetention) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  auto old = a->store->Create("q");
+  ASSERT_THAT(old, IsOk());
+  ASSERT_THAT(a->store->AppendPage(old->id, 0, "page", ""), IsOk());
+  auto newer = a->store->Create("q");
+  ASSERT_THAT(newer, IsOk());
+  ASSERT_THAT(a->store->AppendPage(newer->id, 0, "page", ""), IsOk());
+  a->registry->Pin(old->id);
+  // B knows nothing of A's readers; the fleet's pin keeps the snapshot.
+  EXPECT_EQ(ValueOr(b->store->Prune(absl::ZeroDuration(), 0, {}), -1), 1);
+  EXPECT_TRUE((*b->store->Get(old->id)).has_value());
+  EXPECT_FALSE((*b->store->Get(newer->id)).has_value());
+  a->registry->Unpin(old->id);
+  EXPECT_EQ(ValueOr(b->store->Prune(absl::ZeroDuration(), 0, {}), -1), 1);
+  EXPECT_FALSE((*b->store->Get(old->id)).has_value());
+}
+
+TEST_F(PgCrawlRegistryTest, LiveCrawlLeaseKeepsTheSnapshotFromRetention) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  auto info = a->store->Create("q");
+  ASSERT_THAT(info, IsOk());
+  ASSERT_THAT(a->store->AppendPage(info->id, 0, "page", ""), IsOk());
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
+  EXPECT_FALSE(ValueOr(b->registry->TryLead(info->id), true));
+  EXPECT_TRUE(ValueOr(b->registry->CrawlLive(info->id), false));
+  EXPECT_EQ(ValueOr(b->store->Prune(absl::ZeroDuration(), 0, {}), -1), 0);
+  a->registry->StopLeading(info->id, absl::OkStatus());
+  EXPECT_EQ(ValueOr(b->store->Prune(absl::ZeroDuration(), 0, {}), -1), 1);
+}
+
+TEST_F(PgCrawlRegistryTest, LiveLeaderKeepsItsLeasePastTheLeaseDurationAndADeadOneLosesIt) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  auto info = a->store->Create("q");
+  ASSERT_THAT(info, IsOk());
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
+  // What is tested is the lease's time itself: 2.5 leases pass.
+  absl::SleepFor(absl::Milliseconds(2500));
+  EXPECT_FALSE(ValueOr(b->registry->TryLead(info->id), true));  // Renewed meanwhile.
+  EXPECT_TRUE(a->registry->StillLeading(info->id));
+  a->registry->Abandon();
+  absl::SleepFor(absl::Milliseconds(1200));
+  EXPECT_TRUE(ValueOr(b->registry->TryLead(info->id), false));
+}
+
+TEST_F(PgCrawlRegistryTest, ConcurrentCreatesOfANewQueryOnTwoReplicasMakeOneSnapshot) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  for (int i = 0; i < 30; ++i) {
+    const std::string key = absl::StrCat("query-", i);
+    absl::StatusOr<SnapshotInfo> from_a, from_b;
+    std::atomic<int> ready{0};
+    std::thread ta([&] {
+      ++ready;
+      while (ready < 2) {
+      }
+      from_a = a->store->CreateUnlessInProgress(key);
+    });
+    std::thread tb([&] {
+      ++ready;
+      while (ready < 2) {
+      }
+      from_b = b->store->CreateUnlessInProgress(key);
+    });
+    ta.join();
+    tb.join();
+    ASSERT_THAT(from_a, IsOk());
+    ASSERT_THAT(from_b, IsOk());
+    EXPECT_EQ(from_a->id, from_b->id) << key;
+  }
+}
+
+TEST_F(PgCrawlRegistryTest, BadOptionsAreInvalidArgumentNamingTheField) {
+  PgCrawlRegistryOptions options;
+  options.url = url_;
+  EXPECT_THAT(PgCrawlRegistry::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("replica_id")));
+  options.replica_id = "a";
+  options.lease = absl::ZeroDuration();
+  EXPECT_THAT(PgCrawlRegistry::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("lease")));
+}
+
+}  // namespace
+}  // namespace followgate
