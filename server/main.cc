@@ -79,6 +79,10 @@ ABSL_FLAG(absl::Duration, invitation_lease, absl::Minutes(5),
           "With --database_url: invitation requests in flight on a replica that "
           "stopped renewing them for this long are recorded UNKNOWN by the others. "
           "Must exceed the longest ConnectSafely request.");
+ABSL_FLAG(absl::Duration, crawl_lease, absl::Seconds(15),
+          "With --database_url: a crawl's lease lives this long after its last "
+          "renewal; when the crawling replica dies, a replica with a reader takes "
+          "the crawl over after at most this long.");
 ABSL_FLAG(absl::Duration, database_check_interval, absl::Seconds(2),
           "With --database_url: how often health asks the database whether it "
           "answers (NOT_SERVING while it does not).");
@@ -228,6 +232,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   options.database_url = absl::GetFlag(FLAGS_database_url);
   options.replica_id = absl::GetFlag(FLAGS_replica_id);
   options.invitation_lease = absl::GetFlag(FLAGS_invitation_lease);
+  options.crawl_lease = absl::GetFlag(FLAGS_crawl_lease);
   options.database_check_interval = absl::GetFlag(FLAGS_database_check_interval);
   if (const std::string file = absl::GetFlag(FLAGS_database_password_file); !file.empty()) {
     auto password = ReadSecret(file, "");

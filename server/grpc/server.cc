@@ -20,6 +20,7 @@
 #include "server/storage/pg_db.h"
 #include "server/storage/pg_fleet_secrets.h"
 #include "server/follows/fleet_budget.h"
+#include "server/follows/pg_crawl_registry.h"
 #include "server/follows/pg_snapshot_store.h"
 #include "server/invitations/pg_invitation_ledger.h"
 #include "server/grpc/caller_auth.h"
@@ -61,6 +62,7 @@ struct FollowgateServer::Parts {
   std::unique_ptr<UpstreamBudget> budget;
   std::unique_ptr<FollowsFetcher> fetcher;
   std::unique_ptr<SnapshotStore> snapshot_store;
+  std::unique_ptr<PgCrawlRegistry> crawl_registry;  // A fleet's; outlives the hub.
   std::unique_ptr<SnapshotHub> snapshot_hub;
   std::unique_ptr<ResumeTokenCodec> resume_tokens;
   std::unique_ptr<InvitationLedger> ledger;
@@ -193,6 +195,9 @@ absl::Status Validate(const ServerOptions& options) {
   if (options.database_check_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("database_check_interval must be positive");
   }
+  if (options.crawl_lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("crawl_lease must be positive");
+  }
   if (options.invitation_lease <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("invitation_lease must be positive");
   }
@@ -316,6 +321,13 @@ absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
     FG_ASSIGN_OR_RETURN(ResumeTokenCodec codec, FleetResumeTokenCodec(*db));
     resume_tokens = std::make_unique<ResumeTokenCodec>(std::move(codec));
     FG_ASSIGN_OR_RETURN(snapshot_store, PgSnapshotStore::Open(std::move(db), clock));
+    PgCrawlRegistryOptions registry_options;
+    registry_options.url = options.database_url;
+    registry_options.password = options.database_password;
+    registry_options.replica_id = options.replica_id;
+    registry_options.lease = options.crawl_lease;
+    registry_options.clock = clock;
+    FG_ASSIGN_OR_RETURN(crawl_registry, PgCrawlRegistry::Create(registry_options));
   } else {
     const std::string snapshots_file = state == nullptr ? "" : state->SnapshotsFile();
     FG_ASSIGN_OR_RETURN(snapshot_store, SqliteSnapshotStore::Open(snapshots_file, clock));
@@ -323,7 +335,7 @@ absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
     resume_tokens = std::make_unique<ResumeTokenCodec>(std::move(codec));
   }
   snapshot_hub = std::make_unique<SnapshotHub>(snapshot_store.get(), fetcher.get(), budget.get(),
-                                               clock, options.snapshots);
+                                               clock, options.snapshots, crawl_registry.get());
   if (absl::Status pruned = snapshot_hub->Prune(); !pruned.ok()) {
     // A full disk must not keep the server from serving what is stored.
     if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;

@@ -49,6 +49,10 @@ struct ServerOptions {
   // crawl leases and budget waits. Unique in the fleet and the same across
   // its restarts; empty: "<hostname>:<port>" (or ":pid<pid>" with port 0).
   std::string replica_id;
+  // A crawl's lease in the database lives this long after the last renewal
+  // (every third of it): a replica that dies mid-crawl holds up the readers
+  // on other replicas at most this long before one of them takes over.
+  absl::Duration crawl_lease = absl::Seconds(15);
   // How often health asks the database whether it answers.
   absl::Duration database_check_interval = absl::Seconds(2);
   // How long a replica's invitation requests in flight count as alive after
