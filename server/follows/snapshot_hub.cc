@@ -311,6 +311,12 @@ absl::Status SnapshotHub::CoordinateCrawl(Crawl* crawl) {
           crawl->pages_stored = (*info)->page_count;
           crawl->done = (*info)->complete;
         }
+        if (!first && !(*info)->complete) {
+          // The replica that fetched it stopped (or died): this one goes on.
+          LogInfo(absl::StrCat("took over the crawl of snapshot ", id, " (",
+                               SnapshotQueryKey(crawl->query), ") at page ",
+                               (*info)->page_count));
+        }
         status = (*info)->complete ? absl::OkStatus() : LeadCrawl(crawl, (*info)->next_cursor);
       }
       if (absl::IsAborted(status)) {
