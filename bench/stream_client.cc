@@ -6,8 +6,9 @@
 // With --slow_reader_ms, stream number --slow_stream sleeps that long after
 // each page it reads (a slow consumer, for the memory test). With
 // --page_times=FILE (one stream), FILE gets a line per page as it arrives:
-// its sequence_number and the CLOCK_MONOTONIC time in ns (comparable across
-// processes on one machine), flushed at once.
+// its sequence_number, the CLOCK_MONOTONIC time in ns (comparable across
+// processes on one machine) and the CLOCK_REALTIME time in ns (comparable
+// with a database's commit timestamps on the same machine), flushed at once.
 //
 // Latency (--unary_latency=N): N sequential calls on one channel, after
 // --warmup calls that are not counted. --method=stream: open a stream, read
@@ -62,8 +63,9 @@ ABSL_FLAG(bool, verify, false,
           "serialized edges), to compare what two servers send.");
 ABSL_FLAG(std::string, page_times, "",
           "Throughput mode with --streams=1: write one line per page as it arrives, "
-          "\"SEQUENCE_NUMBER MONOTONIC_NS\" (CLOCK_MONOTONIC, comparable across "
-          "processes), flushed at once, so that another process can follow it.");
+          "\"SEQUENCE_NUMBER MONOTONIC_NS REALTIME_NS\" (CLOCK_MONOTONIC, comparable "
+          "across processes; CLOCK_REALTIME, comparable with a database's commit "
+          "timestamps), flushed at once, so that another process can follow it.");
 ABSL_FLAG(absl::Duration, timeout, absl::Minutes(10), "Deadline of each call.");
 ABSL_FLAG(std::string, label, "", "Copied into the JSON output.");
 
@@ -115,10 +117,11 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
-// CLOCK_MONOTONIC in ns: the same clock in every process of the machine.
-int64_t MonotonicNs() {
+// A clock_gettime clock in ns: CLOCK_MONOTONIC is the same clock in every
+// process of the machine, CLOCK_REALTIME the one PostgreSQL stamps commits by.
+int64_t ClockNs(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
@@ -193,9 +196,11 @@ int RunThroughput() {
           continue;
         }
         if (page_times != nullptr) {
-          std::fprintf(page_times, "%lld %lld\n",
+          const int64_t monotonic = ClockNs(CLOCK_MONOTONIC);
+          const int64_t realtime = ClockNs(CLOCK_REALTIME);
+          std::fprintf(page_times, "%lld %lld %lld\n",
                        static_cast<long long>(page.sequence_number()),
-                       static_cast<long long>(MonotonicNs()));
+                       static_cast<long long>(monotonic), static_cast<long long>(realtime));
           std::fflush(page_times);
         }
         ++r.pages;
