@@ -5,11 +5,12 @@
 # failed to run (a ratio below target is reported, not an error).
 #
 # Usage: bench/run_benchmarks.sh
-# Knobs (environment): PHASES="stream latency memory streams" RUNS=5
+# Knobs (environment): PHASES="stream latency memory streams fleet" RUNS=5
 #   LATENCY_CALLS=200 LATENCY_ROUNDS=3 CLIENTS=200 SLOW_MS=50 BIG=1000000
 #   SMALL=250000 WAITING_STREAMS="1000 5000" WAIT_HEARTBEAT=30s WAIT_HOLD=40
 #   READY_TIMEOUT=300 SLOW_READERS=1000 SLOW_READER_MS=1000 SLOW_READER_PAGES=30
-#   STREAMS_PER_CONNECTION=100 BENCH_BAZEL_SHUTDOWN=1 BENCH_KEEP=0
+#   STREAMS_PER_CONNECTION=100 LAG_PAGES=80 LAG_INTERVAL=0.15s PG_INTERVAL=1ms
+#   BENCH_BAZEL_SHUTDOWN=1 BENCH_KEEP=0
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,7 +22,7 @@ CLIENTS="${CLIENTS:-200}"
 SLOW_MS="${SLOW_MS:-50}"
 BIG="${BIG:-1000000}"
 SMALL="${SMALL:-250000}"
-PHASES="${PHASES:-stream latency memory streams}"
+PHASES="${PHASES:-stream latency memory streams fleet}"
 WAITING_STREAMS="${WAITING_STREAMS:-1000 5000}"
 WAIT_HEARTBEAT="${WAIT_HEARTBEAT:-30s}"
 WAIT_HOLD="${WAIT_HOLD:-40}"
@@ -30,10 +31,16 @@ SLOW_READERS="${SLOW_READERS:-1000}"
 SLOW_READER_MS="${SLOW_READER_MS:-1000}"
 SLOW_READER_PAGES="${SLOW_READER_PAGES:-30}"
 STREAMS_PER_CONNECTION="${STREAMS_PER_CONNECTION:-100}"
+LAG_PAGES="${LAG_PAGES:-80}"
+LAG_INTERVAL="${LAG_INTERVAL:-0.15s}"
+# The fleet's budget needs a positive interval (0s is refused at startup).
+PG_INTERVAL="${PG_INTERVAL:-1ms}"
 BIG_PAGE=77
 SMALL_PAGE=78
 BIG_URN="urn:li:organizationalPage:${BIG_PAGE}"
 SMALL_URN="urn:li:organizationalPage:${SMALL_PAGE}"
+# Figure 6: one fresh page per run, 101, 102, ..., never read before it.
+LAG_PAGE0=100
 TOKEN="bench-token-$$"
 PY=/usr/bin/python3
 
@@ -116,9 +123,13 @@ status() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # cpu_ticks PID: user + system CPU time of the process, in clock ticks.
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
+sandbox_pages="${BIG_PAGE}:${BIG}:0,${SMALL_PAGE}:${SMALL}:0"
+if want fleet; then
+  for ((i = 1; i <= RUNS; i++)); do sandbox_pages+=",$((LAG_PAGE0 + i)):$((LAG_PAGES * 1000)):0"; done
+fi
 log "starting the sandbox: page ${BIG_PAGE} with ${BIG} members, page ${SMALL_PAGE} with ${SMALL}"
 start sandbox "${bin}/followgate_sandbox" --port=0 --token="${TOKEN}" \
-  --pages="${BIG_PAGE}:${BIG}:0,${SMALL_PAGE}:${SMALL}:0" --min_interval=0s
+  --pages="${sandbox_pages}" --min_interval=0s
 echo "${TOKEN}" >"${work}/linkedin_token"
 mkdir -p "${work}/state"
 log "starting followgate_server"
@@ -142,18 +153,43 @@ PY
 }
 
 # ---------------------------------------------------------------- warm-up
-for spec in "${BIG_URN}:${BIG}" "${SMALL_URN}:${SMALL}"; do
-  urn="${spec%:*}"
-  log "warming the snapshot of ${urn} (upstream crawl)"
-  client --server="${FG}" --followee="${urn}" --label=warm >"${work}/warm.json"
+# warm SERVER NAME URN EDGES: one full stream through SERVER, which crawls the
+# sandbox and leaves a complete snapshot.
+warm() {
+  log "warming the snapshot of $3 on $2 (upstream crawl)"
+  client --server="$1" --followee="$3" --label=warm >"${work}/warm.json"
   check_ok "${work}/warm.json"
+  local edges
   edges="$(json "${work}/warm.json" edges)"
-  [[ "${edges}" == "${spec##*:}" ]] || die "warm-up of ${urn} read ${edges} edges"
-  echo "warm-up ${urn}: ${edges} edges in $(json "${work}/warm.json" seconds) s" \
+  [[ "${edges}" == "$4" ]] || die "warm-up of $3 on $2 read ${edges} edges"
+  echo "warm-up $3 on $2: ${edges} edges in $(json "${work}/warm.json" seconds) s" \
     "($(json "${work}/warm.json" pages) upstream pages)" >>"${work}/warm.txt"
-done
+}
+warm "${FG}" SQLite "${BIG_URN}" "${BIG}"
+warm "${FG}" SQLite "${SMALL_URN}" "${SMALL}"
 
-if want stream || want latency; then
+# fleet_server NAME ARGS...: a followgate_server on the PostgreSQL cluster,
+# with the SQLite one's flags but for --state_dir.
+fleet_server() {
+  local name="$1"
+  shift
+  start "${name}" env -u LINKEDIN_ACCESS_TOKEN -u CONNECTSAFELY_API_KEY -u PGPASSWORD \
+    "${bin}/followgate_server" --host=127.0.0.1 --port=0 \
+    --linkedin_base_url="http://127.0.0.1:${sandbox_port}" \
+    --linkedin_token_file="${work}/linkedin_token" --database_url="${PG_URL}" "$@"
+}
+if want fleet; then
+  log "starting a PostgreSQL cluster (tests/e2e/postgres.py)"
+  # Commit timestamps: figure 6 takes each page's commit time from the database.
+  start pg "${PY}" bench/postgres_launcher.py --track_commit_timestamp
+  PG_URL="postgresql://postgres@127.0.0.1:${pg_port}/postgres"
+  log "starting followgate_server on PostgreSQL"
+  fleet_server pgfg --linkedin_min_interval="${PG_INTERVAL}" --replica_id=bench-pg
+  PGFG="127.0.0.1:${pgfg_port}"
+  warm "${PGFG}" PostgreSQL "${BIG_URN}" "${BIG}"
+fi
+
+if want stream || want latency || want fleet; then
   log "starting minimal_follows_server (reads ${BIG_URN} once from followgate)"
   start minimal "${bin}/minimal_follows_server" --host=127.0.0.1 --port=0 --source="${FG}" \
     --followee="${BIG_URN}"
@@ -164,6 +200,11 @@ if want stream || want latency; then
   client --server="${MIN}" --verify >"${work}/verify_min.json"
   [[ "$(json "${work}/verify_fg.json" edges_digest)" == "$(json "${work}/verify_min.json" edges_digest)" ]] ||
     die "followgate and the minimal server sent different edges"
+  if want fleet; then
+    client --server="${PGFG}" --verify >"${work}/verify_pg.json"
+    [[ "$(json "${work}/verify_pg.json" edges_digest)" == "$(json "${work}/verify_min.json" edges_digest)" ]] ||
+      die "followgate on PostgreSQL and the minimal server sent different edges"
+  fi
 fi
 
 # ---------------------------------------------------------------- 1. warm streaming
@@ -344,12 +385,114 @@ if want streams; then
     --read_interval_ms="${SLOW_READER_MS}" --max_pages="${SLOW_READER_PAGES}" --label=slow
 fi
 
+# ---------------------------------------------------------------- 5, 6. fleet
+: >"${work}/fleet_stream.jsonl"
+: >"${work}/lag.jsonl"
+lag_failed=0
+if want fleet; then
+  log "fleet streaming: ${RUNS} rotating runs of one ${BIG}-edge stream per server (SQLite, PostgreSQL, minimal)"
+  for ((i = 1; i <= RUNS; i++)); do
+    # Rotate the order, so that none always runs first or last.
+    case $((i % 3)) in
+      1) order="fg pg min" ;;
+      2) order="pg min fg" ;;
+      0) order="min fg pg" ;;
+    esac
+    for who in ${order}; do
+      case "${who}" in fg) target="${FG}" ;; pg) target="${PGFG}" ;; min) target="${MIN}" ;; esac
+      client --server="${target}" --followee="${BIG_URN}" --label="${who}" >"${work}/one.json"
+      check_ok "${work}/one.json"
+      cat "${work}/one.json" >>"${work}/fleet_stream.jsonl"
+    done
+  done
+  stop "${pgfg_pid}"
+
+  # Two replicas on the database, paced at LAG_INTERVAL for the fleet. Per
+  # run, a page never read before: a reader on A first, so that A runs the
+  # crawl; once A has delivered its first page, a reader on B.
+  log "fleet latency: replicas A and B, ${RUNS} fresh queries of ${LAG_PAGES} pages, interval ${LAG_INTERVAL}"
+  fleet_server lag_a --linkedin_min_interval="${LAG_INTERVAL}" --replica_id=bench-a --metrics_port=0
+  fleet_server lag_b --linkedin_min_interval="${LAG_INTERVAL}" --replica_id=bench-b --metrics_port=0
+  for ((i = 1; i <= RUNS; i++)); do
+    urn="urn:li:organizationalPage:$((LAG_PAGE0 + i))"
+    a_times="${work}/lag_a_${i}.times"
+    b_times="${work}/lag_b_${i}.times"
+    : >"${a_times}"
+    client --server="127.0.0.1:${lag_a_port}" --followee="${urn}" --page_times="${a_times}" \
+      --label=a >"${work}/lag_a.json" &
+    reader_a=$!
+    pids+=("${reader_a}")
+    deadline=$((SECONDS + 60))
+    while [[ ! -s "${a_times}" ]]; do
+      kill -0 "${reader_a}" 2>/dev/null || die "the reader on A ended before its first page: $(cat "${work}/lag_a.json")"
+      ((SECONDS < deadline)) || die "no first page on A within 60 s"
+      sleep 0.01
+    done
+    ok_b=1
+    client --server="127.0.0.1:${lag_b_port}" --followee="${urn}" --page_times="${b_times}" \
+      --label=b >"${work}/lag_b.json" || ok_b=0
+    ok_a=1
+    wait "${reader_a}" || ok_a=0
+    forget "${reader_a}"
+    # When each page's row was committed (the database's clock, which is the
+    # readers' CLOCK_REALTIME here): of the first snapshot of the query, A's.
+    commit_times="${work}/lag_commit_${i}.times"
+    psql -X -q -At -F ' ' "${PG_URL}" -c "SELECT p.seq,
+        (extract(epoch FROM pg_xact_commit_timestamp(p.xmin)) * 1000000)::bigint
+      FROM snapshot_pages p WHERE p.snapshot_id = (SELECT min(id) FROM snapshots
+        WHERE query_key LIKE 'followee:${urn}:%') ORDER BY p.seq" >"${commit_times}" 2>"${work}/psql.err" ||
+      { log "no commit times: $(cat "${work}/psql.err")"; : >"${commit_times}"; }
+    # A reader that failed is reported in figure 6 (and the script exits 1
+    # after the figures): the figures before it stand.
+    "${PY}" - "${i}" "${urn}" "${a_times}" "${b_times}" "${work}/lag_a.json" "${work}/lag_b.json" \
+      "$((LAG_PAGES * 1000))" "${commit_times}" >>"${work}/lag.jsonl" <<'PY'
+import json, sys
+run, urn, a_times, b_times, a_json, b_json, edges, commit_times = sys.argv[1:]
+r = {"run": int(run), "followee": urn, "a": a_times, "b": b_times, "commit": commit_times}
+errors = []
+for who, path in (("A", a_json), ("B", b_json)):
+    try:
+        res = json.load(open(path))
+    except (OSError, ValueError):
+        errors.append(f"the reader on {who} printed no result")
+        continue
+    if res.get("ok_streams") != 1 or "errors" in res:
+        errors.append(f"the reader on {who}: {res.get('errors', 'no last_page')}")
+    elif res["edges"] != int(edges):
+        errors.append(f"the reader on {who} read {res['edges']} edges, not {edges}")
+if errors:
+    r["error"] = "; ".join(errors)
+print(json.dumps(r))
+PY
+    if ((!ok_a || !ok_b)) || grep -q '"error"' <(tail -1 "${work}/lag.jsonl"); then
+      lag_failed=1
+      log "fleet latency: run ${i} failed: $(tail -1 "${work}/lag.jsonl")"
+      break
+    fi
+  done
+  # Who crawled: each replica's LinkedIn requests (one crawl per query for
+  # the fleet: RUNS * LAG_PAGES on A, none on B).
+  "${PY}" - "${work}/lag_a.log" "${work}/lag_b.log" >"${work}/lag_requests.json" <<'PY' ||
+import json, sys, urllib.request
+out = {}
+for name, log in zip("ab", sys.argv[1:]):
+    port = next(json.loads(l)["port"] for l in open(log) if '"event":"metrics"' in l)
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    out[name] = int(sum(float(l.split()[-1]) for l in text.splitlines()
+                        if l.startswith("followgate_upstream_requests_total{") and 'upstream="linkedin"' in l))
+print(json.dumps(out))
+PY
+    die "cannot read the replicas' metrics"
+  stop "${lag_a_pid}"
+  stop "${lag_b_pid}"
+fi
+
 # ---------------------------------------------------------------- report
 "${PY}" - "${work}" "${RUNS}" "${LATENCY_CALLS}" "${LATENCY_ROUNDS}" "${CLIENTS}" "${SLOW_MS}" "${BIG}" \
-  "${WAIT_HEARTBEAT}" <<'PY'
+  "${WAIT_HEARTBEAT}" "${LAG_PAGES}" "${LAG_INTERVAL}" <<'PY'
 import json, statistics, sys
 work, runs, calls, rounds, clients, slow_ms, big = sys.argv[1], *map(int, sys.argv[2:8])
-heartbeat = sys.argv[8]
+heartbeat, lag_pages, lag_interval = sys.argv[8], int(sys.argv[9]), sys.argv[10]
 load = lambda name: [json.loads(l) for l in open(f"{work}/{name}") if l.strip()]
 med = statistics.median
 mb = lambda kb: f"{kb / 1024:.1f}MB"
@@ -445,6 +588,80 @@ if held:
                 for r in held if r.get("label") == "slow"]
     print("   " + "; ".join(summary))
     print()
-print("raw results: stream.jsonl, latency.jsonl, memory.jsonl, open_streams.jsonl (BENCH_KEEP=1 keeps them)", flush=True)
+fleet = load("fleet_stream.jsonl")
+if fleet:
+    print(f"5. Warm streaming on SQLite, PostgreSQL and the minimal server, one client, {big:,d} edges,"
+          f" median of {runs} runs each")
+    eps = {}
+    for who, name in (("fg", "followgate, SQLite"), ("pg", "followgate, PG"), ("min", "minimal server")):
+        rs = [r for r in fleet if r["label"] == who]
+        eps[who] = med(r["edges_per_s"] for r in rs)
+        each = ", ".join(f"{r['edges_per_s'] / 1e6:.2f}" for r in rs)
+        print(f"   {name:19s} {eps[who]:>12,.0f} edges/s   {med(r['seconds'] for r in rs):6.3f} s"
+              f"   (runs, M edges/s: {each})")
+    pg_sqlite = eps["pg"] / eps["fg"]
+    print(f"   ratio PostgreSQL/SQLite: {pg_sqlite:.2f}  (target >= 0.80: {'met' if pg_sqlite >= 0.8 else 'NOT met'});"
+          f" PostgreSQL/minimal: {eps['pg'] / eps['min']:.2f}; SQLite/minimal: {eps['fg'] / eps['min']:.2f}")
+    print()
+
+lag_runs = load("lag.jsonl")
+if lag_runs:
+    def times(path, column=1):
+        out = {}
+        for line in open(path):
+            fields = line.split()
+            if len(fields) > column:
+                out.setdefault(int(fields[0]), int(fields[column]))
+        return out
+    lags, caught_up, per_run = [], 0, []
+    b_after_commit, a_after_commit = [], []
+    failed = [r for r in lag_runs if "error" in r]
+    lag_runs = [r for r in lag_runs if "error" not in r]
+    for run in lag_runs:
+        a, b = times(run["a"]), times(run["b"])
+        # Live on B: A delivered the page after B had delivered the one before,
+        # so B was already waiting when the page was committed.
+        live = [s for s in sorted(b) if s in a and s - 1 in b and a[s] > b[s - 1]]
+        caught_up += len(b) - len(live)
+        run_lags = [(b[s] - a[s]) / 1e6 for s in live]
+        lags += run_lags
+        # Against the commit: microseconds since the epoch from the database.
+        commit = times(run["commit"])
+        a_rt, b_rt = times(run["a"], 2), times(run["b"], 2)
+        b_after_commit += [(b_rt[s] - commit[s] * 1000) / 1e6 for s in live if s in commit]
+        a_after_commit += [(a_rt[s] - commit[s] * 1000) / 1e6 for s in live if s in commit]
+        per_run.append(f"{len(live)} live, p50 {med(run_lags):.1f} ms" if run_lags else "0 live")
+    print(f"6. Commit-to-delivery latency across replicas: A crawls a fresh {lag_pages}-page query"
+          f" ({lag_interval} interval), B streams it; {len(lag_runs)} runs")
+    for r in failed:
+        print(f"   run {r['run']} ({r['followee']}) FAILED: {r['error'][:300]}")
+    attempted = len(lag_runs) + len(failed)
+    def summary(xs):
+        xs = sorted(xs)
+        pct = lambda p: xs[min(len(xs) - 1, max(0, -(-len(xs) * p // 100) - 1))]
+        return f"p50 {pct(50):.1f} ms, p99 {pct(99):.1f} ms, max {xs[-1]:.1f} ms, min {xs[0]:.1f} ms"
+    if lags:
+        print(f"   over {len(lags)} pages B received live ({caught_up} caught up on, not counted):")
+        if b_after_commit:
+            print(f"   B's delivery after the commit  {summary(b_after_commit)}  ({len(b_after_commit)} pages)")
+            print(f"   A's delivery after the commit  {summary(a_after_commit)}")
+        print(f"   B's delivery minus A's         {summary(lags)}")
+    elif lag_runs:
+        print(f"   no page reached B live ({caught_up} caught up on)")
+    if per_run:
+        print(f"   (runs: {'; '.join(per_run)})")
+    try:
+        req = json.load(open(f"{work}/lag_requests.json"))
+        one_crawl = req["b"] == 0 and req["a"] == attempted * lag_pages
+        print(f"   LinkedIn requests: A {req['a']}, B {req['b']} (one crawl per query: {attempted * lag_pages} on A,"
+              f" none on B: {'yes' if one_crawl else 'NO, B crawled too: the figure is not across replicas'})")
+    except (OSError, KeyError, ValueError):
+        pass
+    print("   commit: pg_xact_commit_timestamp of the page's row (the database's clock, the readers' CLOCK_REALTIME);")
+    print("   B minus A: per page, CLOCK_MONOTONIC of one machine; A runs the crawl and wakes its reader in process")
+    print()
+print("raw results: stream.jsonl, latency.jsonl, memory.jsonl, open_streams.jsonl, fleet_stream.jsonl,"
+      " lag.jsonl and lag_*.times (BENCH_KEEP=1 keeps them)", flush=True)
 PY
+((lag_failed == 0)) || die "figure 6 failed (above)"
 log "done"

@@ -4,7 +4,11 @@
 // --followee, each on a channel (and TCP connection) of its own, reads every
 // page and prints edges, pages, wall seconds and edges/s over all streams.
 // With --slow_reader_ms, stream number --slow_stream sleeps that long after
-// each page it reads (a slow consumer, for the memory test).
+// each page it reads (a slow consumer, for the memory test). With
+// --page_times=FILE (one stream), FILE gets a line per page as it arrives:
+// its sequence_number, the CLOCK_MONOTONIC time in ns (comparable across
+// processes on one machine) and the CLOCK_REALTIME time in ns (comparable
+// with a database's commit timestamps on the same machine), flushed at once.
 //
 // Latency (--unary_latency=N): N sequential calls on one channel, after
 // --warmup calls that are not counted. --method=stream: open a stream, read
@@ -15,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
@@ -56,6 +61,11 @@ ABSL_FLAG(bool, latency_bdp_probe, false,
 ABSL_FLAG(bool, verify, false,
           "Throughput mode: also print a digest of every edge read (FNV-1a over the "
           "serialized edges), to compare what two servers send.");
+ABSL_FLAG(std::string, page_times, "",
+          "Throughput mode with --streams=1: write one line per page as it arrives, "
+          "\"SEQUENCE_NUMBER MONOTONIC_NS REALTIME_NS\" (CLOCK_MONOTONIC, comparable "
+          "across processes; CLOCK_REALTIME, comparable with a database's commit "
+          "timestamps), flushed at once, so that another process can follow it.");
 ABSL_FLAG(absl::Duration, timeout, absl::Minutes(10), "Deadline of each call.");
 ABSL_FLAG(std::string, label, "", "Copied into the JSON output.");
 
@@ -107,6 +117,14 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
+// A clock_gettime clock in ns: CLOCK_MONOTONIC is the same clock in every
+// process of the machine, CLOCK_REALTIME the one PostgreSQL stamps commits by.
+int64_t ClockNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 struct StreamResult {
@@ -133,6 +151,20 @@ int RunThroughput() {
   const bool verify = absl::GetFlag(FLAGS_verify);
   const std::string target = absl::GetFlag(FLAGS_server);
   const bool shared = absl::GetFlag(FLAGS_shared_channel);
+  const std::string page_times_path = absl::GetFlag(FLAGS_page_times);
+  FILE* page_times = nullptr;
+  if (!page_times_path.empty()) {
+    if (streams != 1) {
+      std::fprintf(stderr, "stream_client: --page_times needs --streams=1\n");
+      return 2;
+    }
+    page_times = std::fopen(page_times_path.c_str(), "w");
+    if (page_times == nullptr) {
+      std::fprintf(stderr, "stream_client: --page_times: cannot write %s\n",
+                   page_times_path.c_str());
+      return 2;
+    }
+  }
 
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < (shared ? 1 : streams); ++i) {
@@ -163,6 +195,14 @@ int RunThroughput() {
           ++r.heartbeats;
           continue;
         }
+        if (page_times != nullptr) {
+          const int64_t monotonic = ClockNs(CLOCK_MONOTONIC);
+          const int64_t realtime = ClockNs(CLOCK_REALTIME);
+          std::fprintf(page_times, "%lld %lld %lld\n",
+                       static_cast<long long>(page.sequence_number()),
+                       static_cast<long long>(monotonic), static_cast<long long>(realtime));
+          std::fflush(page_times);
+        }
         ++r.pages;
         r.edges += page.edges_size();
         if (page.last_page()) r.saw_last_page = true;
@@ -178,6 +218,7 @@ int RunThroughput() {
   const Clock::time_point start = Clock::now();
   if (barrier->Block()) delete barrier;
   for (auto& t : threads) t.join();
+  if (page_times != nullptr) std::fclose(page_times);
 
   int64_t edges = 0, pages = 0, fast_edges = 0, heartbeats = 0;
   int ok = 0;
