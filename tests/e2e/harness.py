@@ -132,7 +132,10 @@ class Server(Process):
     """followgate_server pointed at a sandbox through a token file."""
 
     def __init__(self, sandbox=None, interval="0.15s", extra=(), env=None, token=SANDBOX_TOKEN,
-                 state_dir=None, api_key=SANDBOX_API_KEY):
+                 state_dir=None, api_key=SANDBOX_API_KEY, database_url=None, replica_id=None):
+        """With `database_url` (and a sandbox) the server is a fleet replica
+        named `replica_id`: it keeps its state in that database instead of
+        `state_dir`, and sends invitations to the sandbox."""
         register_secret(token)
         register_secret(api_key)
         argv = [SERVER, "--host=127.0.0.1", "--port=0",
@@ -145,16 +148,125 @@ class Server(Process):
                 f.write(token + "\n")
             argv += ["--linkedin_base_url=" + sandbox.url,
                      "--linkedin_token_file=" + token_file]
-            if state_dir is not None:
+            if state_dir is not None or database_url is not None:
                 key_file = os.path.join(secrets, "connectsafely_key")
                 with open(key_file, "w") as f:
                     f.write(api_key + "\n")
                 argv += ["--connectsafely_base_url=" + sandbox.url,
                          "--connectsafely_api_key_file=" + key_file,
-                         "--connectsafely_backoff=0.1s",
-                         "--state_dir=" + state_dir]
+                         "--connectsafely_backoff=0.1s"]
+                argv += (["--state_dir=" + state_dir] if database_url is None else
+                         ["--database_url=" + database_url, "--replica_id=" + replica_id])
         super().__init__(argv + list(extra), "server", env=env)
         self.target = "127.0.0.1:%d" % self.port
+
+
+class Fleet:
+    """Replicas of followgate_server on one PostgreSQL database, all with one
+    sandbox as their LinkedIn and ConnectSafely upstream.
+
+        fleet = Fleet(db_url, sandbox, count=3, interval="0.35s")
+        fleet[0].target                # replica "replica-0"
+        fleet.kill(0)                  # SIGKILL, as a crash
+        fleet.restart(0)               # same name, new port
+        fleet.close()                  # SIGTERM the ones still running
+
+    Every replica gets the same `extra` flags. A replica is a Server; its
+    name is fleet.names[i].
+    """
+
+    def __init__(self, database_url, sandbox, count=3, interval="0.35s", extra=()):
+        self.database_url = database_url
+        self.sandbox = sandbox
+        self.interval = interval
+        self.extra = list(extra)
+        self.names = ["replica-%d" % i for i in range(count)]
+        self.replicas = [None] * count
+        self.stopped = []
+        try:
+            for i in range(count):
+                self.restart(i)
+        except BaseException:
+            self.close()
+            raise
+
+    def __getitem__(self, i):
+        return self.replicas[i]
+
+    def __len__(self):
+        return len(self.replicas)
+
+    def restart(self, i):
+        """Starts replica i (again: it must not be running); returns it."""
+        if self.replicas[i] is not None and self.replicas[i].proc.poll() is None:
+            raise RuntimeError("%s is running" % self.names[i])
+        self.replicas[i] = Server(self.sandbox, interval=self.interval, extra=self.extra,
+                                  database_url=self.database_url, replica_id=self.names[i])
+        return self.replicas[i]
+
+    def kill(self, i):
+        """SIGKILLs replica i and waits for it to be gone."""
+        replica = self.replicas[i]
+        replica.stop(signal.SIGKILL)
+        self.stopped.append(replica)
+
+    def close(self):
+        """Stops every replica still running (SIGTERM); fails if one leaked a
+        secret into its log."""
+        errors = []
+        for replica in self.replicas:
+            if replica is None:
+                continue
+            try:
+                replica.stop()
+            except AssertionError as leaked:
+                errors.append(leaked)
+        if errors:
+            raise errors[0]
+
+
+def health_status(server, service="", timeout=5):
+    """The grpc.health.v1 status name of `service` on `server` ("SERVING",
+    "NOT_SERVING", ...), or "UNREACHABLE" when the call itself fails."""
+    import grpc
+    health_pb2 = _health_pb2()
+    with grpc.insecure_channel(server.target) as channel:
+        check = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString)
+        try:
+            response = check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+        except grpc.RpcError:
+            return "UNREACHABLE"
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+
+_HEALTH_PB2 = []
+
+
+def _health_pb2():
+    # grpc.health cannot be imported as a package next to grpcio's `grpc`:
+    # load the generated module from its file.
+    if not _HEALTH_PB2:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(
+            "health_pb2", runfile("protos/py/grpc/health/v1/health_pb2.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _HEALTH_PB2.append(module)
+    return _HEALTH_PB2[0]
+
+
+def wait_until(predicate, timeout=60.0, interval=0.01):
+    """Polls `predicate` until it is true (returns True) or `timeout` seconds
+    pass (returns False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
 
 
 def run_cli(server, *args, timeout=300):
