@@ -277,9 +277,14 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
   return ReleaseAndRetake(this, [&] { return real(this, cond, deadline); });
 }
 
+// __tsan_mutex_not_static, as abseil's own ~Mutex passes it: destroying a
+// mutex that was not created by the (inline, instrumented) constructor is a
+// no-op for TSan. Static mutexes of the uninstrumented libraries are such
+// mutexes; absl::ParseCommandLine exits on a bad flag while holding one, and
+// its destructor then runs at exit with the mutex still locked.
 Mutex::~Mutex() {
   FG_REAL(MutexFn, "_ZN", "5MutexD1Ev");
-  Annotated([&] { __tsan_mutex_destroy(this, 0); }, [&] { return real(this), 0; },
+  Annotated([&] { __tsan_mutex_destroy(this, __tsan_mutex_not_static); }, [&] { return real(this), 0; },
             [](int) {});
 }
 
