@@ -34,20 +34,12 @@ namespace followgate {
 namespace {
 
 using ::followgate::testing::IsOk;
+using ::followgate::testing::IsOkAndHolds;
 using ::followgate::testing::NewTempDir;
 using ::followgate::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// A StatusOr that is OK and whose value matches `matcher`.
-MATCHER_P(HoldsValue, matcher, "is OK and holds a value that matches") {
-  if (!arg.ok()) {
-    *result_listener << "which is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
-}
 
 constexpr char kCompany[] = "company-1";
 constexpr char kP1[] = "urn:li:person:1";
@@ -197,8 +189,8 @@ TEST_F(StateImportTest, CopiesLedgerSnapshotsAndKeySoNobodyIsInvitedTwice) {
   EXPECT_EQ((*decided)[1].outcome, v1::INVITATION_OUTCOME_SENT);
   EXPECT_EQ((*decided)[2].outcome, v1::INVITATION_OUTCOME_UNKNOWN);
   EXPECT_EQ((*decided)[2].reason, kStoppedInFlightReason);
-  EXPECT_THAT(ledger->PendingProfiles("b1"), HoldsValue(0));
-  EXPECT_THAT(ledger->UpstreamRequests("b1"), HoldsValue(2));
+  EXPECT_THAT(ledger->PendingProfiles("b1"), IsOkAndHolds(0));
+  EXPECT_THAT(ledger->UpstreamRequests("b1"), IsOkAndHolds(2));
 
   // A new batch in the fleet: P1 was invited, P3 may have been; only P4 goes.
   BatchSpec again{"b2", kCompany, "account-1", {kP1, kP3, kP4}, false};
@@ -226,11 +218,11 @@ TEST_F(StateImportTest, CopiesLedgerSnapshotsAndKeySoNobodyIsInvitedTwice) {
   EXPECT_EQ((*complete)->page_count, 2);
   EXPECT_EQ((*complete)->bytes, made.complete.bytes);
   EXPECT_THAT(snapshots->ReadPage(made.complete.id, 0),
-              HoldsValue(::testing::Optional(std::string("page\0zero", 9))));
+              IsOkAndHolds(::testing::Optional(std::string("page\0zero", 9))));
   EXPECT_THAT(snapshots->ReadPage(made.complete.id, 1),
-              HoldsValue(::testing::Optional(std::string("page one"))));
+              IsOkAndHolds(::testing::Optional(std::string("page one"))));
   EXPECT_THAT(snapshots->Cursors(made.complete.id),
-              HoldsValue(ElementsAre("cursor-1")));
+              IsOkAndHolds(ElementsAre("cursor-1")));
   absl::StatusOr<std::optional<SnapshotInfo>> in_progress = snapshots->LatestInProgress("q2");
   ASSERT_THAT(in_progress, IsOk());
   ASSERT_TRUE(in_progress->has_value());
@@ -257,7 +249,7 @@ TEST_F(StateImportTest, RefusesADatabaseWithABatchAndWritesNothing) {
                                HasSubstr("the database already holds 1 batch;")));
   EXPECT_EQ(ErrorReason(counts.status()), "DATABASE_NOT_EMPTY");
 
-  EXPECT_THAT(ledger->BatchCount(), HoldsValue(1));
+  EXPECT_THAT(ledger->BatchCount(), IsOkAndHolds(1));
   EXPECT_FALSE(ledger->BatchExists("b1"));
   EXPECT_THAT(ledger->GetInvitation(kCompany, kP1), StatusIs(absl::StatusCode::kNotFound));
   std::unique_ptr<PgSnapshotStore> snapshots = FleetSnapshots(url);
@@ -289,7 +281,7 @@ TEST_F(StateImportTest, RefusesADatabaseWithAKeyOrSnapshotsSayingWhatItHolds) {
   EXPECT_EQ(FleetKey(url), "k");
   std::unique_ptr<PgInvitationLedger> ledger = FleetLedger(url);
   ASSERT_NE(ledger, nullptr);
-  EXPECT_THAT(ledger->BatchCount(), HoldsValue(0));
+  EXPECT_THAT(ledger->BatchCount(), IsOkAndHolds(0));
 }
 
 TEST_F(StateImportTest, AFailureHalfwayLeavesNothingImported) {
@@ -310,7 +302,7 @@ TEST_F(StateImportTest, AFailureHalfwayLeavesNothingImported) {
 
   EXPECT_THAT(ImportStateDir({made.dir, url, ""}, &clock_),
               StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(ledger->BatchCount(), HoldsValue(0));
+  EXPECT_THAT(ledger->BatchCount(), IsOkAndHolds(0));
   EXPECT_THAT(ledger->GetInvitation(kCompany, kP1), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(FleetKey(url), std::nullopt);
 }
@@ -326,7 +318,7 @@ TEST_F(StateImportTest, RefusesAStateDirAServerHolds) {
   EXPECT_EQ(ErrorReason(counts.status()), "STATE_DIR_LOCKED");
   std::unique_ptr<PgInvitationLedger> ledger = FleetLedger(url);
   ASSERT_NE(ledger, nullptr);
-  EXPECT_THAT(ledger->BatchCount(), HoldsValue(0));
+  EXPECT_THAT(ledger->BatchCount(), IsOkAndHolds(0));
 }
 
 TEST_F(StateImportTest, NamesTheFieldOfABadOption) {
@@ -396,7 +388,7 @@ TEST_F(StateImportTest, BinaryImportsWithAPasswordFileOnceAndThenRefuses) {
       absl::StrCat("postgresql://postgres@127.0.0.1:", server_->port(), "/binary_run"));
   ASSERT_NE(ledger, nullptr);
   EXPECT_THAT(ledger->GetInvitation(kCompany, kP2),
-              HoldsValue(::testing::Field(&InvitationRecord::outcome,
+              IsOkAndHolds(::testing::Field(&InvitationRecord::outcome,
                                                    v1::INVITATION_OUTCOME_SENT)));
 }
 

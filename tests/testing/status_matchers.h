@@ -38,6 +38,16 @@ MATCHER(IsOk, "is OK") {
   return status.ok();
 }
 
+// A StatusOr that is OK and whose value matches `matcher` (a value or a
+// matcher: IsOkAndHolds(3), IsOkAndHolds(Field(&T::x, 3))).
+MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a value that matches") {
+  if (!arg.ok()) {
+    *result_listener << "which is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
+}
+
 }  // namespace followgate::testing
 
 #endif  // FOLLOWGATE_TESTS_TESTING_STATUS_MATCHERS_H_

@@ -27,45 +27,23 @@
 #include "server/upstream/connectsafely_client.h"
 #include "server/upstream/curl_http_client.h"
 #include "tests/testing/postgres_suite.h"
+#include "tests/server/invitations/invitation_requests.h"
 #include "tests/testing/status_matchers.h"
 
 namespace followgate {
 namespace {
 
 using ::followgate::testing::IsOk;
+using ::followgate::testing::Profile;
+using ::followgate::testing::Profiles;
+using ::followgate::testing::Request;
+using ::followgate::testing::IsOkAndHolds;
 using ::followgate::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 
-// A StatusOr that is OK and holds `value`.
-MATCHER_P(Holds, value, "is OK and holds " + ::testing::PrintToString(value)) {
-  if (!arg.ok()) {
-    *result_listener << "status " << arg.status();
-    return false;
-  }
-  *result_listener << "holds " << *arg;
-  return *arg == value;
-}
-
-constexpr char kCompany[] = "105672170";
+constexpr const char* kCompany = ::followgate::testing::kInvitationCompany;
 constexpr int64_t kCompanyId = 105672170;
-
-std::string Profile(int i) { return absl::StrCat("urn:li:fsd_profile:ACoAF", i); }
-
-std::vector<std::string> Profiles(int first, int count) {
-  std::vector<std::string> urns;
-  for (int i = first; i < first + count; ++i) urns.push_back(Profile(i));
-  return urns;
-}
-
-v1::SendInvitationsRequest Request(const std::string& request_id,
-                                   const std::vector<std::string>& urns) {
-  v1::SendInvitationsRequest request;
-  request.set_company_id(kCompany);
-  request.set_request_id(request_id);
-  for (const auto& urn : urns) request.add_profile_urns(urn);
-  return request;
-}
 
 BatchSpec Spec(const std::string& request_id, const std::vector<std::string>& urns) {
   BatchSpec spec;
@@ -351,7 +329,7 @@ TEST_F(FleetInvitationTest, MaintenanceTurnsADeadReplicasChunksUnknownOnceItsLea
     ASSERT_THAT((*r1)->StartBatch(Spec("fleet-maintained", urns)), IsOk());
     ASSERT_THAT((*r1)->ClaimChunk("fleet-maintained", 50, false, std::nullopt), IsOk());
   }
-  ASSERT_THAT((*r2)->PendingProfiles("fleet-maintained"), Holds(10));
+  ASSERT_THAT((*r2)->PendingProfiles("fleet-maintained"), IsOkAndHolds(10));
 
   // Nobody calls r2; only its maintenance thread can recover r1's chunk.
   const absl::Time give_up = absl::Now() + absl::Seconds(20);
@@ -361,7 +339,7 @@ TEST_F(FleetInvitationTest, MaintenanceTurnsADeadReplicasChunksUnknownOnceItsLea
     if (!pending.ok() || *pending == 0) break;
     absl::SleepFor(absl::Milliseconds(20));
   }
-  EXPECT_THAT(pending, Holds(0));
+  EXPECT_THAT(pending, IsOkAndHolds(0));
   absl::StatusOr<InvitationRecord> record = (*r2)->GetInvitation(kCompany, urns[0]);
   ASSERT_THAT(record, IsOk());
   EXPECT_EQ(record->outcome, v1::INVITATION_OUTCOME_UNKNOWN);
@@ -382,8 +360,8 @@ TEST_F(FleetInvitationTest, CreditsAreCountedForTheFleet) {
 
   const absl::Time now = absl::Now();
   const absl::Time start = now - absl::Hours(1), end = now + absl::Hours(1);
-  EXPECT_THAT(r1.ledger->CreditsUsed(kCompany, start, end), Holds(int64_t{5}));
-  EXPECT_THAT((*r2_ledger)->CreditsUsed(kCompany, start, end), Holds(int64_t{5}));
+  EXPECT_THAT(r1.ledger->CreditsUsed(kCompany, start, end), IsOkAndHolds(int64_t{5}));
+  EXPECT_THAT((*r2_ledger)->CreditsUsed(kCompany, start, end), IsOkAndHolds(int64_t{5}));
 
   // A budget of 5 on r2's batcher is spent by the fleet: nothing leaves.
   InvitationBatcherOptions budgeted;

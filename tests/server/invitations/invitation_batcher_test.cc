@@ -20,34 +20,21 @@
 #include "server/invitations/sqlite_invitation_ledger.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
+#include "tests/server/invitations/invitation_requests.h"
 #include "tests/testing/status_matchers.h"
 
 namespace followgate {
 namespace {
 
 using ::followgate::testing::IsOk;
+using ::followgate::testing::Profile;
+using ::followgate::testing::Profiles;
+using ::followgate::testing::Request;
 using ::followgate::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr char kCompany[] = "105672170";
-
-std::string Profile(int i) { return absl::StrCat("urn:li:fsd_profile:ACoA", i); }
-
-std::vector<std::string> Profiles(int first, int count) {
-  std::vector<std::string> urns;
-  for (int i = first; i < first + count; ++i) urns.push_back(Profile(i));
-  return urns;
-}
-
-v1::SendInvitationsRequest Request(const std::string& request_id,
-                                   const std::vector<std::string>& urns) {
-  v1::SendInvitationsRequest request;
-  request.set_company_id(kCompany);
-  request.set_request_id(request_id);
-  for (const auto& urn : urns) request.add_profile_urns(urn);
-  return request;
-}
+constexpr const char* kCompany = ::followgate::testing::kInvitationCompany;
 
 HttpResponse Json(int status, const nlohmann::json& body, HttpHeaders headers = {}) {
   HttpResponse response;
