@@ -72,7 +72,11 @@ class WatchedRegistry final : public CrawlRegistry {
     if (lead.ok() && !*lead && !followed.HasBeenNotified()) followed.Notify();
     return lead;
   }
-  bool StillLeading(int64_t id) override { return inner_->StillLeading(id); }
+  bool StillLeading(int64_t id) override {
+    const bool leading = inner_->StillLeading(id);
+    if (!leading && !lost.HasBeenNotified()) lost.Notify();
+    return leading;
+  }
   void StopLeading(int64_t id, const absl::Status& outcome) override {
     inner_->StopLeading(id, outcome);
   }
@@ -85,6 +89,8 @@ class WatchedRegistry final : public CrawlRegistry {
   }
 
   absl::Notification followed;
+  // The hub asked StillLeading and heard no.
+  absl::Notification lost;
 
  private:
   CrawlRegistry* const inner_;
@@ -256,6 +262,76 @@ TEST_F(PgCrawlRegistryTest, DeadLeadersCrawlIsTakenOverAndFinishedFromTheStoredC
   ASSERT_THAT(info, IsOk());
   EXPECT_TRUE((*info)->complete);
   EXPECT_EQ((*info)->page_count, 5);
+}
+
+TEST_F(PgCrawlRegistryTest, StalledLeaderWhoseLeaseWasTakenDropsItsPageInFlightAndStopsCrawling) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  // A answers two pages, then its third request stalls; B's first request
+  // stalls too, so that A's answer arrives before B has stored anything.
+  absl::Notification a_third_sent, a_release, b_first_sent, b_release;
+  struct Releaser {
+    absl::Notification& a;
+    absl::Notification& b;
+    ~Releaser() {
+      if (!a.HasBeenNotified()) a.Notify();
+      if (!b.HasBeenNotified()) b.Notify();
+    }
+  } releaser{a_release, b_release};
+  std::atomic<int> a_served{0}, b_served{0};
+  a->http.SetHandler([&](const HttpRequest& request) {
+    if (++a_served == 3) {
+      a_third_sent.Notify();
+      a_release.WaitForNotification();
+    }
+    return FakeLinkedIn(request);
+  });
+  b->http.SetHandler([&](const HttpRequest& request) {
+    if (++b_served == 1) {
+      b_first_sent.Notify();
+      b_release.WaitForNotification();
+    }
+    return FakeLinkedIn(request);
+  });
+  auto lease_a = a->hub->Open(Query(), std::nullopt, Requester{"x"});
+  ASSERT_THAT(lease_a, IsOk());
+  a_third_sent.WaitForNotification();
+  const int64_t id = (*lease_a)->snapshot_id();
+  auto lease_b = b->hub->Open(Query(), std::nullopt, Requester{"y"});
+  ASSERT_THAT(lease_b, IsOk());
+  ASSERT_EQ((*lease_b)->snapshot_id(), id);
+
+  // A stalls past its lease (as a paused process would): its lease runs out
+  // in the database and B takes the crawl over.
+  auto db = PgDb::Connect(url_);
+  ASSERT_THAT(db, IsOk());
+  ASSERT_THAT((*db)->Exec(absl::StrCat("UPDATE crawl_leases SET lease_until = clock_timestamp() "
+                                       "- interval '1 second' WHERE snapshot_id = ",
+                                       id)),
+              IsOk());
+  ASSERT_TRUE(b_first_sent.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  // A's next renewal finds the lease B's.
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (a->registry->StillLeading(id) && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_FALSE(a->registry->StillLeading(id));
+
+  // A's answer comes back: A asks whether it still leads and stores nothing.
+  a_release.Notify();
+  EXPECT_TRUE(a->watched->lost.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  b_release.Notify();
+
+  absl::StatusOr<std::vector<std::string>> pages = ReadAll(**lease_b);
+  ASSERT_THAT(pages, IsOk());
+  EXPECT_EQ(pages->size(), 5u);
+  // B stored pages 2, 3 and 4 itself; A sent no request after the stalled one.
+  std::vector<std::string> cursors;
+  for (const auto& sent : b->http.sent()) cursors.push_back(CursorOf(sent.request));
+  EXPECT_THAT(cursors, ::testing::ElementsAre("o2000", "o3000", "o4000"));
+  lease_a->reset();
+  a->hub.reset();
+  EXPECT_EQ(a->Requests(), 3u);
 }
 
 TEST_F(PgCrawlRegistryTest, RecordedNotFoundReachesTheFollowerWithoutASecondRequest) {
