@@ -1,7 +1,7 @@
 // A small Node client for followgate (@grpc/grpc-js + @grpc/proto-loader).
 //
 //   const { FollowgateClient } = require('./followgate_client');
-//   const client = new FollowgateClient('localhost:50051', { protosDir, ca, cert, key, token });
+//   const client = new FollowgateClient('localhost:50051', { ca, cert, key, token });
 //   for await (const page of client.followerPages('urn:li:organizationalPage:1000')) ...
 //
 // Errors are grpc-js ServiceErrors; richErrorDetails(error) decodes the
@@ -9,21 +9,42 @@
 'use strict';
 
 const path = require('path');
-const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
-const protobuf = require('protobufjs');
+
+// The repository this file lives in: the protos and .tools/ are found from it.
+const REPO_ROOT = path.join(__dirname, '..', '..');
+// Where Debian's golang-github-gogo-googleapis-dev puts google/rpc/*.proto.
+const DEBIAN_GOOGLEAPIS = '/usr/share/gocode/src/github.com/gogo/googleapis';
+
+// Loads an npm package from the usual places (NODE_PATH, a node_modules above
+// the caller) or else from the .tools/node_modules that scripts/install_deps.sh
+// fills, so a fresh clone needs no NODE_PATH.
+function requirePackage(name) {
+  try {
+    return require(name);
+  } catch (error) {
+    if (error.code !== 'MODULE_NOT_FOUND') throw error;
+    return require(require.resolve(name, { paths: [path.join(REPO_ROOT, '.tools')] }));
+  }
+}
+
+const grpc = requirePackage('@grpc/grpc-js');
+const protoLoader = requirePackage('@grpc/proto-loader');
+const protobuf = requirePackage('protobufjs');
 
 const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 class FollowgateClient {
-  // options.protosDir: the repository's protos/ folder.
-  // options.googleapisDir: the folder holding google/rpc/*.proto.
+  // options.protosDir: the folder holding followgate/v1/*.proto (default: this
+  //   repository's protos/).
+  // options.googleapisDir: the folder holding google/rpc/*.proto (default:
+  //   Debian's, from golang-github-gogo-googleapis-dev).
   // options.ca, options.cert, options.key: PEM buffers (TLS when ca is set;
   //   mutual TLS with cert and key). options.token: caller token.
-  constructor(target, options) {
+  constructor(target, options = {}) {
+    const protosDir = options.protosDir || path.join(REPO_ROOT, 'protos');
     const definition = protoLoader.loadSync(
       ['followgate/v1/follows.proto', 'followgate/v1/invitations.proto'],
-      { ...LOADER_OPTIONS, includeDirs: [options.protosDir, '/usr/include'] });
+      { ...LOADER_OPTIONS, includeDirs: [protosDir, '/usr/include'] });
     const v1 = grpc.loadPackageDefinition(definition).followgate.v1;
     let credentials = options.ca
       ? grpc.credentials.createSsl(options.ca, options.key || null, options.cert || null)
@@ -39,7 +60,7 @@ class FollowgateClient {
     }
     this.follows = new v1.FollowsService(target, credentials);
     this.invitations = new v1.InvitationsService(target, credentials);
-    this.googleapisDir = options.googleapisDir;
+    this.googleapisDir = options.googleapisDir || DEBIAN_GOOGLEAPIS;
   }
 
   close() {

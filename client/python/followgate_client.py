@@ -1,7 +1,8 @@
 """A small Python client for followgate.
 
-Needs Debian's python3-grpcio and python3-protobuf, and the stubs generated
-from protos/ (see README.md, "Clients in other languages"):
+Needs Debian's python3-grpcio and python3-protobuf, and the stubs of protos/
+that scripts/gen_python.sh writes into gen/ (run with
+PYTHONPATH=gen:client/python; see README.md, "Clients in other languages"):
 
     from followgate_client import FollowgateClient
     client = FollowgateClient("127.0.0.1:50051")
@@ -15,10 +16,14 @@ import uuid
 
 import grpc
 
-from followgate.v1 import follows_pb2
-from followgate.v1 import follows_pb2_grpc
-from followgate.v1 import invitations_pb2
-from followgate.v1 import invitations_pb2_grpc
+try:
+    from followgate.v1 import follows_pb2
+    from followgate.v1 import follows_pb2_grpc
+    from followgate.v1 import invitations_pb2
+    from followgate.v1 import invitations_pb2_grpc
+except ImportError as error:
+    raise ImportError("followgate's Python stubs are missing: run scripts/gen_python.sh "
+                      "and put gen/ on PYTHONPATH (%s)" % error) from error
 
 _FILTERS = {
     "members": follows_pb2.FOLLOWER_FILTER_MEMBERS,
