@@ -33,7 +33,8 @@ inline constexpr char kPgSnapshotPagesChannel[] = "snapshot_pages";
 
 // What a reader of a snapshot reads at once (SnapshotStore::read_ahead):
 // a whole batch costs about one round trip, and 16 pages of ~77 kB (1,000
-// edges each) stay under the byte limit.
+// edges each) take 1.2 MB: the page limit binds; the byte limit of 2 MB
+// holds a reader's memory where pages are larger.
 inline constexpr int64_t kPgReadAheadPages = 16;
 inline constexpr int64_t kPgReadAheadBytes = int64_t{2} << 20;
 
