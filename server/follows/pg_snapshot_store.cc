@@ -49,6 +49,12 @@ CREATE TABLE snapshot_pins(
   PRIMARY KEY(snapshot_id, owner));
 )sql";
 
+// Version 3: pages stored from now on are not compressed (see
+// MigrateSnapshotSchema).
+constexpr char kSchemaV3[] = R"sql(
+ALTER TABLE snapshot_pages ALTER COLUMN page SET STORAGE EXTERNAL;
+)sql";
+
 // Times travel as microseconds since the epoch: numeric extract() (exact
 // since PostgreSQL 14) reads them, and a UTC timestamp literal writes them.
 constexpr char kColumns[] =
@@ -76,7 +82,7 @@ SnapshotInfo InfoFrom(const PgRow& row) {
 }  // namespace
 
 absl::Status MigrateSnapshotSchema(PgDb& db) {
-  return ApplyMigrations(db, kPgSnapshotSchemaComponent, {{1, kSchemaV1}, {2, kSchemaV2}});
+  return ApplyMigrations(db, kPgSnapshotSchemaComponent, {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}});
 }
 
 absl::StatusOr<std::unique_ptr<PgSnapshotStore>> PgSnapshotStore::Open(std::unique_ptr<PgDb> db,
@@ -218,9 +224,45 @@ absl::StatusOr<std::optional<std::string>> PgSnapshotStore::ReadPage(int64_t id,
   absl::MutexLock lock(&mu_);
   FG_ASSIGN_OR_RETURN(
       PgResult result,
-      db_->Query("SELECT page FROM snapshot_pages WHERE snapshot_id = $1 AND seq = $2", {id, seq}));
+      db_->QueryBinary("SELECT page FROM snapshot_pages WHERE snapshot_id = $1 AND seq = $2",
+                       {id, seq}));
   if (result.rows.empty()) return std::optional<std::string>();
   return std::optional<std::string>(result.rows[0].Text(0));
+}
+
+SnapshotStore::ReadAhead PgSnapshotStore::read_ahead() const {
+  ReadAhead read_ahead;
+  read_ahead.max_pages = kPgReadAheadPages;
+  read_ahead.max_bytes = kPgReadAheadBytes;
+  return read_ahead;
+}
+
+absl::StatusOr<std::vector<std::string>> PgSnapshotStore::ReadPages(int64_t id, int64_t first_seq,
+                                                                    int64_t max_pages,
+                                                                    int64_t max_bytes) {
+  std::vector<std::string> pages;
+  if (max_pages <= 0) return pages;
+  absl::MutexLock lock(&mu_);
+  // octet_length() of a bytea reads its stored size without fetching it, so
+  // the pages past the byte limit are never read. The first page always
+  // comes. (ORDER BY names the bigint: a bare `seq` would be the text.)
+  FG_ASSIGN_OR_RETURN(
+      PgResult result,
+      db_->QueryBinary(
+          "SELECT seq::text, page FROM (SELECT seq, page, sum(octet_length(page)) OVER "
+          "(ORDER BY seq) - octet_length(page) AS before FROM snapshot_pages "
+          "WHERE snapshot_id = $1 AND seq >= $2 AND seq < $2::bigint + $3::bigint) AS ahead "
+          "WHERE seq = $2 OR before + octet_length(page) <= $4 ORDER BY ahead.seq",
+          {id, first_seq, max_pages, max_bytes}));
+  pages.reserve(result.rows.size());
+  for (const PgRow& row : result.rows) {
+    // Pages are stored in order, so the rows are first_seq, first_seq + 1,
+    // ...; a gap would be a page lost, which the reader is told of by the
+    // short batch, not given the page after it.
+    if (row.Int(0) != first_seq + static_cast<int64_t>(pages.size())) break;
+    pages.push_back(row.Text(1));
+  }
+  return pages;
 }
 
 absl::StatusOr<std::vector<std::string>> PgSnapshotStore::Cursors(int64_t id) {

@@ -31,12 +31,23 @@ inline constexpr int32_t kPgSnapshotCreateLockClass = 0x66677331;  // "fgs1"
 // transaction commits.
 inline constexpr char kPgSnapshotPagesChannel[] = "snapshot_pages";
 
+// What a reader of a snapshot reads at once (SnapshotStore::read_ahead):
+// a whole batch costs about one round trip, and 16 pages of ~77 kB (1,000
+// edges each) take 1.2 MB: the page limit binds; the byte limit of 2 MB
+// holds a reader's memory where pages are larger.
+inline constexpr int64_t kPgReadAheadPages = 16;
+inline constexpr int64_t kPgReadAheadBytes = int64_t{2} << 20;
+
 // Brings the snapshot tables up to this release's version: Open and
 // PgCrawlRegistry::Create both call it. Version 2 adds the fleet's crawl
 // leases, crawl_leases(snapshot_id, owner, lease_until, outcome_code,
 // outcome_message), and its readers' pins, snapshot_pins(snapshot_id,
 // owner, alive_until), both timed by the database's clock (see
-// pg_crawl_registry.h).
+// pg_crawl_registry.h). Version 3 stores pages uncompressed (STORAGE
+// EXTERNAL on snapshot_pages.page: a page is read far more often than it is
+// written, and compressing it saved a third of its size at the cost of a
+// pglz decompression per read); PostgreSQL applies it to pages stored from
+// then on, and those stored before stay compressed until pruned.
 absl::Status MigrateSnapshotSchema(PgDb& db);
 
 // SnapshotStore in PostgreSQL, the same layout as SqliteSnapshotStore: one
@@ -82,6 +93,14 @@ class PgSnapshotStore final : public SnapshotStore {
                           const std::string& next_cursor) override;
   absl::StatusOr<std::vector<std::string>> Cursors(int64_t id) override;
   absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq) override;
+  // kPgReadAheadPages pages, at most kPgReadAheadBytes.
+  ReadAhead read_ahead() const override;
+  // One statement for the whole batch, whose bytea values travel in binary
+  // format; the byte limit is applied by the server, from the pages' stored
+  // sizes, so no page beyond it is sent.
+  absl::StatusOr<std::vector<std::string>> ReadPages(int64_t id, int64_t first_seq,
+                                                     int64_t max_pages,
+                                                     int64_t max_bytes) override;
 
   absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
                             const std::set<int64_t>& in_use) override;

@@ -402,6 +402,7 @@ absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::WaitForPage(
 absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::TryPage(int64_t seq) {
   PageWait wait;
   bool stored;
+  int64_t announced = page_count_;
   if (crawl_ == nullptr) {
     stored = seq < page_count_;
     wait.last = seq == page_count_ - 1;  // Not seq + 1: seq may be any int64.
@@ -409,6 +410,7 @@ absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::TryPage(int64_t seq) {
     SnapshotHub::Crawl& crawl = *crawl_;
     absl::MutexLock lock(&crawl.mu);
     stored = crawl.pages_stored > seq;
+    announced = crawl.pages_stored;
     wait.last = crawl.done && crawl.pages_stored - 1 == seq;
     if (!stored) {
       if (crawl.done) return wait;  // kEnd
@@ -426,7 +428,7 @@ absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::TryPage(int64_t seq) {
     }
   }
   if (!stored) return wait;  // kEnd
-  FG_ASSIGN_OR_RETURN(std::optional<std::string> page, hub_->store_->ReadPage(snapshot_id_, seq));
+  FG_ASSIGN_OR_RETURN(std::optional<std::string> page, ReadStored(seq, announced));
   if (!page.has_value()) {
     return absl::InternalError(
         absl::StrCat("page ", seq, " of snapshot ", snapshot_id_, " is missing"));
@@ -434,6 +436,28 @@ absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::TryPage(int64_t seq) {
   wait.kind = PageWait::Kind::kPage;
   wait.page = *std::move(page);
   return wait;
+}
+
+absl::StatusOr<std::optional<std::string>> SnapshotLease::ReadStored(int64_t seq,
+                                                                     int64_t stored) {
+  if (!ahead_.empty() && ahead_first_ == seq) {
+    std::optional<std::string> page(std::move(ahead_.front()));
+    ahead_.pop_front();
+    ++ahead_first_;
+    return page;
+  }
+  ahead_.clear();  // The reader went elsewhere: what was read ahead is of no use.
+  const SnapshotStore::ReadAhead limits = hub_->store_->read_ahead();
+  if (limits.max_pages <= 1) return hub_->store_->ReadPage(snapshot_id_, seq);
+  FG_ASSIGN_OR_RETURN(std::vector<std::string> pages,
+                      hub_->store_->ReadPages(snapshot_id_, seq,
+                                              std::min(limits.max_pages, stored - seq),
+                                              limits.max_bytes));
+  if (pages.empty()) return std::optional<std::string>();
+  std::optional<std::string> page(std::move(pages.front()));
+  for (size_t i = 1; i < pages.size(); ++i) ahead_.push_back(std::move(pages[i]));
+  ahead_first_ = seq + 1;
+  return page;
 }
 
 std::unique_ptr<WatchHandle> SnapshotLease::WatchPage(int64_t seq, std::function<void()> wake) {

@@ -3,6 +3,7 @@
 #define FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_HUB_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -123,7 +124,10 @@ class SnapshotHub {
 };
 
 // A reader's hold on one snapshot: keeps it from being pruned and its crawl
-// going. Thread-compatible (one reader).
+// going. Reads stored pages as the store's read_ahead() says: with more
+// than one page, it reads the next stored pages at once (never more than the
+// crawl has announced) and holds them, up to that many pages and bytes, for
+// the reader's next TryPage calls. Thread-compatible (one reader).
 class SnapshotLease {
  public:
   ~SnapshotLease();
@@ -164,10 +168,17 @@ class SnapshotLease {
                 int64_t page_count)
       : hub_(hub), snapshot_id_(snapshot_id), crawl_(std::move(crawl)), page_count_(page_count) {}
 
+  // Stored page `seq`, of the `stored` pages announced: from the pages read
+  // ahead, or read now (with those after it, as read_ahead() allows).
+  absl::StatusOr<std::optional<std::string>> ReadStored(int64_t seq, int64_t stored);
+
   SnapshotHub* const hub_;
   const int64_t snapshot_id_;
   const std::shared_ptr<SnapshotHub::Crawl> crawl_;  // Null: the snapshot is complete.
   const int64_t page_count_;                          // For a complete snapshot.
+  // Pages read ahead: ahead_[i] is page ahead_first_ + i.
+  std::deque<std::string> ahead_;
+  int64_t ahead_first_ = 0;
 };
 
 }  // namespace followgate

@@ -100,6 +100,38 @@ class SnapshotStore {
   // Page `seq`, or nullopt when it is not stored (yet).
   virtual absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq) = 0;
 
+  // How much a reader going through a snapshot page by page should read at
+  // once with ReadPages: more than one page where every read is a round
+  // trip to a server (PostgreSQL); one where a read costs no more than a
+  // page's copy (SQLite, in process), so nothing is held ahead.
+  struct ReadAhead {
+    int64_t max_pages = 1;
+    int64_t max_bytes = 0;
+  };
+  virtual ReadAhead read_ahead() const { return ReadAhead(); }
+  // Pages `first_seq`, `first_seq` + 1, ... in order, each once: the stored
+  // ones from `first_seq` on (pages are stored in order, so they are a
+  // prefix), at most `max_pages` of them and, beyond the first, only while
+  // all together hold at most `max_bytes`. Empty when page `first_seq` is
+  // not stored (yet). A page stored while the call runs may or may not be
+  // among them; the next call from the page after the last returned finds
+  // it. This default reads page by page with ReadPage.
+  virtual absl::StatusOr<std::vector<std::string>> ReadPages(int64_t id, int64_t first_seq,
+                                                             int64_t max_pages,
+                                                             int64_t max_bytes) {
+    std::vector<std::string> pages;
+    int64_t bytes = 0;
+    for (int64_t seq = first_seq; seq - first_seq < max_pages; ++seq) {
+      absl::StatusOr<std::optional<std::string>> page = ReadPage(id, seq);
+      if (!page.ok()) return page.status();
+      if (!page->has_value()) break;
+      if (!pages.empty() && bytes + static_cast<int64_t>((*page)->size()) > max_bytes) break;
+      bytes += static_cast<int64_t>((*page)->size());
+      pages.push_back(**std::move(page));
+    }
+    return pages;
+  }
+
   // Deletes complete snapshots older than `max_age`, then the oldest
   // complete ones until all snapshots together hold at most `max_bytes`;
   // never one in `in_use`, nor the newest complete snapshot of a query

@@ -205,7 +205,7 @@ absl::Status PgDb::EnsureConnected() {
 }
 
 absl::StatusOr<PgDb::ResultPtr> PgDb::Run(absl::string_view sql, absl::Span<const PgParam> params,
-                                          bool simple) {
+                                          bool simple, bool binary_result) {
   const std::string sql_string(sql);
   ResultPtr result;
   if (simple) {
@@ -226,7 +226,7 @@ absl::StatusOr<PgDb::ResultPtr> PgDb::Run(absl::string_view sql, absl::Span<cons
     }
     result.reset(PQexecParams(conn_, sql_string.c_str(), static_cast<int>(params.size()),
                               types.data(), values.data(), lengths.data(), formats.data(),
-                              /*resultFormat=*/0));
+                              /*resultFormat=*/binary_result ? 1 : 0));
   }
   const ExecStatusType status = PQresultStatus(result.get());
   if (result == nullptr || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)) {
@@ -264,6 +264,27 @@ absl::StatusOr<PgResult> PgDb::Query(absl::string_view sql, absl::Span<const PgP
       if (bytes == nullptr) return absl::InternalError("libpq: out of memory");
       values[c].emplace(reinterpret_cast<const char*>(bytes), length);
       PQfreemem(bytes);
+    }
+    out.rows.emplace_back(std::move(values));
+  }
+  absl::SimpleAtoi(PQcmdTuples(result.get()), &out.affected_rows);
+  return out;
+}
+
+absl::StatusOr<PgResult> PgDb::QueryBinary(absl::string_view sql,
+                                            absl::Span<const PgParam> params) {
+  FG_RETURN_IF_ERROR(EnsureConnected());
+  FG_ASSIGN_OR_RETURN(ResultPtr result,
+                      Run(sql, params, /*simple=*/false, /*binary_result=*/true));
+  PgResult out;
+  const int rows = PQntuples(result.get());
+  const int columns = PQnfields(result.get());
+  out.rows.reserve(rows);
+  for (int r = 0; r < rows; ++r) {
+    std::vector<std::optional<std::string>> values(columns);
+    for (int c = 0; c < columns; ++c) {
+      if (PQgetisnull(result.get(), r, c)) continue;
+      values[c].emplace(PQgetvalue(result.get(), r, c), PQgetlength(result.get(), r, c));
     }
     out.rows.emplace_back(std::move(values));
   }

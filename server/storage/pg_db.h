@@ -143,6 +143,13 @@ class PgDb {
   absl::Status Exec(absl::string_view sql);
   // Runs one statement with parameters $1, $2, ...
   absl::StatusOr<PgResult> Query(absl::string_view sql, absl::Span<const PgParam> params = {});
+  // As Query, but the server sends the result in binary format: a bytea's
+  // bytes as they are (neither hex-encoded by the server nor decoded here:
+  // the way to read large bytea values), a text value's characters, and
+  // any other type in PostgreSQL's binary send format, so a query reading
+  // numbers casts them to text (`seq::text`) to read them with PgRow::Int.
+  absl::StatusOr<PgResult> QueryBinary(absl::string_view sql,
+                                       absl::Span<const PgParam> params = {});
 
   // Runs `body` inside BEGIN ... COMMIT at `isolation`; rolls back if it
   // fails. ABORTED from a statement or from COMMIT means "run it all
@@ -204,9 +211,10 @@ class PgDb {
   // inside InTransaction).
   absl::Status EnsureConnected();
   // Sends `sql`, with parameters unless `simple` (then several statements
-  // may be given), and checks the outcome.
+  // may be given), and checks the outcome. `binary_result`: the result in
+  // binary format (not with `simple`).
   absl::StatusOr<ResultPtr> Run(absl::string_view sql, absl::Span<const PgParam> params,
-                                bool simple);
+                                bool simple, bool binary_result = false);
   absl::Status Begin(PgIsolation isolation);
   absl::Status Commit();
   void Rollback();

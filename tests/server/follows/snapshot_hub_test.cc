@@ -2,6 +2,7 @@
 // served from it, against a scripted LinkedIn on a fake clock.
 #include "server/follows/snapshot_hub.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <limits>
 #include <memory>
@@ -66,6 +67,63 @@ v1::StreamFollowersRequest Followers(v1::FollowerFilter filter = v1::FOLLOWER_FI
   return request;
 }
 
+// A store that asks its readers to read `pages` ahead (as PgSnapshotStore
+// does), over another store, counting the reads it is asked for.
+class ReadAheadStore final : public SnapshotStore {
+ public:
+  ReadAheadStore(std::unique_ptr<SnapshotStore> inner, int64_t pages)
+      : inner_(std::move(inner)), pages_(pages) {}
+
+  absl::StatusOr<std::optional<SnapshotInfo>> Get(int64_t id) override { return inner_->Get(id); }
+  absl::StatusOr<std::optional<SnapshotInfo>> LatestComplete(const std::string& key) override {
+    return inner_->LatestComplete(key);
+  }
+  absl::StatusOr<std::optional<SnapshotInfo>> LatestInProgress(const std::string& key) override {
+    return inner_->LatestInProgress(key);
+  }
+  absl::StatusOr<std::vector<SnapshotInfo>> NewestComplete(const std::string& key,
+                                                           int count) override {
+    return inner_->NewestComplete(key, count);
+  }
+  absl::StatusOr<SnapshotInfo> Create(const std::string& key) override {
+    return inner_->Create(key);
+  }
+  absl::Status AppendPage(int64_t id, int64_t seq, const std::string& page,
+                          const std::string& next_cursor) override {
+    return inner_->AppendPage(id, seq, page, next_cursor);
+  }
+  absl::StatusOr<std::vector<std::string>> Cursors(int64_t id) override {
+    return inner_->Cursors(id);
+  }
+  absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq) override {
+    ++page_reads;
+    return inner_->ReadPage(id, seq);
+  }
+  ReadAhead read_ahead() const override {
+    ReadAhead read_ahead;
+    read_ahead.max_pages = pages_;
+    read_ahead.max_bytes = int64_t{1} << 30;
+    return read_ahead;
+  }
+  absl::StatusOr<std::vector<std::string>> ReadPages(int64_t id, int64_t first_seq,
+                                                     int64_t max_pages,
+                                                     int64_t max_bytes) override {
+    ++batch_reads;
+    return inner_->ReadPages(id, first_seq, max_pages, max_bytes);
+  }
+  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
+                            const std::set<int64_t>& in_use) override {
+    return inner_->Prune(max_age, max_bytes, in_use);
+  }
+
+  std::atomic<int> page_reads{0};
+  std::atomic<int> batch_reads{0};
+
+ private:
+  const std::unique_ptr<SnapshotStore> inner_;
+  const int64_t pages_;
+};
+
 class SnapshotHubTest : public ::testing::Test {
  protected:
   SnapshotHubTest() : http_(&clock_) {
@@ -95,6 +153,11 @@ class SnapshotHubTest : public ::testing::Test {
     auto store = SqliteSnapshotStore::Open(db_path_, &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+    if (read_ahead_pages_ > 1) {
+      auto read_ahead = std::make_unique<ReadAheadStore>(std::move(store_), read_ahead_pages_);
+      read_ahead_ = read_ahead.get();
+      store_ = std::move(read_ahead);
+    }
     hub_ = std::make_unique<SnapshotHub>(store_.get(), fetcher_.get(), pacer_.get(), &clock_,
                                          options);
   }
@@ -142,6 +205,8 @@ class SnapshotHubTest : public ::testing::Test {
   ResumeTokenCodec tokens_{std::string(ResumeTokenCodec::kKeyBytes, 'k')};
   int first_member_ = 0;
   int members_ = 4500;  // 5 upstream pages.
+  int64_t read_ahead_pages_ = 1;          // More: the store is a ReadAheadStore...
+  ReadAheadStore* read_ahead_ = nullptr;  // ...this one (owned by store_).
   FakeClock clock_;
   FakeHttpClient http_;
   std::string db_path_;
@@ -194,6 +259,35 @@ TEST_F(SnapshotHubTest, FreshCompleteSnapshotCostsNothingAndStaleOneIsFetchedAga
   EXPECT_EQ(http_.sent().size(), 10u);  // Older than an hour: fetched again.
   ASSERT_THAT(Stream(Followers()).status, IsOk());
   EXPECT_EQ(http_.sent().size(), 10u);
+}
+
+// As over PostgreSQL: a reader reads the stored pages 4 at a time and hands
+// them out one by one, each once, in order, while the crawl stores them and
+// from the complete snapshot.
+TEST_F(SnapshotHubTest, AStoreThatReadsAheadServesEveryPageOnceInOrderInBatches) {
+  members_ = 10500;  // 11 upstream pages.
+  read_ahead_pages_ = 4;
+  StartHub();
+  ASSERT_NE(read_ahead_, nullptr);
+  clock_.EnableAutoAdvance(2);
+  std::vector<std::string> expected;
+  for (int i = 0; i < members_; ++i) expected.push_back(absl::StrCat("urn:li:person:m", i));
+  const Streamed crawled = Stream(Followers());
+  ASSERT_THAT(crawled.status, IsOk());
+  EXPECT_EQ(crawled.Followers(), expected);
+  EXPECT_EQ(read_ahead_->page_reads, 0);
+
+  read_ahead_->batch_reads = 0;
+  const Streamed warm = Stream(Followers());
+  ASSERT_THAT(warm.status, IsOk());
+  EXPECT_EQ(warm.Followers(), expected);
+  ASSERT_EQ(warm.pages.size(), 11u);
+  for (size_t i = 0; i < warm.pages.size(); ++i) {
+    EXPECT_EQ(warm.pages[i].sequence_number(), static_cast<int64_t>(i));
+    EXPECT_EQ(warm.pages[i].last_page(), i + 1 == warm.pages.size());
+  }
+  EXPECT_EQ(read_ahead_->batch_reads, 3);  // Pages 0-3, 4-7, 8-10.
+  EXPECT_EQ(read_ahead_->page_reads, 0);
 }
 
 TEST_F(SnapshotHubTest, ResumeTokenContinuesRightAfterItsPageWithoutRefetching) {

@@ -116,6 +116,8 @@ class PgStoreBackend final : public StoreBackend {
     return std::unique_ptr<SnapshotStore>(std::move(store));
   }
 
+  const std::string& url() const { return url_; }
+
   absl::StatusOr<std::unique_ptr<PgSnapshotStore>> OpenPg(Clock* clock) {
     if (url_.empty()) return absl::FailedPreconditionError("no database for this test");
     FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, PgDb::Connect(url_));
@@ -266,6 +268,91 @@ TEST_P(SnapshotStoreTest, PageNotStoredYetIsNothing) {
   auto elsewhere = store_->ReadPage(info->id + 1, 0);
   ASSERT_THAT(elsewhere, IsOk());
   EXPECT_FALSE(elsewhere->has_value());
+}
+
+// The bytes of page `seq` in the read-ahead tests: of its own length, with
+// a NUL and a byte above 0x7f, so that a batch read in any format other than
+// the bytes themselves, or out of order, shows.
+std::string BatchPage(int64_t seq) {
+  return absl::StrCat("page-", seq, std::string("\0\xff", 2), std::string(seq, 'x'));
+}
+
+// Appends pages `from` to `to` - 1 of `id` (BatchPage); the last one given
+// completes the snapshot when `complete`.
+void AppendBatchPages(SnapshotStore& store, int64_t id, int64_t from, int64_t to,
+                      bool complete = false) {
+  for (int64_t seq = from; seq < to; ++seq) {
+    const bool last = complete && seq + 1 == to;
+    ASSERT_THAT(store.AppendPage(id, seq, BatchPage(seq), last ? "" : absl::StrCat("c", seq + 1)),
+                IsOk());
+  }
+}
+
+TEST_P(SnapshotStoreTest, ReadPagesReturnsTheStoredPagesFromTheFirstInOrderAsStored) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  // Past 10 pages: "10" comes before "2" in an order by text.
+  AppendBatchPages(*store_, info->id, 0, 12, /*complete=*/true);
+  auto pages = store_->ReadPages(info->id, 1, 3, int64_t{1} << 20);
+  ASSERT_THAT(pages, IsOk());
+  EXPECT_THAT(*pages, ElementsAre(BatchPage(1), BatchPage(2), BatchPage(3)));
+  auto rest = store_->ReadPages(info->id, 4, 100, int64_t{1} << 20);
+  ASSERT_THAT(rest, IsOk());
+  std::vector<std::string> expected;
+  for (int64_t seq = 4; seq < 12; ++seq) expected.push_back(BatchPage(seq));
+  EXPECT_EQ(*rest, expected);
+}
+
+TEST_P(SnapshotStoreTest, ReadPagesFromAPageNotStoredYetIsEmpty) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  AppendBatchPages(*store_, info->id, 0, 2);
+  auto after = store_->ReadPages(info->id, 2, 16, int64_t{1} << 20);
+  ASSERT_THAT(after, IsOk());
+  EXPECT_THAT(*after, IsEmpty());
+  auto elsewhere = store_->ReadPages(info->id + 1, 0, 16, int64_t{1} << 20);
+  ASSERT_THAT(elsewhere, IsOk());
+  EXPECT_THAT(*elsewhere, IsEmpty());
+  auto none = store_->ReadPages(info->id, 0, 0, int64_t{1} << 20);
+  ASSERT_THAT(none, IsOk());
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+// A crawl goes on storing pages while readers read in batches: each batch
+// ends at the last page stored when it was read, and the next one, from the
+// page after it, begins with the page stored meanwhile.
+TEST_P(SnapshotStoreTest, APageStoredAfterABatchComesFirstInTheNextBatchExactlyOnce) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  AppendBatchPages(*store_, info->id, 0, 3);
+  auto first = store_->ReadPages(info->id, 0, 16, int64_t{1} << 20);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(*first, ElementsAre(BatchPage(0), BatchPage(1), BatchPage(2)));
+  AppendBatchPages(*store_, info->id, 3, 5, /*complete=*/true);
+  auto second = store_->ReadPages(info->id, 3, 16, int64_t{1} << 20);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_THAT(*second, ElementsAre(BatchPage(3), BatchPage(4)));
+}
+
+TEST_P(SnapshotStoreTest, ReadPagesHoldsAtMostMaxBytesYetAlwaysTheFirstPage) {
+  auto info = store_->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  for (int64_t seq = 0; seq < 5; ++seq) {
+    ASSERT_THAT(store_->AppendPage(info->id, seq, std::string(100, 'a' + seq),
+                                   absl::StrCat("c", seq + 1)),
+                IsOk());
+  }
+  auto two = store_->ReadPages(info->id, 0, 16, 299);
+  ASSERT_THAT(two, IsOk());
+  EXPECT_THAT(*two, ElementsAre(std::string(100, 'a'), std::string(100, 'b')));
+  auto three = store_->ReadPages(info->id, 1, 16, 300);
+  ASSERT_THAT(three, IsOk());
+  EXPECT_THAT(*three,
+              ElementsAre(std::string(100, 'b'), std::string(100, 'c'), std::string(100, 'd')));
+  // A page larger than the limit still comes, alone: a reader always gets on.
+  auto one = store_->ReadPages(info->id, 2, 16, 10);
+  ASSERT_THAT(one, IsOk());
+  EXPECT_THAT(*one, ElementsAre(std::string(100, 'c')));
 }
 
 TEST_P(SnapshotStoreTest, AppendRecordsTheNextCursorThePageCountAndTheBytes) {
@@ -587,6 +674,78 @@ TEST(PgSnapshotStoreOpen, TwoStoresOnOneDatabaseSeeEachOthersSnapshots) {
   EXPECT_TRUE((*got)->complete);
   EXPECT_EQ((*got)->page_count, 2);
   EXPECT_THAT(*(*first)->Cursors(info->id), ElementsAre("cursor-1"));
+}
+
+TEST(PgSnapshotStoreReadAhead, ReadersReadSeveralPagesAtOnceWithinTheByteLimit) {
+  PgStoreBackend backend;
+  FakeClock clock;
+  auto store = backend.OpenPg(&clock);
+  ASSERT_THAT(store, IsOk());
+  const SnapshotStore::ReadAhead read_ahead = (*store)->read_ahead();
+  EXPECT_EQ(read_ahead.max_pages, kPgReadAheadPages);
+  EXPECT_GT(read_ahead.max_pages, 1);
+  EXPECT_EQ(read_ahead.max_bytes, kPgReadAheadBytes);
+}
+
+// Two replicas: one stores pages as fast as it can while the other reads
+// them in batches of at most 4 from where its last batch ended, as a
+// follower's readers do. Every page arrives once, in order, with its bytes.
+TEST(PgSnapshotStoreReadAhead, BatchesReadWhilePagesAreStoredHoldEveryPageOnceInOrder) {
+  constexpr int64_t kPages = 300;
+  PgStoreBackend backend;
+  FakeClock clock;
+  auto writer = backend.OpenPg(&clock);
+  auto reader = backend.OpenPg(&clock);
+  ASSERT_THAT(writer, IsOk());
+  ASSERT_THAT(reader, IsOk());
+  auto info = (*writer)->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  std::thread crawl([&] { AppendBatchPages(**writer, info->id, 0, kPages, /*complete=*/true); });
+  std::vector<std::string> read;
+  int batches = 0;
+  while (static_cast<int64_t>(read.size()) < kPages) {
+    auto batch = (*reader)->ReadPages(info->id, static_cast<int64_t>(read.size()), 4,
+                                      int64_t{1} << 20);
+    ASSERT_THAT(batch, IsOk());
+    ASSERT_LE(batch->size(), 4u);
+    ++batches;
+    for (std::string& page : *batch) read.push_back(std::move(page));
+  }
+  crawl.join();
+  ASSERT_EQ(static_cast<int64_t>(read.size()), kPages);
+  for (int64_t seq = 0; seq < kPages; ++seq) {
+    ASSERT_EQ(read[seq], BatchPage(seq)) << "page " << seq;
+  }
+  // Nothing more after the last page.
+  auto after = (*reader)->ReadPages(info->id, kPages, 4, int64_t{1} << 20);
+  ASSERT_THAT(after, IsOk());
+  EXPECT_THAT(*after, IsEmpty());
+  EXPECT_GE(batches, kPages / 4);
+}
+
+// Schema version 3: pages are stored uncompressed (no pglz on every read).
+TEST(PgSnapshotStoreOpen, PagesAreStoredUncompressed) {
+  PgStoreBackend backend;
+  FakeClock clock;
+  auto store = backend.OpenPg(&clock);
+  ASSERT_THAT(store, IsOk());
+  auto info = (*store)->Create(kQuery);
+  ASSERT_THAT(info, IsOk());
+  // Compresses to almost nothing, were it compressed.
+  const std::string page(100000, 'a');
+  ASSERT_THAT((*store)->AppendPage(info->id, 0, page, ""), IsOk());
+  auto db = PgDb::Connect(backend.url());
+  ASSERT_THAT(db, IsOk());
+  auto storage = (*db)->Query(
+      "SELECT attstorage FROM pg_attribute WHERE attrelid = 'snapshot_pages'::regclass "
+      "AND attname = 'page'");
+  ASSERT_THAT(storage, IsOk());
+  ASSERT_EQ(storage->rows.size(), 1u);
+  EXPECT_EQ(storage->rows[0].Text(0), "e");
+  auto stored = (*db)->Query("SELECT pg_column_size(page) FROM snapshot_pages");
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_EQ(stored->rows.size(), 1u);
+  EXPECT_GE(stored->rows[0].Int(0), 100000);
 }
 
 TEST(PgSnapshotStoreLostDatabase, IsUnavailableAndTheStoreWorksAgainOnceItIsBack) {
