@@ -382,7 +382,16 @@ absl::Status SnapshotHub::Prune() {
   return absl::OkStatus();
 }
 
-SnapshotLease::~SnapshotLease() { hub_->Release(snapshot_id_, crawl_); }
+SnapshotLease::~SnapshotLease() {
+  DropAhead();
+  hub_->Release(snapshot_id_, crawl_);
+}
+
+void SnapshotLease::DropAhead() {
+  ahead_.clear();
+  hub_->read_ahead_bytes_ -= ahead_bytes_;
+  ahead_bytes_ = 0;
+}
 
 absl::StatusOr<SnapshotLease::PageWait> SnapshotLease::WaitForPage(
     int64_t seq, absl::Time until, const CancellationToken& cancel) {
@@ -444,18 +453,27 @@ absl::StatusOr<std::optional<std::string>> SnapshotLease::ReadStored(int64_t seq
     std::optional<std::string> page(std::move(ahead_.front()));
     ahead_.pop_front();
     ++ahead_first_;
+    ahead_bytes_ -= static_cast<int64_t>(page->size());
+    hub_->read_ahead_bytes_ -= static_cast<int64_t>(page->size());
     return page;
   }
-  ahead_.clear();  // The reader went elsewhere: what was read ahead is of no use.
+  DropAhead();  // The reader went elsewhere: what was read ahead is of no use.
   const SnapshotStore::ReadAhead limits = hub_->store_->read_ahead();
-  if (limits.max_pages <= 1) return hub_->store_->ReadPage(snapshot_id_, seq);
+  if (limits.max_pages <= 1 ||
+      hub_->read_ahead_bytes_.load() >= hub_->options_.max_read_ahead_bytes) {
+    return hub_->store_->ReadPage(snapshot_id_, seq);
+  }
   FG_ASSIGN_OR_RETURN(std::vector<std::string> pages,
                       hub_->store_->ReadPages(snapshot_id_, seq,
                                               std::min(limits.max_pages, stored - seq),
                                               limits.max_bytes));
   if (pages.empty()) return std::optional<std::string>();
   std::optional<std::string> page(std::move(pages.front()));
-  for (size_t i = 1; i < pages.size(); ++i) ahead_.push_back(std::move(pages[i]));
+  for (size_t i = 1; i < pages.size(); ++i) {
+    ahead_bytes_ += static_cast<int64_t>(pages[i].size());
+    ahead_.push_back(std::move(pages[i]));
+  }
+  hub_->read_ahead_bytes_ += ahead_bytes_;
   ahead_first_ = seq + 1;
   return page;
 }

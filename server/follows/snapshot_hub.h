@@ -2,6 +2,7 @@
 #ifndef FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_HUB_H_
 #define FOLLOWGATE_SERVER_FOLLOWS_SNAPSHOT_HUB_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -30,6 +31,10 @@ struct SnapshotHubOptions {
   absl::Duration max_age = absl::Hours(7 * 24);
   // ...and the oldest ones beyond this total size.
   int64_t max_bytes = int64_t{1} << 30;
+  // Pages that all readers together may hold read ahead (see
+  // SnapshotLease); beyond it, readers read one page at a time, so a crowd
+  // of slow readers costs no more memory than without read-ahead.
+  int64_t max_read_ahead_bytes = int64_t{64} << 20;
 };
 
 // The key of a query's snapshots, e.g.
@@ -114,6 +119,8 @@ class SnapshotHub {
   UpstreamBudget* const pacer_;
   Clock* const clock_;
   const SnapshotHubOptions options_;
+  // Bytes of pages the leases hold read ahead, all together.
+  std::atomic<int64_t> read_ahead_bytes_{0};
   CrawlRegistry* const registry_;  // Null: alone.
 
   // Serialises Open/Reopen, so that one query never gets two crawls.
@@ -127,7 +134,9 @@ class SnapshotHub {
 // going. Reads stored pages as the store's read_ahead() says: with more
 // than one page, it reads the next stored pages at once (never more than the
 // crawl has announced) and holds them, up to that many pages and bytes, for
-// the reader's next TryPage calls. Thread-compatible (one reader).
+// the reader's next TryPage calls, while all readers of the hub together
+// hold less than SnapshotHubOptions::max_read_ahead_bytes. Thread-compatible
+// (one reader).
 class SnapshotLease {
  public:
   ~SnapshotLease();
@@ -171,6 +180,8 @@ class SnapshotLease {
   // Stored page `seq`, of the `stored` pages announced: from the pages read
   // ahead, or read now (with those after it, as read_ahead() allows).
   absl::StatusOr<std::optional<std::string>> ReadStored(int64_t seq, int64_t stored);
+  // Drops the pages read ahead, giving their bytes back to the hub.
+  void DropAhead();
 
   SnapshotHub* const hub_;
   const int64_t snapshot_id_;
@@ -179,6 +190,7 @@ class SnapshotLease {
   // Pages read ahead: ahead_[i] is page ahead_first_ + i.
   std::deque<std::string> ahead_;
   int64_t ahead_first_ = 0;
+  int64_t ahead_bytes_ = 0;  // The sizes of ahead_'s pages, counted in the hub.
 };
 
 }  // namespace followgate

@@ -290,6 +290,41 @@ TEST_F(SnapshotHubTest, AStoreThatReadsAheadServesEveryPageOnceInOrderInBatches)
   EXPECT_EQ(read_ahead_->page_reads, 0);
 }
 
+// Pages held ahead count for the whole hub: past max_read_ahead_bytes a
+// reader reads one page at a time, and a lease gives its bytes back when it
+// goes.
+TEST_F(SnapshotHubTest, ReadersReadOnePageAtATimeWhileOthersHoldTheHubsReadAheadBytes) {
+  members_ = 10500;  // 11 upstream pages.
+  read_ahead_pages_ = 4;
+  SnapshotHubOptions options;
+  options.max_read_ahead_bytes = 1;  // Any page held ahead fills it.
+  StartHub(options);
+  clock_.EnableAutoAdvance(2);
+  ASSERT_THAT(Stream(Followers()).status, IsOk());
+  const FollowsQuery query{FollowsQuery::Finder::kFollowee, kPage,
+                           v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE};
+  read_ahead_->batch_reads = 0;
+  read_ahead_->page_reads = 0;
+
+  auto first = hub_->Open(query, std::nullopt, Requester{"a"});
+  ASSERT_THAT(first.status(), IsOk());
+  ASSERT_EQ((*first)->TryPage(0)->kind, SnapshotLease::PageWait::Kind::kPage);
+  EXPECT_EQ(read_ahead_->batch_reads, 1);  // Holds pages 1-3 now.
+
+  auto second = hub_->Open(query, std::nullopt, Requester{"b"});
+  ASSERT_THAT(second.status(), IsOk());
+  for (int64_t seq = 0; seq < 3; ++seq) {
+    ASSERT_EQ((*second)->TryPage(seq)->kind, SnapshotLease::PageWait::Kind::kPage);
+  }
+  EXPECT_EQ(read_ahead_->batch_reads, 1);
+  EXPECT_EQ(read_ahead_->page_reads, 3);
+
+  first->reset();  // Its pages held ahead are given back.
+  ASSERT_EQ((*second)->TryPage(3)->kind, SnapshotLease::PageWait::Kind::kPage);
+  EXPECT_EQ(read_ahead_->batch_reads, 2);
+  EXPECT_EQ(read_ahead_->page_reads, 3);
+}
+
 TEST_F(SnapshotHubTest, ResumeTokenContinuesRightAfterItsPageWithoutRefetching) {
   clock_.EnableAutoAdvance(2);
   const Streamed first = Stream(Followers(v1::FOLLOWER_FILTER_ALL), /*stop_after=*/2);
