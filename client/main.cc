@@ -12,11 +12,13 @@
 // and a summary go to stderr. Exit 0 on success, 1 when the server answers an
 // error (its code name and message on stderr), 2 on bad usage, 3 when an
 // invitation batch finished with UNKNOWN profiles.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,10 +34,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/random/random.h"
 #include "client/checkpoint.h"
 #include "client/edge_format.h"
+#include "client/error_text.h"
 #include "client/invite_format.h"
 #include "client/progress.h"
+#include "client/reconnect.h"
 #include "followgate/v1/follows.grpc.pb.h"
 #include "followgate/v1/invitations.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
@@ -56,6 +61,11 @@ ABSL_FLAG(std::string, checkpoint, "",
 ABSL_FLAG(std::string, max_staleness, "",
           "followers, following: accept a stored snapshot this old (e.g. 2h) "
           "instead of asking LinkedIn again; the server's default when empty.");
+ABSL_FLAG(bool, reconnect, true,
+          "followers, following: after UNAVAILABLE or a lost connection, reconnect "
+          "(as the server's RetryInfo says, else with capped exponential backoff) and "
+          "continue right after the last page written, until done or --timeout; "
+          "false: exit 1 at once.");
 ABSL_FLAG(int, priority, 0,
           "followers, following: higher goes first when waiting for LinkedIn's budget.");
 ABSL_FLAG(std::string, caller, "",
@@ -104,6 +114,8 @@ absl::StatusOr<v1::FollowerFilter> ParseEdgeType(absl::string_view name) {
       absl::StrCat("--edge_type must be members, pages or all, got \"", name, "\""));
 }
 
+absl::Status PrepareCall(grpc::ClientContext* context, absl::Time deadline);
+
 // Plaintext, TLS (--tls_ca_file) or mutual TLS (also a certificate and key).
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials() {
   const std::string ca = absl::GetFlag(FLAGS_tls_ca_file);
@@ -144,70 +156,151 @@ bool WriteOut(const std::string& text) {
   return false;
 }
 
-// Exit status for a finished call; prints the error.
+// Exit status for a finished call; prints the error with its reason and
+// retry delay.
 int ReportStatus(const grpc::Status& status) {
   if (status.ok()) return 0;
-  absl::FPrintF(stderr, "followgate: %s: %s\n",
-                absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
-                status.error_message());
+  absl::FPrintF(stderr, "followgate: %s\n",
+                DescribeError(static_cast<absl::StatusCode>(status.error_code()),
+                              status.error_message(),
+                              ParseErrorDetails(status.error_details())));
   return 1;
 }
 
-// Reads a stream of pages to its end, printing every edge.
+// True when stdout is a regular file that already holds data (a pipeline
+// appending with >>): no second CSV header then.
+bool StdoutHoldsData() {
+  struct stat st;
+  return fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
+// What one run of a follows stream needs besides the request.
+struct StreamRun {
+  EdgeFormat format = EdgeFormat::kJsonLines;
+  std::string checkpoint;  // "" without --checkpoint
+  // Where to start: the checkpoint's token, "" for the beginning.
+  std::string resume_token;
+  // Reconnect after a retryable error (--reconnect).
+  bool reconnect = true;
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// Opens one attempt of the stream on a fresh context, continuing after
+// `resume_token` ("" from the beginning).
 template <typename Page>
-int PrintStream(grpc::ClientContext* context, grpc::ClientReader<Page>* reader,
-                EdgeFormat format, bool resumed, const std::string& checkpoint) {
+using OpenStream = std::function<std::unique_ptr<grpc::ClientReaderInterface<Page>>(
+    grpc::ClientContext* context, const std::string& resume_token)>;
+
+// Reads the stream to its end, printing every edge; reconnects after a
+// retryable error (reconnect.h) and continues right after the last page it
+// wrote, until the stream is done, an error retrying cannot fix, or the
+// deadline.
+template <typename Page>
+int PrintStream(const OpenStream<Page>& open, const StreamRun& run) {
   Progress progress(stderr, isatty(STDERR_FILENO) != 0, absl::Now());
+  absl::BitGen bits;
+  Reconnector reconnector(BackoffPolicy(), [&bits] { return absl::Uniform(bits, 0.0, 1.0); },
+                          run.deadline);
+  std::string token = run.resume_token;
+  const bool resumed = !token.empty();
   // A resumed run appends to what an earlier run wrote: no second header.
-  std::string out = resumed ? "" : FormatHeader(format);
-  Page page;
+  std::string out = resumed || StdoutHoldsData() ? "" : FormatHeader(run.format);
   int64_t pages = 0;
-  while (reader->Read(&page)) {
-    if (page.has_heartbeat()) {
-      progress.OnWaiting(page.heartbeat().queue_position(),
-                         absl::Seconds(page.heartbeat().estimated_wait().seconds()) +
-                             absl::Nanoseconds(page.heartbeat().estimated_wait().nanos()),
-                         absl::Now());
-      continue;
+  for (bool first_attempt = true;; first_attempt = false) {
+    grpc::ClientContext context;
+    if (absl::Status prepared = PrepareCall(&context, run.deadline); !prepared.ok()) {
+      absl::FPrintF(stderr, "followgate: %s\n", prepared.message());
+      return 1;
     }
-    ++pages;
-    for (const v1::FollowEdge& edge : page.edges()) AppendEdge(format, edge, &out);
-    // Whole pages reach the file or pipe at once: pages come minutes apart,
-    // and an interrupted run keeps every complete line it received.
-    if (!WriteOut(out)) {
-      context->TryCancel();
-      return 1;  // Nothing checkpointed past what was written.
-    }
-    out.clear();
-    if (!checkpoint.empty()) {
-      // Only after the page is out: a crash in between repeats it, never
-      // skips it.
-      fsync(STDOUT_FILENO);
-      if (absl::Status saved = WriteCheckpoint(checkpoint, page.resume_token()); !saved.ok()) {
-        absl::FPrintF(stderr, "followgate: %s\n", saved.message());
-        return 1;
+    std::unique_ptr<grpc::ClientReaderInterface<Page>> reader = open(&context, token);
+    Page page;
+    int64_t attempt_pages = 0;
+    while (reader->Read(&page)) {
+      if (page.has_heartbeat()) {
+        progress.OnWaiting(page.heartbeat().queue_position(),
+                           absl::Seconds(page.heartbeat().estimated_wait().seconds()) +
+                               absl::Nanoseconds(page.heartbeat().estimated_wait().nanos()),
+                           absl::Now());
+        continue;
       }
+      ++pages;
+      ++attempt_pages;
+      for (const v1::FollowEdge& edge : page.edges()) AppendEdge(run.format, edge, &out);
+      // Whole pages reach the file or pipe at once: pages come minutes apart,
+      // and an interrupted run keeps every complete line it received.
+      if (!WriteOut(out)) {
+        context.TryCancel();
+        return 1;  // Nothing checkpointed past what was written.
+      }
+      out.clear();
+      // The next attempt continues after the last page written, whatever
+      // the server sent after it.
+      if (!page.resume_token().empty()) token = page.resume_token();
+      reconnector.OnProgress();
+      if (!run.checkpoint.empty()) {
+        // Only after the page is out: a crash in between repeats it, never
+        // skips it.
+        fsync(STDOUT_FILENO);
+        if (absl::Status saved =
+                WriteCheckpoint(run.checkpoint, Checkpoint{token, page.last_page()});
+            !saved.ok()) {
+          absl::FPrintF(stderr, "followgate: %s\n", saved.message());
+          return 1;
+        }
+      }
+      progress.OnPage(page.edges_size(),
+                      absl::Seconds(page.upstream_wait().seconds()) +
+                          absl::Nanoseconds(page.upstream_wait().nanos()),
+                      absl::Now());
     }
-    progress.OnPage(page.edges_size(),
-                    absl::Seconds(page.upstream_wait().seconds()) +
-                        absl::Nanoseconds(page.upstream_wait().nanos()),
-                    absl::Now());
+    if (!WriteOut(out)) return 1;
+    out.clear();
+    const grpc::Status status = reader->Finish();
+    if (status.ok()) {
+      if (first_attempt && resumed && attempt_pages == 0 && !run.checkpoint.empty()) {
+        // A checkpoint from before "finished" was recorded, at the end of
+        // its stream: a recurring job reads the followers again.
+        absl::FPrintF(stderr,
+                      "followgate: the checkpoint %s is at the end of its stream: starting "
+                      "a new stream\n",
+                      run.checkpoint);
+        token.clear();
+        continue;
+      }
+      progress.Finish(absl::Now());
+      return 0;
+    }
+    const ErrorDetails details = ParseErrorDetails(status.error_details());
+    const auto code = static_cast<absl::StatusCode>(status.error_code());
+    const std::string described = DescribeError(code, status.error_message(), details);
+    if (run.reconnect && IsRetryable(code, status.error_message())) {
+      if (std::optional<absl::Duration> delay =
+              reconnector.NextDelay(details.retry_delay, absl::Now());
+          delay.has_value()) {
+        progress.OnReconnect(
+            absl::StrCat("followgate: ", described, "; reconnecting in ",
+                         absl::FormatDuration(absl::Trunc(*delay, absl::Milliseconds(1))),
+                         " (reconnect ", reconnector.reconnects(), ", after ", pages,
+                         pages == 1 ? " page" : " pages", ")"),
+            absl::Now());
+        absl::SleepFor(*delay);
+        continue;
+      }
+      if (pages > 0) progress.Finish(absl::Now());
+      absl::FPrintF(stderr, "followgate: %s\nfollowgate: not reconnecting: --timeout ends first\n",
+                    described);
+      return 1;
+    }
+    // No "0 edges" summary in front of an error.
+    if (pages > 0) progress.Finish(absl::Now());
+    absl::FPrintF(stderr, "followgate: %s\n", described);
+    if (resumed && code == absl::StatusCode::kInvalidArgument) {
+      absl::FPrintF(stderr, "followgate: (the token came from --checkpoint %s; delete it to "
+                            "start over)\n",
+                    run.checkpoint);
+    }
+    return 1;
   }
-  if (!WriteOut(out)) return 1;
-  const grpc::Status status = reader->Finish();
-  progress.Finish(absl::Now());
-  if (status.ok() && resumed && pages == 0) {
-    absl::FPrintF(stderr,
-                  "followgate: the checkpoint %s is at the end of the stream: nothing more "
-                  "to read. Delete it to read the followers again\n",
-                  checkpoint);
-  }
-  if (!status.ok() && resumed && status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    absl::FPrintF(stderr, "followgate: (the token came from --checkpoint %s; delete it to "
-                          "start over)\n",
-                  checkpoint);
-  }
-  return ReportStatus(status);
 }
 
 // The command line once the flags are parsed: the command, its operands and
@@ -240,19 +333,17 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<char*>& args) {
 }
 
 // Names the caller (--caller), adds its token (--token_file or
-// FOLLOWGATE_TOKEN; none is fine) and the deadline (--timeout) to `context`.
+// FOLLOWGATE_TOKEN; none is fine) and the run's deadline (from --timeout) to
+// `context`.
 // The error of a token file that cannot be read.
-absl::Status PrepareCall(grpc::ClientContext* context) {
+absl::Status PrepareCall(grpc::ClientContext* context, absl::Time deadline) {
   auto token = followgate::ReadSecret(absl::GetFlag(FLAGS_token_file), "FOLLOWGATE_TOKEN");
   if (!token.ok() && !absl::IsNotFound(token.status())) return token.status();
   if (const std::string caller = absl::GetFlag(FLAGS_caller); !caller.empty()) {
     context->AddMetadata("x-followgate-caller", caller);
   }
   if (token.ok()) context->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
-  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
-  if (timeout != absl::InfiniteDuration()) {
-    context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  }
+  if (deadline != absl::InfiniteFuture()) context->set_deadline(absl::ToChronoTime(deadline));
   return absl::OkStatus();
 }
 
@@ -262,6 +353,8 @@ struct StreamFlags {
   std::string checkpoint;
   // From the checkpoint file; "" to start from the beginning.
   std::string resume_token;
+  // The checkpoint holds a finished stream: this run starts a new one.
+  bool checkpoint_finished = false;
   std::optional<google::protobuf::Duration> max_staleness;
   int priority = 0;
 };
@@ -273,9 +366,10 @@ absl::StatusOr<StreamFlags> ReadStreamFlags() {
   StreamFlags flags;
   flags.checkpoint = absl::GetFlag(FLAGS_checkpoint);
   if (!flags.checkpoint.empty()) {
-    auto token = ReadCheckpoint(flags.checkpoint);
-    if (!token.ok()) return token.status();
-    flags.resume_token = *token;
+    auto checkpoint = ReadCheckpoint(flags.checkpoint);
+    if (!checkpoint.ok()) return checkpoint.status();
+    flags.checkpoint_finished = checkpoint->finished;
+    if (!checkpoint->finished) flags.resume_token = checkpoint->token;
   }
   if (const std::string text = absl::GetFlag(FLAGS_max_staleness); !text.empty()) {
     absl::Duration d;
@@ -294,35 +388,63 @@ absl::StatusOr<StreamFlags> ReadStreamFlags() {
 template <typename Request>
 void ApplyStreamFlags(const StreamFlags& flags, Request* request) {
   request->set_priority(flags.priority);
-  request->set_resume_token(flags.resume_token);
   if (flags.max_staleness.has_value()) *request->mutable_max_staleness() = *flags.max_staleness;
 }
 
+// A new channel for each attempt, with subchannels of its own: a reconnect
+// dials at once instead of waiting out gRPC's own connection backoff.
+using ChannelFactory = std::function<std::shared_ptr<grpc::Channel>()>;
+
+StreamRun MakeStreamRun(const Invocation& invocation, const StreamFlags& flags,
+                        absl::Time deadline) {
+  if (flags.checkpoint_finished) {
+    absl::FPrintF(stderr,
+                  "followgate: the checkpoint %s holds a finished stream: starting a new "
+                  "stream\n",
+                  flags.checkpoint);
+  }
+  StreamRun run;
+  run.format = invocation.format;
+  run.checkpoint = flags.checkpoint;
+  run.resume_token = flags.resume_token;
+  run.reconnect = absl::GetFlag(FLAGS_reconnect);
+  run.deadline = deadline;
+  return run;
+}
+
 // followers URN: the page's followers, filtered by --edge_type.
-int Followers(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
-              const Invocation& invocation, const StreamFlags& flags) {
+int Followers(const ChannelFactory& channels, const Invocation& invocation,
+              const StreamFlags& flags, absl::Time deadline) {
   auto filter = ParseEdgeType(absl::GetFlag(FLAGS_edge_type));
   if (!filter.ok()) return UsageError(filter.status().message());
   v1::StreamFollowersRequest request;
   request.set_followee(invocation.urn);
   request.set_follower_filter(*filter);
   ApplyStreamFlags(flags, &request);
-  auto stub = v1::FollowsService::NewStub(channel);
-  auto reader = stub->StreamFollowers(context, request);
-  return PrintStream(context, reader.get(), invocation.format, !flags.resume_token.empty(),
-                     flags.checkpoint);
+  std::unique_ptr<v1::FollowsService::Stub> stub;
+  OpenStream<v1::FollowerPage> open = [&](grpc::ClientContext* context,
+                                          const std::string& token) {
+    stub = v1::FollowsService::NewStub(channels());
+    request.set_resume_token(token);
+    return stub->StreamFollowers(context, request);
+  };
+  return PrintStream(open, MakeStreamRun(invocation, flags, deadline));
 }
 
 // following URN: the pages a follower follows.
-int Following(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
-              const Invocation& invocation, const StreamFlags& flags) {
+int Following(const ChannelFactory& channels, const Invocation& invocation,
+              const StreamFlags& flags, absl::Time deadline) {
   v1::StreamFollowingRequest request;
   request.set_follower(invocation.urn);
   ApplyStreamFlags(flags, &request);
-  auto stub = v1::FollowsService::NewStub(channel);
-  auto reader = stub->StreamFollowing(context, request);
-  return PrintStream(context, reader.get(), invocation.format, !flags.resume_token.empty(),
-                     flags.checkpoint);
+  std::unique_ptr<v1::FollowsService::Stub> stub;
+  OpenStream<v1::FollowingPage> open = [&](grpc::ClientContext* context,
+                                           const std::string& token) {
+    stub = v1::FollowsService::NewStub(channels());
+    request.set_resume_token(token);
+    return stub->StreamFollowing(context, request);
+  };
+  return PrintStream(open, MakeStreamRun(invocation, flags, deadline));
 }
 
 // The batch invite asks for: --company, --account, --request_id,
@@ -467,16 +589,25 @@ int Run(const std::vector<char*>& args) {
   if (!invocation.ok()) return UsageError(invocation.status().message());
   auto credentials = ChannelCredentials();
   if (!credentials.ok()) return UsageError(credentials.status().message());
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  const absl::Time deadline =
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   grpc::ClientContext context;
-  if (absl::Status prepared = PrepareCall(&context); !prepared.ok()) {
+  if (absl::Status prepared = PrepareCall(&context, deadline); !prepared.ok()) {
     return UsageError(prepared.message());
   }
   auto stream_flags = ReadStreamFlags();
   if (!stream_flags.ok()) return UsageError(stream_flags.status().message());
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), *credentials);
+  const std::string server = absl::GetFlag(FLAGS_server);
+  auto channel = grpc::CreateChannel(server, *credentials);
+  ChannelFactory channels = [&] {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(server, *credentials, args);
+  };
   const std::string& command = invocation->command;
-  if (command == "followers") return Followers(channel, &context, *invocation, *stream_flags);
-  if (command == "following") return Following(channel, &context, *invocation, *stream_flags);
+  if (command == "followers") return Followers(channels, *invocation, *stream_flags, deadline);
+  if (command == "following") return Following(channels, *invocation, *stream_flags, deadline);
   if (command == "invite") return Invite(channel, &context, *invocation);
   if (command == "invitation") return ShowInvitation(channel, &context, *invocation);
   return UsageError(absl::StrCat("unknown command \"", command, "\""));

@@ -159,7 +159,10 @@ class CheckpointedPipelineTest(FleetTestCase):
         checkpoint = os.path.join(temp_dir(), "checkpoint")
         output = os.path.join(temp_dir(), "edges.jsonl")
         with open(output, "w") as out:
-            pipeline = self.popen(followers_argv(fleet[0], checkpoint), stdout=out)
+            # --reconnect=false: the pipeline ends with the replica, and is
+            # started again on another one.
+            pipeline = self.popen(followers_argv(fleet[0], checkpoint) + ["--reconnect=false"],
+                                  stdout=out)
             self.assertTrue(wait_until(lambda: os.path.exists(checkpoint)
                                        and line_count(output) >= 1000))
             fleet.kill(0)
