@@ -9,10 +9,10 @@
 //   followgate --server=HOST:PORT invitation --company=ID URN
 //
 // Results go to stdout, one per line; progress (when stderr is a terminal)
-// and a summary go to stderr. Exit 0 on success, 1 when the server answers an
+// and a summary go to stderr. followers and following reconnect after
+// UNAVAILABLE and continue after the last page written (--reconnect). Exit 0 on success, 1 when the server answers an
 // error (its code name and message on stderr), 2 on bad usage, 3 when an
 // invitation batch finished with UNKNOWN profiles.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,13 +34,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "absl/random/random.h"
 #include "client/checkpoint.h"
 #include "client/edge_format.h"
 #include "client/error_text.h"
 #include "client/invite_format.h"
-#include "client/progress.h"
-#include "client/reconnect.h"
+#include "client/stream_printer.h"
 #include "followgate/v1/follows.grpc.pb.h"
 #include "followgate/v1/invitations.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
@@ -94,7 +92,7 @@ namespace {
 constexpr char kUsage[] =
     "followgate --server=HOST:PORT followers URN [--edge_type=members|pages|all] "
     "[--format=jsonl|csv] [--checkpoint=FILE] [--max_staleness=D] [--priority=N] "
-    "[--caller=NAME] [--timeout=D]\n"
+    "[--caller=NAME] [--timeout=D] [--reconnect=false]\n"
     "followgate --server=HOST:PORT following URN [--format=jsonl|csv] [--checkpoint=FILE] "
     "[--max_staleness=D] [--priority=N] [--caller=NAME] [--timeout=D]\n"
     "followgate --server=HOST:PORT invite --company=ID [--account=ID] [--request_id=ID] "
@@ -113,8 +111,6 @@ absl::StatusOr<v1::FollowerFilter> ParseEdgeType(absl::string_view name) {
   return absl::InvalidArgumentError(
       absl::StrCat("--edge_type must be members, pages or all, got \"", name, "\""));
 }
-
-absl::Status PrepareCall(grpc::ClientContext* context, absl::Time deadline);
 
 // Plaintext, TLS (--tls_ca_file) or mutual TLS (also a certificate and key).
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials() {
@@ -145,17 +141,6 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials() {
   return grpc::SslCredentials(ssl);
 }
 
-// Writes `text` to stdout and flushes it; on failure (a full disk, a closed
-// stdout) says so and returns false.
-bool WriteOut(const std::string& text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
-      std::fflush(stdout) == 0) {
-    return true;
-  }
-  absl::FPrintF(stderr, "followgate: cannot write the output: %s\n", std::strerror(errno));
-  return false;
-}
-
 // Exit status for a finished call; prints the error with its reason and
 // retry delay.
 int ReportStatus(const grpc::Status& status) {
@@ -165,142 +150,6 @@ int ReportStatus(const grpc::Status& status) {
                               status.error_message(),
                               ParseErrorDetails(status.error_details())));
   return 1;
-}
-
-// True when stdout is a regular file that already holds data (a pipeline
-// appending with >>): no second CSV header then.
-bool StdoutHoldsData() {
-  struct stat st;
-  return fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
-}
-
-// What one run of a follows stream needs besides the request.
-struct StreamRun {
-  EdgeFormat format = EdgeFormat::kJsonLines;
-  std::string checkpoint;  // "" without --checkpoint
-  // Where to start: the checkpoint's token, "" for the beginning.
-  std::string resume_token;
-  // Reconnect after a retryable error (--reconnect).
-  bool reconnect = true;
-  absl::Time deadline = absl::InfiniteFuture();
-};
-
-// Opens one attempt of the stream on a fresh context, continuing after
-// `resume_token` ("" from the beginning).
-template <typename Page>
-using OpenStream = std::function<std::unique_ptr<grpc::ClientReaderInterface<Page>>(
-    grpc::ClientContext* context, const std::string& resume_token)>;
-
-// Reads the stream to its end, printing every edge; reconnects after a
-// retryable error (reconnect.h) and continues right after the last page it
-// wrote, until the stream is done, an error retrying cannot fix, or the
-// deadline.
-template <typename Page>
-int PrintStream(const OpenStream<Page>& open, const StreamRun& run) {
-  Progress progress(stderr, isatty(STDERR_FILENO) != 0, absl::Now());
-  absl::BitGen bits;
-  Reconnector reconnector(BackoffPolicy(), [&bits] { return absl::Uniform(bits, 0.0, 1.0); },
-                          run.deadline);
-  std::string token = run.resume_token;
-  const bool resumed = !token.empty();
-  // A resumed run appends to what an earlier run wrote: no second header.
-  std::string out = resumed || StdoutHoldsData() ? "" : FormatHeader(run.format);
-  int64_t pages = 0;
-  for (bool first_attempt = true;; first_attempt = false) {
-    grpc::ClientContext context;
-    if (absl::Status prepared = PrepareCall(&context, run.deadline); !prepared.ok()) {
-      absl::FPrintF(stderr, "followgate: %s\n", prepared.message());
-      return 1;
-    }
-    std::unique_ptr<grpc::ClientReaderInterface<Page>> reader = open(&context, token);
-    Page page;
-    int64_t attempt_pages = 0;
-    while (reader->Read(&page)) {
-      if (page.has_heartbeat()) {
-        progress.OnWaiting(page.heartbeat().queue_position(),
-                           absl::Seconds(page.heartbeat().estimated_wait().seconds()) +
-                               absl::Nanoseconds(page.heartbeat().estimated_wait().nanos()),
-                           absl::Now());
-        continue;
-      }
-      ++pages;
-      ++attempt_pages;
-      for (const v1::FollowEdge& edge : page.edges()) AppendEdge(run.format, edge, &out);
-      // Whole pages reach the file or pipe at once: pages come minutes apart,
-      // and an interrupted run keeps every complete line it received.
-      if (!WriteOut(out)) {
-        context.TryCancel();
-        return 1;  // Nothing checkpointed past what was written.
-      }
-      out.clear();
-      // The next attempt continues after the last page written, whatever
-      // the server sent after it.
-      if (!page.resume_token().empty()) token = page.resume_token();
-      reconnector.OnProgress();
-      if (!run.checkpoint.empty()) {
-        // Only after the page is out: a crash in between repeats it, never
-        // skips it.
-        fsync(STDOUT_FILENO);
-        if (absl::Status saved =
-                WriteCheckpoint(run.checkpoint, Checkpoint{token, page.last_page()});
-            !saved.ok()) {
-          absl::FPrintF(stderr, "followgate: %s\n", saved.message());
-          return 1;
-        }
-      }
-      progress.OnPage(page.edges_size(),
-                      absl::Seconds(page.upstream_wait().seconds()) +
-                          absl::Nanoseconds(page.upstream_wait().nanos()),
-                      absl::Now());
-    }
-    if (!WriteOut(out)) return 1;
-    out.clear();
-    const grpc::Status status = reader->Finish();
-    if (status.ok()) {
-      if (first_attempt && resumed && attempt_pages == 0 && !run.checkpoint.empty()) {
-        // A checkpoint from before "finished" was recorded, at the end of
-        // its stream: a recurring job reads the followers again.
-        absl::FPrintF(stderr,
-                      "followgate: the checkpoint %s is at the end of its stream: starting "
-                      "a new stream\n",
-                      run.checkpoint);
-        token.clear();
-        continue;
-      }
-      progress.Finish(absl::Now());
-      return 0;
-    }
-    const ErrorDetails details = ParseErrorDetails(status.error_details());
-    const auto code = static_cast<absl::StatusCode>(status.error_code());
-    const std::string described = DescribeError(code, status.error_message(), details);
-    if (run.reconnect && IsRetryable(code, status.error_message())) {
-      if (std::optional<absl::Duration> delay =
-              reconnector.NextDelay(details.retry_delay, absl::Now());
-          delay.has_value()) {
-        progress.OnReconnect(
-            absl::StrCat("followgate: ", described, "; reconnecting in ",
-                         absl::FormatDuration(absl::Trunc(*delay, absl::Milliseconds(1))),
-                         " (reconnect ", reconnector.reconnects(), ", after ", pages,
-                         pages == 1 ? " page" : " pages", ")"),
-            absl::Now());
-        absl::SleepFor(*delay);
-        continue;
-      }
-      if (pages > 0) progress.Finish(absl::Now());
-      absl::FPrintF(stderr, "followgate: %s\nfollowgate: not reconnecting: --timeout ends first\n",
-                    described);
-      return 1;
-    }
-    // No "0 edges" summary in front of an error.
-    if (pages > 0) progress.Finish(absl::Now());
-    absl::FPrintF(stderr, "followgate: %s\n", described);
-    if (resumed && code == absl::StatusCode::kInvalidArgument) {
-      absl::FPrintF(stderr, "followgate: (the token came from --checkpoint %s; delete it to "
-                            "start over)\n",
-                    run.checkpoint);
-    }
-    return 1;
-  }
 }
 
 // The command line once the flags are parsed: the command, its operands and
@@ -409,6 +258,7 @@ StreamRun MakeStreamRun(const Invocation& invocation, const StreamFlags& flags,
   run.resume_token = flags.resume_token;
   run.reconnect = absl::GetFlag(FLAGS_reconnect);
   run.deadline = deadline;
+  run.prepare = PrepareCall;
   return run;
 }
 

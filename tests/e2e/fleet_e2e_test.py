@@ -129,7 +129,8 @@ class SharedCrawlTest(FleetTestCase):
         # Needs the crawl's lease to be taken over when its replica dies.
         followers = 5000
         fleet = self.start_fleet("42:%d:0" % followers)
-        first = self.popen(followers_argv(fleet[0], os.path.join(temp_dir(), "a")))
+        first = self.popen(followers_argv(fleet[0], os.path.join(temp_dir(), "a"))
+                           + ["--reconnect=false"])
         self.assertTrue(wait_until(lambda: self.sandbox.stats()["requests"] >= 2))
         # The reader on replica 1 opens the query while replica 0 crawls it,
         # and has its first edge before replica 0 dies.
