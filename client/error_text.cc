@@ -61,6 +61,18 @@ std::optional<std::string> ExplainTlsFailure(absl::string_view message) {
   return std::nullopt;
 }
 
+std::optional<std::string> HintForClosedConnection(absl::string_view message) {
+  const std::string text = absl::AsciiStrToLower(message);
+  if (!absl::StrContains(text, "failed to connect") ||
+      !absl::StrContains(text, "socket closed")) {
+    return std::nullopt;
+  }
+  return std::string(
+      "the server closed the connection before answering: if this persists, check TLS: "
+      "the server may want a client certificate (--tls_cert_file, --tls_key_file) or "
+      "refuse this one, or speak TLS while this client does not (--tls_ca_file)");
+}
+
 std::string DescribeError(absl::StatusCode code, absl::string_view message,
                           const ErrorDetails& details) {
   const std::string code_name = absl::StatusCodeToString(code);
@@ -77,6 +89,9 @@ std::string DescribeError(absl::StatusCode code, absl::string_view message,
   if (!extra.empty()) absl::StrAppend(&out, " (", extra, ")");
   if (std::optional<std::string> tls = ExplainTlsFailure(message); tls.has_value()) {
     absl::StrAppend(&out, "\n  (", *tls, ")");
+  } else if (std::optional<std::string> hint = HintForClosedConnection(message);
+             hint.has_value()) {
+    absl::StrAppend(&out, "\n  (", *hint, ")");
   }
   return out;
 }

@@ -28,8 +28,14 @@ ErrorDetails ParseErrorDetails(absl::string_view serialized_status);
 // certificate or refuses this one, or one side does not speak TLS.
 std::optional<std::string> ExplainTlsFailure(absl::string_view message);
 
+// A hint (not a certainty, so the error stays retryable) for a connection
+// the server closed before any answer: gRPC 1.51 says only "Socket closed"
+// when the server refuses the client's certificate, wants one, or speaks TLS
+// to a plaintext client. nullopt for other messages.
+std::optional<std::string> HintForClosedConnection(absl::string_view message);
+
 // "CODE: message (reason REASON, retry in D)", plus the TLS explanation on
-// its own line when there is one. The reason is left out when it only
+// its own line when there is one (else the closed-connection hint). The reason is left out when it only
 // repeats the code's name.
 std::string DescribeError(absl::StatusCode code, absl::string_view message,
                           const ErrorDetails& details);

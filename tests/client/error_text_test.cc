@@ -77,5 +77,20 @@ TEST(ErrorText, ExplainsTlsMismatchesInWords) {
               HasSubstr("\n  (the server refused this client's certificate"));
 }
 
+TEST(ErrorText, HintsAtTlsWhenTheServerClosesTheConnectionBeforeAnswering) {
+  const std::string closed =
+      "failed to connect to all addresses; last error: UNAVAILABLE: "
+      "ipv4:127.0.0.1:36421: Socket closed";
+  EXPECT_THAT(HintForClosedConnection(closed).value_or(""),
+              HasSubstr("may want a client certificate"));
+  EXPECT_THAT(DescribeError(absl::StatusCode::kUnavailable, closed, ErrorDetails()),
+              HasSubstr("\n  (the server closed the connection before answering"));
+  EXPECT_EQ(HintForClosedConnection("failed to connect to all addresses; last error: "
+                                    "Connection refused"),
+            std::nullopt);
+  // Only a hint: a closed connection is still worth a reconnect.
+  EXPECT_EQ(ExplainTlsFailure(closed), std::nullopt);
+}
+
 }  // namespace
 }  // namespace followgate::cli
