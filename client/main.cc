@@ -9,7 +9,8 @@
 //   followgate --server=HOST:PORT invitation --company=ID URN
 //
 // Results go to stdout, one per line; progress (when stderr is a terminal)
-// and a summary go to stderr. Exit 0 on success, 1 when the server answers an
+// and a summary go to stderr. followers and following reconnect after
+// UNAVAILABLE and continue after the last page written (--reconnect). Exit 0 on success, 1 when the server answers an
 // error (its code name and message on stderr), 2 on bad usage, 3 when an
 // invitation batch finished with UNKNOWN profiles.
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,8 +36,9 @@
 #include "absl/time/time.h"
 #include "client/checkpoint.h"
 #include "client/edge_format.h"
+#include "client/error_text.h"
 #include "client/invite_format.h"
-#include "client/progress.h"
+#include "client/stream_printer.h"
 #include "followgate/v1/follows.grpc.pb.h"
 #include "followgate/v1/invitations.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
@@ -56,6 +59,11 @@ ABSL_FLAG(std::string, checkpoint, "",
 ABSL_FLAG(std::string, max_staleness, "",
           "followers, following: accept a stored snapshot this old (e.g. 2h) "
           "instead of asking LinkedIn again; the server's default when empty.");
+ABSL_FLAG(bool, reconnect, true,
+          "followers, following: after UNAVAILABLE or a lost connection, reconnect "
+          "(as the server's RetryInfo says, else with capped exponential backoff) and "
+          "continue right after the last page written, until done or --timeout; "
+          "false: exit 1 at once.");
 ABSL_FLAG(int, priority, 0,
           "followers, following: higher goes first when waiting for LinkedIn's budget.");
 ABSL_FLAG(std::string, caller, "",
@@ -84,7 +92,7 @@ namespace {
 constexpr char kUsage[] =
     "followgate --server=HOST:PORT followers URN [--edge_type=members|pages|all] "
     "[--format=jsonl|csv] [--checkpoint=FILE] [--max_staleness=D] [--priority=N] "
-    "[--caller=NAME] [--timeout=D]\n"
+    "[--caller=NAME] [--timeout=D] [--reconnect=false]\n"
     "followgate --server=HOST:PORT following URN [--format=jsonl|csv] [--checkpoint=FILE] "
     "[--max_staleness=D] [--priority=N] [--caller=NAME] [--timeout=D]\n"
     "followgate --server=HOST:PORT invite --company=ID [--account=ID] [--request_id=ID] "
@@ -133,81 +141,15 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials() {
   return grpc::SslCredentials(ssl);
 }
 
-// Writes `text` to stdout and flushes it; on failure (a full disk, a closed
-// stdout) says so and returns false.
-bool WriteOut(const std::string& text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
-      std::fflush(stdout) == 0) {
-    return true;
-  }
-  absl::FPrintF(stderr, "followgate: cannot write the output: %s\n", std::strerror(errno));
-  return false;
-}
-
-// Exit status for a finished call; prints the error.
+// Exit status for a finished call; prints the error with its reason and
+// retry delay.
 int ReportStatus(const grpc::Status& status) {
   if (status.ok()) return 0;
-  absl::FPrintF(stderr, "followgate: %s: %s\n",
-                absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
-                status.error_message());
+  absl::FPrintF(stderr, "followgate: %s\n",
+                DescribeError(static_cast<absl::StatusCode>(status.error_code()),
+                              status.error_message(),
+                              ParseErrorDetails(status.error_details())));
   return 1;
-}
-
-// Reads a stream of pages to its end, printing every edge.
-template <typename Page>
-int PrintStream(grpc::ClientContext* context, grpc::ClientReader<Page>* reader,
-                EdgeFormat format, bool resumed, const std::string& checkpoint) {
-  Progress progress(stderr, isatty(STDERR_FILENO) != 0, absl::Now());
-  // A resumed run appends to what an earlier run wrote: no second header.
-  std::string out = resumed ? "" : FormatHeader(format);
-  Page page;
-  int64_t pages = 0;
-  while (reader->Read(&page)) {
-    if (page.has_heartbeat()) {
-      progress.OnWaiting(page.heartbeat().queue_position(),
-                         absl::Seconds(page.heartbeat().estimated_wait().seconds()) +
-                             absl::Nanoseconds(page.heartbeat().estimated_wait().nanos()),
-                         absl::Now());
-      continue;
-    }
-    ++pages;
-    for (const v1::FollowEdge& edge : page.edges()) AppendEdge(format, edge, &out);
-    // Whole pages reach the file or pipe at once: pages come minutes apart,
-    // and an interrupted run keeps every complete line it received.
-    if (!WriteOut(out)) {
-      context->TryCancel();
-      return 1;  // Nothing checkpointed past what was written.
-    }
-    out.clear();
-    if (!checkpoint.empty()) {
-      // Only after the page is out: a crash in between repeats it, never
-      // skips it.
-      fsync(STDOUT_FILENO);
-      if (absl::Status saved = WriteCheckpoint(checkpoint, page.resume_token()); !saved.ok()) {
-        absl::FPrintF(stderr, "followgate: %s\n", saved.message());
-        return 1;
-      }
-    }
-    progress.OnPage(page.edges_size(),
-                    absl::Seconds(page.upstream_wait().seconds()) +
-                        absl::Nanoseconds(page.upstream_wait().nanos()),
-                    absl::Now());
-  }
-  if (!WriteOut(out)) return 1;
-  const grpc::Status status = reader->Finish();
-  progress.Finish(absl::Now());
-  if (status.ok() && resumed && pages == 0) {
-    absl::FPrintF(stderr,
-                  "followgate: the checkpoint %s is at the end of the stream: nothing more "
-                  "to read. Delete it to read the followers again\n",
-                  checkpoint);
-  }
-  if (!status.ok() && resumed && status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    absl::FPrintF(stderr, "followgate: (the token came from --checkpoint %s; delete it to "
-                          "start over)\n",
-                  checkpoint);
-  }
-  return ReportStatus(status);
 }
 
 // The command line once the flags are parsed: the command, its operands and
@@ -240,19 +182,17 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<char*>& args) {
 }
 
 // Names the caller (--caller), adds its token (--token_file or
-// FOLLOWGATE_TOKEN; none is fine) and the deadline (--timeout) to `context`.
+// FOLLOWGATE_TOKEN; none is fine) and the run's deadline (from --timeout) to
+// `context`.
 // The error of a token file that cannot be read.
-absl::Status PrepareCall(grpc::ClientContext* context) {
+absl::Status PrepareCall(grpc::ClientContext* context, absl::Time deadline) {
   auto token = followgate::ReadSecret(absl::GetFlag(FLAGS_token_file), "FOLLOWGATE_TOKEN");
   if (!token.ok() && !absl::IsNotFound(token.status())) return token.status();
   if (const std::string caller = absl::GetFlag(FLAGS_caller); !caller.empty()) {
     context->AddMetadata("x-followgate-caller", caller);
   }
   if (token.ok()) context->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
-  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
-  if (timeout != absl::InfiniteDuration()) {
-    context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  }
+  if (deadline != absl::InfiniteFuture()) context->set_deadline(absl::ToChronoTime(deadline));
   return absl::OkStatus();
 }
 
@@ -262,6 +202,8 @@ struct StreamFlags {
   std::string checkpoint;
   // From the checkpoint file; "" to start from the beginning.
   std::string resume_token;
+  // The checkpoint holds a finished stream: this run starts a new one.
+  bool checkpoint_finished = false;
   std::optional<google::protobuf::Duration> max_staleness;
   int priority = 0;
 };
@@ -273,9 +215,10 @@ absl::StatusOr<StreamFlags> ReadStreamFlags() {
   StreamFlags flags;
   flags.checkpoint = absl::GetFlag(FLAGS_checkpoint);
   if (!flags.checkpoint.empty()) {
-    auto token = ReadCheckpoint(flags.checkpoint);
-    if (!token.ok()) return token.status();
-    flags.resume_token = *token;
+    auto checkpoint = ReadCheckpoint(flags.checkpoint);
+    if (!checkpoint.ok()) return checkpoint.status();
+    flags.checkpoint_finished = checkpoint->finished;
+    if (!checkpoint->finished) flags.resume_token = checkpoint->token;
   }
   if (const std::string text = absl::GetFlag(FLAGS_max_staleness); !text.empty()) {
     absl::Duration d;
@@ -294,35 +237,64 @@ absl::StatusOr<StreamFlags> ReadStreamFlags() {
 template <typename Request>
 void ApplyStreamFlags(const StreamFlags& flags, Request* request) {
   request->set_priority(flags.priority);
-  request->set_resume_token(flags.resume_token);
   if (flags.max_staleness.has_value()) *request->mutable_max_staleness() = *flags.max_staleness;
 }
 
+// A new channel for each attempt, with subchannels of its own: a reconnect
+// dials at once instead of waiting out gRPC's own connection backoff.
+using ChannelFactory = std::function<std::shared_ptr<grpc::Channel>()>;
+
+StreamRun MakeStreamRun(const Invocation& invocation, const StreamFlags& flags,
+                        absl::Time deadline) {
+  if (flags.checkpoint_finished) {
+    absl::FPrintF(stderr,
+                  "followgate: the checkpoint %s holds a finished stream: starting a new "
+                  "stream\n",
+                  flags.checkpoint);
+  }
+  StreamRun run;
+  run.format = invocation.format;
+  run.checkpoint = flags.checkpoint;
+  run.resume_token = flags.resume_token;
+  run.reconnect = absl::GetFlag(FLAGS_reconnect);
+  run.deadline = deadline;
+  run.prepare = PrepareCall;
+  return run;
+}
+
 // followers URN: the page's followers, filtered by --edge_type.
-int Followers(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
-              const Invocation& invocation, const StreamFlags& flags) {
+int Followers(const ChannelFactory& channels, const Invocation& invocation,
+              const StreamFlags& flags, absl::Time deadline) {
   auto filter = ParseEdgeType(absl::GetFlag(FLAGS_edge_type));
   if (!filter.ok()) return UsageError(filter.status().message());
   v1::StreamFollowersRequest request;
   request.set_followee(invocation.urn);
   request.set_follower_filter(*filter);
   ApplyStreamFlags(flags, &request);
-  auto stub = v1::FollowsService::NewStub(channel);
-  auto reader = stub->StreamFollowers(context, request);
-  return PrintStream(context, reader.get(), invocation.format, !flags.resume_token.empty(),
-                     flags.checkpoint);
+  std::unique_ptr<v1::FollowsService::Stub> stub;
+  OpenStream<v1::FollowerPage> open = [&](grpc::ClientContext* context,
+                                          const std::string& token) {
+    stub = v1::FollowsService::NewStub(channels());
+    request.set_resume_token(token);
+    return stub->StreamFollowers(context, request);
+  };
+  return PrintStream(open, MakeStreamRun(invocation, flags, deadline));
 }
 
 // following URN: the pages a follower follows.
-int Following(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
-              const Invocation& invocation, const StreamFlags& flags) {
+int Following(const ChannelFactory& channels, const Invocation& invocation,
+              const StreamFlags& flags, absl::Time deadline) {
   v1::StreamFollowingRequest request;
   request.set_follower(invocation.urn);
   ApplyStreamFlags(flags, &request);
-  auto stub = v1::FollowsService::NewStub(channel);
-  auto reader = stub->StreamFollowing(context, request);
-  return PrintStream(context, reader.get(), invocation.format, !flags.resume_token.empty(),
-                     flags.checkpoint);
+  std::unique_ptr<v1::FollowsService::Stub> stub;
+  OpenStream<v1::FollowingPage> open = [&](grpc::ClientContext* context,
+                                           const std::string& token) {
+    stub = v1::FollowsService::NewStub(channels());
+    request.set_resume_token(token);
+    return stub->StreamFollowing(context, request);
+  };
+  return PrintStream(open, MakeStreamRun(invocation, flags, deadline));
 }
 
 // The batch invite asks for: --company, --account, --request_id,
@@ -467,16 +439,25 @@ int Run(const std::vector<char*>& args) {
   if (!invocation.ok()) return UsageError(invocation.status().message());
   auto credentials = ChannelCredentials();
   if (!credentials.ok()) return UsageError(credentials.status().message());
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  const absl::Time deadline =
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   grpc::ClientContext context;
-  if (absl::Status prepared = PrepareCall(&context); !prepared.ok()) {
+  if (absl::Status prepared = PrepareCall(&context, deadline); !prepared.ok()) {
     return UsageError(prepared.message());
   }
   auto stream_flags = ReadStreamFlags();
   if (!stream_flags.ok()) return UsageError(stream_flags.status().message());
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), *credentials);
+  const std::string server = absl::GetFlag(FLAGS_server);
+  auto channel = grpc::CreateChannel(server, *credentials);
+  ChannelFactory channels = [&] {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(server, *credentials, args);
+  };
   const std::string& command = invocation->command;
-  if (command == "followers") return Followers(channel, &context, *invocation, *stream_flags);
-  if (command == "following") return Following(channel, &context, *invocation, *stream_flags);
+  if (command == "followers") return Followers(channels, *invocation, *stream_flags, deadline);
+  if (command == "following") return Following(channels, *invocation, *stream_flags, deadline);
   if (command == "invite") return Invite(channel, &context, *invocation);
   if (command == "invitation") return ShowInvitation(channel, &context, *invocation);
   return UsageError(absl::StrCat("unknown command \"", command, "\""));

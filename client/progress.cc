@@ -33,13 +33,23 @@ void Progress::OnWaiting(int ahead, absl::Duration wait, absl::Time now) {
   std::fflush(out_);
 }
 
+void Progress::OnReconnect(const std::string& line, absl::Time now) {
+  ++reconnects_;
+  absl::FPrintF(out_, "%s%s\n", live_ ? "\r\033[K" : "", line);
+  std::fflush(out_);
+  last_draw_ = now;
+}
+
 std::string Progress::Summary(absl::Time now) const {
   const absl::Duration elapsed = now - start_;
   const double seconds = absl::ToDoubleSeconds(elapsed);
   const int64_t rate = seconds > 0 ? static_cast<int64_t>(edges_ / seconds) : 0;
   return absl::StrCat(edges_, " edges in ", pages_, pages_ == 1 ? " page" : " pages",
                       " in ", Seconds(elapsed), " (", rate, " edges/s), ",
-                      Seconds(upstream_wait_), " waiting for the LinkedIn budget");
+                      Seconds(upstream_wait_), " waiting for the LinkedIn budget",
+                      reconnects_ == 0 ? "" : absl::StrCat(", ", reconnects_,
+                                                          reconnects_ == 1 ? " reconnect"
+                                                                           : " reconnects"));
 }
 
 void Progress::Finish(absl::Time now) {

@@ -20,8 +20,12 @@ class Progress {
   // The stream waits for LinkedIn's budget: `ahead` requests go first,
   // granted in about `wait`.
   void OnWaiting(int ahead, absl::Duration wait, absl::Time now);
+  // The stream broke and reconnects: writes `line` (on its own line, live
+  // or not) and counts the reconnect for the summary.
+  void OnReconnect(const std::string& line, absl::Time now);
   // The one-line summary, e.g. "12345 edges in 13 pages in 4.6s (2684
-  // edges/s), 4.2s waiting for the LinkedIn budget".
+  // edges/s), 4.2s waiting for the LinkedIn budget", plus ", 2 reconnects"
+  // when there were any.
   std::string Summary(absl::Time now) const;
   void Finish(absl::Time now);
 
@@ -32,6 +36,7 @@ class Progress {
   absl::Time last_draw_ = absl::InfinitePast();
   int64_t pages_ = 0;
   int64_t edges_ = 0;
+  int64_t reconnects_ = 0;
   absl::Duration upstream_wait_;
 };
 

@@ -129,7 +129,8 @@ class SharedCrawlTest(FleetTestCase):
         # Needs the crawl's lease to be taken over when its replica dies.
         followers = 5000
         fleet = self.start_fleet("42:%d:0" % followers)
-        first = self.popen(followers_argv(fleet[0], os.path.join(temp_dir(), "a")))
+        first = self.popen(followers_argv(fleet[0], os.path.join(temp_dir(), "a"))
+                           + ["--reconnect=false"])
         self.assertTrue(wait_until(lambda: self.sandbox.stats()["requests"] >= 2))
         # The reader on replica 1 opens the query while replica 0 crawls it,
         # and has its first edge before replica 0 dies.
@@ -159,7 +160,10 @@ class CheckpointedPipelineTest(FleetTestCase):
         checkpoint = os.path.join(temp_dir(), "checkpoint")
         output = os.path.join(temp_dir(), "edges.jsonl")
         with open(output, "w") as out:
-            pipeline = self.popen(followers_argv(fleet[0], checkpoint), stdout=out)
+            # --reconnect=false: the pipeline ends with the replica, and is
+            # started again on another one.
+            pipeline = self.popen(followers_argv(fleet[0], checkpoint) + ["--reconnect=false"],
+                                  stdout=out)
             self.assertTrue(wait_until(lambda: os.path.exists(checkpoint)
                                        and line_count(output) >= 1000))
             fleet.kill(0)

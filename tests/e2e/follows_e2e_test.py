@@ -176,7 +176,7 @@ class ServerStartupTest(unittest.TestCase):
         # A long interval: the stream is waiting for the budget at SIGTERM.
         server = Server(sandbox, interval="1h", extra=["--drain_grace=0.2s"])
         cli = subprocess.Popen(
-            [CLI, "--server=" + server.target, "followers", PAGE],
+            [CLI, "--server=" + server.target, "followers", PAGE, "--reconnect=false"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             first_line = cli.stdout.readline()  # The first page has arrived.
