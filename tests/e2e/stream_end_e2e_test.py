@@ -4,12 +4,13 @@ resuming delivers every edge exactly once; a drain's end carries the token
 and a RetryInfo."""
 
 import signal
+import subprocess
 import unittest
 
 import grpc
 
 import junit
-from harness import Sandbox, Server, rich_details, temp_dir
+from harness import SERVER, Sandbox, Server, rich_details, temp_dir
 from followgate_client import FollowgateClient
 
 PAGE = "urn:li:organizationalPage:42"
@@ -81,6 +82,25 @@ class StreamEndTest(unittest.TestCase):
         self.assertEqual(details["ErrorInfo"].reason, "SERVER_DRAINING")
         self.assertEqual(details["ErrorInfo"].metadata["resume_token"], first.resume_token)
         self.assertIn("RetryInfo", details)
+
+    def test_max_stream_duration_not_below_connection_age_plus_grace_is_refused(self):
+        result = subprocess.run(
+            [SERVER, "--sandbox", "--host=127.0.0.1", "--port=0", "--max_connection_age=1m",
+             "--max_connection_age_grace=1m", "--max_stream_duration=2m"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("max_stream_duration", result.stderr)
+
+    def test_a_shorter_connection_age_lowers_the_default_stream_duration(self):
+        sandbox = Sandbox(pages="42:10:0")
+        server = Server(sandbox, extra=["--max_connection_age=1m", "--max_connection_age_grace=1m"])
+        try:
+            with FollowgateClient(server.target) as client:
+                pages = list(client.follower_pages(PAGE, "members", timeout=60))
+            self.assertEqual(sum(len(p.edges) for p in pages), 10)
+        finally:
+            server.stop()
+            sandbox.stop()
 
 
 if __name__ == "__main__":
