@@ -4,6 +4,7 @@
 // drain, 2 when the server does not start.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -132,6 +133,10 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
 ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(30),
           "Calls still open on an aged connection get this long, then end with "
           "UNAVAILABLE (streams resume with their token).");
+ABSL_FLAG(absl::Duration, max_stream_duration, absl::Minutes(50),
+          "A stream of pages open this long ends with UNAVAILABLE, a RetryInfo and "
+          "its resume token; must be below max_connection_age + "
+          "max_connection_age_grace (when not given: at most 5/6 of it).");
 ABSL_FLAG(int, max_request_bytes, 4 << 20,
           "Largest request message accepted; larger ones get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, metrics_port, -1,
@@ -221,6 +226,14 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
+  options.max_stream_duration = absl::GetFlag(FLAGS_max_stream_duration);
+  if (!GivenOnCommandLine(FLAGS_max_stream_duration)) {
+    // Left at its default, it stays below a shorter connection age + grace
+    // (five sixths of it: 50m of the default 60m).
+    options.max_stream_duration = std::min(
+        options.max_stream_duration,
+        (options.max_connection_age + options.max_connection_age_grace) * 5 / 6);
+  }
   options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   options.callers_file = absl::GetFlag(FLAGS_callers_file);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);

@@ -86,6 +86,14 @@ std::optional<std::string> ErrorReason(const absl::Status& status) {
   return info->reason();
 }
 
+std::optional<std::string> ErrorMetadata(const absl::Status& status, absl::string_view key) {
+  std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(status);
+  if (!info.has_value()) return std::nullopt;
+  auto it = info->metadata().find(std::string(key));
+  if (it == info->metadata().end()) return std::nullopt;
+  return it->second;
+}
+
 std::string StatusForLog(const absl::Status& status) {
   std::string text = absl::StatusCodeToString(status.code());
   std::optional<std::string> reason = ErrorReason(status);

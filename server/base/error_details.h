@@ -38,6 +38,8 @@ absl::Status RewordStatus(const absl::Status& status, absl::string_view message)
 
 // The reason of the status's ErrorInfo, if it has one.
 std::optional<std::string> ErrorReason(const absl::Status& status);
+// The value of `key` in the status's ErrorInfo metadata, if it has one.
+std::optional<std::string> ErrorMetadata(const absl::Status& status, absl::string_view key);
 // The delay of the status's RetryInfo, if it has one.
 std::optional<absl::Duration> RetryDelay(const absl::Status& status);
 

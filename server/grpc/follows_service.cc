@@ -124,7 +124,8 @@ grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFol
         scope.Count("pages", 1);
         scope.Count("edges", page.changes_size());
         scope.Count("bytes", static_cast<int64_t>(page.ByteSizeLong()));
-      });
+      },
+      nullptr, kContinueWithSameRequest);
 }
 
 }  // namespace followgate

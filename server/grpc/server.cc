@@ -120,6 +120,16 @@ struct FollowgateServer::Parts {
 namespace {
 
 absl::Status Validate(const ServerOptions& options) {
+  if (options.max_stream_duration <= absl::ZeroDuration() ||
+      options.max_stream_duration >=
+          options.max_connection_age + options.max_connection_age_grace) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_stream_duration must be positive and below max_connection_age + "
+        "max_connection_age_grace (",
+        absl::FormatDuration(options.max_connection_age + options.max_connection_age_grace),
+        "), so that streams end with their resume token before the connection is cut; got ",
+        absl::FormatDuration(options.max_stream_duration)));
+  }
   if (options.port < 0 || options.port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("port must be 0..65535, got ", options.port));
@@ -375,7 +385,8 @@ absl::Status FollowgateServer::Parts::BuildServices(Clock* clock) {
   work = std::make_unique<WorkQueue>(options.call_threads);
   timers = std::make_unique<TimerQueue>(clock);
   const CallEnvironment env{auth.get(), &streams, clock};
-  const CallRuntime runtime{work.get(), timers.get(), &streams};
+  const CallRuntime runtime{work.get(), timers.get(), &streams, clock,
+                            options.max_stream_duration};
   follows_service = std::make_unique<FollowsServiceImpl>(
       snapshot_hub.get(), snapshot_store.get(), clock, options.heartbeat_interval,
       resume_tokens.get(), env, runtime);

@@ -83,6 +83,11 @@ struct ServerOptions {
   // then end with UNAVAILABLE (streams resume with their token).
   absl::Duration max_connection_age = absl::Minutes(30);
   absl::Duration max_connection_age_grace = absl::Minutes(30);
+  // A stream of pages open this long ends with UNAVAILABLE (reason
+  // STREAM_DURATION), a RetryInfo and its resume token, before gRPC's
+  // connection age cuts it without one: must be positive and below
+  // max_connection_age + max_connection_age_grace.
+  absl::Duration max_stream_duration = absl::Minutes(50);
   // Largest request message accepted (RESOURCE_EXHAUSTED beyond).
   int max_request_bytes = 4 << 20;
   // Serve Prometheus metrics on this port (0 picks one; -1: off).

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
+#include "server/base/clock.h"
 #include "server/base/error_details.h"
 #include "server/base/message_source.h"
 #include "server/base/timer_queue.h"
@@ -30,6 +31,11 @@ struct CallRuntime {
   // Fires heartbeats.
   TimerQueue* timers = nullptr;
   StreamTracker* tracker = nullptr;
+  // What the duration cut times by; with `max_stream_duration`, required.
+  Clock* clock = nullptr;
+  // A stream open this long ends with StreamDurationStatus (and its resume
+  // token); infinite: never.
+  absl::Duration max_stream_duration = absl::InfiniteDuration();
 };
 
 // Drives a MessageSource from events instead of a thread: a step (Next() or
@@ -234,9 +240,12 @@ void ToWire(Message message, Message* wire) {
 // A server stream served from a source. `Wire` is what gRPC writes: the
 // Message itself, or (for a raw method) a grpc::ByteBuffer that ToWire()
 // fills from it. The call's scope counts every message (through `count`)
-// and logs the call once it ends. An aborted call (drain) ends with the
-// abort status carrying, in ErrorInfo metadata `resume_token`, the token of
-// the last message sent (`resume_token_of`, for messages that have one).
+// and logs the call once it ends. A call open for the runtime's
+// max_stream_duration is aborted with StreamDurationStatus. Every end that
+// retrying can fix (an abort: drain or duration; an UNAVAILABLE, ABORTED or
+// RESOURCE_EXHAUSTED step) goes out through WithWayOn: with, in ErrorInfo
+// metadata `resume_token`, the token of the last message sent
+// (`resume_token_of`, for messages that have one) and a RetryInfo.
 // Deletes itself in OnDone.
 template <typename Message, typename Wire = Message>
 class SourceStreamReactor final : public grpc::ServerWriteReactor<Wire>,
@@ -255,8 +264,20 @@ class SourceStreamReactor final : public grpc::ServerWriteReactor<Wire>,
         scope_(std::move(scope)),
         count_(std::move(count)),
         resume_token_of_(std::move(resume_token_of)),
-        how_to_continue_(how_to_continue) {
+        how_to_continue_(how_to_continue),
+        timers_(runtime.timers),
+        cut_(std::make_shared<Cut>()) {
     tracker_->Add(this);
+    cut_->stream = this;
+    if (runtime.max_stream_duration != absl::InfiniteDuration()) {
+      const absl::Status cut = StreamDurationStatus(runtime.max_stream_duration, how_to_continue_);
+      std::shared_ptr<Cut> shared = cut_;
+      cut_timer_ = timers_->RunAt(runtime.clock->Now() + runtime.max_stream_duration,
+                                  [shared, cut] {
+                                    absl::MutexLock lock(&shared->mu);
+                                    if (shared->stream != nullptr) shared->stream->Abort(cut);
+                                  });
+    }
     this->StartDriving();
   }
 
@@ -273,11 +294,23 @@ class SourceStreamReactor final : public grpc::ServerWriteReactor<Wire>,
     this->Stop(status);
   }
   void OnDone() override {
+    {
+      absl::MutexLock lock(&cut_->mu);
+      cut_->stream = nullptr;  // A duration cut firing now does nothing.
+    }
+    if (cut_timer_ != 0) timers_->Cancel(cut_timer_);
     tracker_->Remove(this);
     delete this;
   }
 
  private:
+  // What the duration timer shares with the reactor; outlives it while the
+  // timer does.
+  struct Cut {
+    absl::Mutex mu;
+    SourceStreamReactor* stream ABSL_GUARDED_BY(mu) = nullptr;  // Null once done.
+  };
+
   void Deliver(Message message) override {
     count_(message, *scope_);
     if (resume_token_of_ != nullptr) {
@@ -292,12 +325,9 @@ class SourceStreamReactor final : public grpc::ServerWriteReactor<Wire>,
     absl::Status final_status = status;
     {
       absl::MutexLock lock(&abort_mu_);
-      if (!aborted_.ok()) {
-        final_status = last_resume_token_.empty()
-                           ? aborted_
-                           : WithErrorMetadata(aborted_, "resume_token", last_resume_token_);
-      }
+      if (!aborted_.ok()) final_status = aborted_;
     }
+    final_status = WithWayOn(std::move(final_status), last_resume_token_);
     scope_->End(final_status);
     this->Finish(ToGrpcStatus(final_status));
   }
@@ -307,6 +337,9 @@ class SourceStreamReactor final : public grpc::ServerWriteReactor<Wire>,
   const Count count_;
   const ResumeTokenOf resume_token_of_;
   const std::string how_to_continue_;
+  TimerQueue* const timers_;
+  const std::shared_ptr<Cut> cut_;
+  TimerQueue::Id cut_timer_ = 0;
   // Only steps touch these, one at a time.
   std::string last_resume_token_;
   Wire wire_;

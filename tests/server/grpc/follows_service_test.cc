@@ -52,6 +52,7 @@ class FollowsServiceTest : public ::testing::Test {
     options.fetcher.timeout_backoff = absl::Milliseconds(100);
     options.drain_grace = drain_grace;
     options.heartbeat_interval = heartbeat_interval_;
+    options.max_stream_duration = max_stream_duration_;
     options.state_dir = state_dir_;
     auto server = FollowgateServer::BuildAndStart(options);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -63,6 +64,7 @@ class FollowsServiceTest : public ::testing::Test {
 
   std::string state_dir_;  // "": state in memory.
   absl::Duration heartbeat_interval_ = absl::Seconds(10);
+  absl::Duration max_stream_duration_ = absl::Minutes(50);
   std::unique_ptr<sandbox::LinkedInSandbox> linkedin_;
   std::unique_ptr<FollowgateServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -270,6 +272,71 @@ TEST_F(FollowsServiceTest, DrainTurnsHealthNotServingAndEndsStreamsWithTheirResu
   EXPECT_EQ(details.info.reason(), "SERVER_DRAINING");
   EXPECT_EQ(details.info.metadata().at("resume_token"), page.resume_token());
   EXPECT_TRUE(details.has_retry);
+}
+
+TEST_F(FollowsServiceTest, StreamCutByMaxStreamDurationResumesExactlyAfterItsLastPage) {
+  // 6 pages at one request per 150 ms take at least 750 ms: a 400 ms stream
+  // is cut at least once, each time with the token of the last page it sent.
+  max_stream_duration_ = absl::Milliseconds(400);
+  Start(absl::Milliseconds(150), {{42, 5500, 0}});
+  std::vector<std::string> followers;
+  std::string token;
+  int cuts = 0;
+  bool done = false;
+  for (int attempt = 0; attempt < 40 && !done; ++attempt) {
+    v1::StreamFollowersRequest request = FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS);
+    request.set_resume_token(token);
+    grpc::ClientContext context;
+    auto reader = stub_->StreamFollowers(&context, request);
+    v1::FollowerPage page;
+    std::string last_token;
+    while (reader->Read(&page)) {
+      if (page.has_heartbeat()) continue;
+      for (const auto& edge : page.edges()) followers.push_back(edge.follower().urn());
+      last_token = page.resume_token();
+      done = page.last_page();
+    }
+    const grpc::Status status = reader->Finish();
+    if (done) {
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      break;
+    }
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("max_stream_duration"));
+    const Details details = DetailsOf(status);
+    EXPECT_EQ(details.info.reason(), "STREAM_DURATION");
+    EXPECT_TRUE(details.has_retry);
+    if (last_token.empty()) {
+      // No page in this stream: no token; the caller sends what it sent.
+      EXPECT_EQ(details.info.metadata().count("resume_token"), 0u);
+    } else {
+      ASSERT_EQ(details.info.metadata().count("resume_token"), 1u);
+      EXPECT_EQ(details.info.metadata().at("resume_token"), last_token);
+      token = details.info.metadata().at("resume_token");
+    }
+    ++cuts;
+  }
+  ASSERT_TRUE(done);
+  EXPECT_GE(cuts, 1);
+  EXPECT_EQ(followers.size(), 5500u);
+  EXPECT_EQ(std::set<std::string>(followers.begin(), followers.end()).size(), 5500u);
+}
+
+TEST_F(FollowsServiceTest, MaxStreamDurationNotBelowConnectionAgePlusGraceIsRefused) {
+  ServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.linkedin.access_token = "unused-token-0123";
+  options.max_connection_age = absl::Minutes(30);
+  options.max_connection_age_grace = absl::Minutes(30);
+  options.max_stream_duration = absl::Hours(1);
+  auto server = FollowgateServer::BuildAndStart(options);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("max_stream_duration"));
+  options.max_stream_duration = absl::ZeroDuration();
+  EXPECT_EQ(FollowgateServer::BuildAndStart(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(FollowsServiceTest, RejectedLinkedInTokenTurnsTheFollowsServiceNotServing) {
