@@ -40,6 +40,10 @@ class SqliteSnapshotStore final : public SnapshotStore {
       const std::string& query_key) override;
   absl::StatusOr<std::vector<SnapshotInfo>> NewestComplete(const std::string& query_key,
                                                            int count) override;
+  absl::StatusOr<std::optional<SnapshotInfo>> NewestCompleteAtOrBefore(
+      const std::string& query_key, absl::Time time) override;
+  absl::StatusOr<std::vector<SnapshotInfo>> List(const std::string& query_key, int64_t before_id,
+                                                 int limit) override;
 
   absl::StatusOr<SnapshotInfo> Create(const std::string& query_key) override;
   absl::Status AppendPage(int64_t id, int64_t seq, const std::string& page,

@@ -85,6 +85,14 @@ class ReadAheadStore final : public SnapshotStore {
                                                            int count) override {
     return inner_->NewestComplete(key, count);
   }
+  absl::StatusOr<std::optional<SnapshotInfo>> NewestCompleteAtOrBefore(const std::string& key,
+                                                                     absl::Time time) override {
+    return inner_->NewestCompleteAtOrBefore(key, time);
+  }
+  absl::StatusOr<std::vector<SnapshotInfo>> List(const std::string& key, int64_t before_id,
+                                                 int limit) override {
+    return inner_->List(key, before_id, limit);
+  }
   absl::StatusOr<SnapshotInfo> Create(const std::string& key) override {
     return inner_->Create(key);
   }

@@ -615,6 +615,71 @@ TEST_P(SnapshotStoreTest, PruneWithinTheLimitsDeletesNothing) {
   EXPECT_TRUE(Exists(second.id));
 }
 
+TEST_P(SnapshotStoreTest, ListShowsOneQuerysSnapshotsNewestFirstInPagesByIdAndInProgressToo) {
+  const SnapshotInfo first = Stored(kQuery, 1);
+  Stored(kOtherQuery, 1);
+  const SnapshotInfo second = Stored(kQuery, 2);
+  const SnapshotInfo partial = Stored(kQuery, 1, /*complete=*/false);
+  auto page = store_->List(kQuery, /*before_id=*/0, /*limit=*/2);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, partial.id);
+  EXPECT_FALSE((*page)[0].complete);
+  EXPECT_EQ((*page)[1].id, second.id);
+  EXPECT_EQ((*page)[1].page_count, 2);
+  auto rest = store_->List(kQuery, /*before_id=*/second.id, /*limit=*/2);
+  ASSERT_THAT(rest, IsOk());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].id, first.id);
+}
+
+TEST_P(SnapshotStoreTest, NewestCompleteAtOrBeforeIsTheLastOneCompletedByThatTime) {
+  const SnapshotInfo first = Stored(kQuery, 1);
+  clock_.Advance(absl::Minutes(10));
+  const SnapshotInfo second = Stored(kQuery, 1);
+  clock_.Advance(absl::Minutes(10));
+  Stored(kOtherQuery, 1);
+  Stored(kQuery, 1, /*complete=*/false);
+  auto at_second = store_->NewestCompleteAtOrBefore(kQuery, second.completed_at);
+  ASSERT_THAT(at_second, IsOk());
+  ASSERT_TRUE(at_second->has_value());
+  EXPECT_EQ((*at_second)->id, second.id);
+  auto just_before = store_->NewestCompleteAtOrBefore(
+      kQuery, second.completed_at - absl::Microseconds(1));
+  ASSERT_THAT(just_before, IsOk());
+  ASSERT_TRUE(just_before->has_value());
+  EXPECT_EQ((*just_before)->id, first.id);
+  auto before_all = store_->NewestCompleteAtOrBefore(
+      kQuery, first.completed_at - absl::Microseconds(1));
+  ASSERT_THAT(before_all, IsOk());
+  EXPECT_FALSE(before_all->has_value());
+}
+
+TEST_P(SnapshotStoreTest, PruneKeepsTheNewestOfEachUtcDayAndTheTwoNewestWithinTheAge) {
+  // Three crawls a day for three days, starting on a UTC midnight.
+  clock_.Advance(absl::Ceil(clock_.Now() - absl::UnixEpoch(), absl::Hours(24)) -
+                 (clock_.Now() - absl::UnixEpoch()));
+  std::vector<std::vector<SnapshotInfo>> days(3);
+  for (auto& day : days) {
+    for (int crawl = 0; crawl < 3; ++crawl) {
+      clock_.Advance(absl::Hours(6));
+      day.push_back(Stored(kQuery, 1));
+    }
+    clock_.Advance(absl::Hours(6));
+  }
+  auto deleted = store_->Prune(absl::Hours(24 * 30), int64_t{1} << 30, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 5);
+  for (int d = 0; d < 2; ++d) {
+    EXPECT_FALSE(Exists(days[d][0].id));
+    EXPECT_FALSE(Exists(days[d][1].id));
+    EXPECT_TRUE(Exists(days[d][2].id));  // The newest of its day.
+  }
+  EXPECT_FALSE(Exists(days[2][0].id));
+  EXPECT_TRUE(Exists(days[2][1].id));  // Among the two newest.
+  EXPECT_TRUE(Exists(days[2][2].id));
+}
+
 TEST(SqliteSnapshotStoreInMemory, AnEmptyPathKeepsSnapshotsOnlyUntilTheStoreCloses) {
   FakeClock clock;
   auto store = SqliteSnapshotStore::Open("", &clock);
