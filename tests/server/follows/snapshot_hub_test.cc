@@ -269,6 +269,24 @@ TEST_F(SnapshotHubTest, FreshCompleteSnapshotCostsNothingAndStaleOneIsFetchedAga
   EXPECT_EQ(http_.sent().size(), 10u);
 }
 
+TEST_F(SnapshotHubTest, PagesNameTheirSnapshotAndANewSnapshotHasANewerId) {
+  clock_.EnableAutoAdvance(2);
+  const Streamed first = Stream(Followers());
+  ASSERT_THAT(first.status, IsOk());
+  const FollowsQuery query{FollowsQuery::Finder::kFollowee, kPage,
+                           v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE};
+  auto stored = store_->LatestComplete(SnapshotQueryKey(query));
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_TRUE(stored->has_value());
+  for (const auto& page : first.pages) EXPECT_EQ(page.snapshot_id(), (*stored)->id);
+  v1::StreamFollowersRequest fresh = Followers();
+  fresh.mutable_max_staleness()->set_seconds(0);
+  clock_.Advance(absl::Seconds(1));
+  const Streamed second = Stream(fresh);
+  ASSERT_THAT(second.status, IsOk());
+  EXPECT_GT(second.pages.front().snapshot_id(), (*stored)->id);
+}
+
 // As over PostgreSQL: a reader reads the stored pages 4 at a time and hands
 // them out one by one, each once, in order, while the crawl stores them and
 // from the complete snapshot.
