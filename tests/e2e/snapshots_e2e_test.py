@@ -97,6 +97,51 @@ class SharedFetchTest(unittest.TestCase):
         self.assertTrue(any(b.heartbeat.estimated_wait.ToNanoseconds() > 0 for b in beats))
 
 
+class SnapshotIdsTest(unittest.TestCase):
+    def setUp(self):
+        self.sandbox = Sandbox(pages="42:1500:0", min_interval="0.1s")
+        self.server = Server(self.sandbox, interval="0.15s", state_dir=temp_dir(),
+                             api_key="unused-key")
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0, self.server.log())
+        self.sandbox.stop()
+
+    def test_snapshots_lists_two_crawls_and_changes_compares_them_by_id(self):
+        for _ in range(2):
+            crawl = run_cli(self.server, "followers", PAGE, "--edge_type=members",
+                            "--max_staleness=0s")
+            self.assertEqual(crawl.returncode, 0, crawl.stderr)
+        listed = run_cli(self.server, "snapshots", PAGE, "--edge_type=members")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        rows = [json.loads(line) for line in listed.stdout.splitlines() if line]
+        self.assertEqual(len(rows), 2)
+        newer, older = rows
+        self.assertGreater(int(newer["snapshotId"]), int(older["snapshotId"]))
+        self.assertTrue(newer["complete"])
+        self.assertEqual(newer["pageCount"], 2)
+
+        csv = run_cli(self.server, "snapshots", PAGE, "--edge_type=members", "--format=csv")
+        self.assertEqual(csv.stdout.splitlines()[0],
+                         "snapshotId,edgeType,complete,startTime,completeTime,pageCount,"
+                         "storedBytes")
+        self.assertEqual(len(csv.stdout.splitlines()), 3)
+
+        # The sandbox's followers do not change between crawls: no changes.
+        changes = run_cli(self.server, "changes", PAGE, "--edge_type=members", "--format=csv",
+                          "--from_snapshot=" + older["snapshotId"],
+                          "--to_snapshot=" + newer["snapshotId"])
+        self.assertEqual(changes.returncode, 0, changes.stderr)
+        self.assertEqual(changes.stdout,
+                         "changeType,follower,followee,edgeType,lastModifiedAt,followerKind\n")
+
+        backwards = run_cli(self.server, "changes", PAGE, "--edge_type=members",
+                            "--from_snapshot=" + newer["snapshotId"],
+                            "--to_snapshot=" + older["snapshotId"])
+        self.assertNotEqual(backwards.returncode, 0)
+        self.assertIn("from_snapshot_id", backwards.stderr)
+
+
 class CheckpointTest(unittest.TestCase):
     def test_pipeline_killed_with_the_server_resumes_from_its_checkpoint(self):
         sandbox = Sandbox(pages="42:12345:0", min_interval="0.1s")
