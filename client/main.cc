@@ -87,6 +87,8 @@ ABSL_FLAG(std::string, request_id, "",
           "and printed when not given.");
 ABSL_FLAG(bool, retry_unknown, false,
           "invite: also re-send profiles whose earlier outcome is UNKNOWN.");
+ABSL_FLAG(bool, snapshot_columns, false,
+          "followers, following: add snapshotId and fetchTime columns to each row.");
 ABSL_FLAG(std::string, since, "",
           "changes: compare with the newest complete snapshot at or before this RFC 3339 "
           "time (e.g. 2026-12-01T00:00:00Z).");
@@ -267,6 +269,7 @@ StreamRun MakeStreamRun(const Invocation& invocation, const StreamFlags& flags,
   }
   StreamRun run;
   run.format = invocation.format;
+  run.snapshot_columns = absl::GetFlag(FLAGS_snapshot_columns);
   run.checkpoint = flags.checkpoint;
   run.resume_token = flags.resume_token;
   run.reconnect = absl::GetFlag(FLAGS_reconnect);

@@ -78,4 +78,24 @@ void AppendChange(EdgeFormat format, const v1::FollowChange& change, std::string
                   absl::string_view(edge).substr(1));
 }
 
+std::string FormatHeaderWithSnapshot(EdgeFormat format) {
+  std::string header = FormatHeader(format);
+  if (format == EdgeFormat::kCsv) header.insert(header.size() - 1, ",snapshotId,fetchTime");
+  return header;
+}
+
+void AppendEdgeWithSnapshot(EdgeFormat format, const v1::FollowEdge& edge, int64_t snapshot_id,
+                            const google::protobuf::Timestamp& fetch_time, std::string* out) {
+  std::string row;
+  AppendEdge(format, edge, &row);
+  row.pop_back();  // The newline, and in JSON lines the closing brace.
+  if (format == EdgeFormat::kCsv) {
+    absl::StrAppend(out, row, ",", snapshot_id, ",", TimeText(fetch_time), "\n");
+    return;
+  }
+  row.pop_back();
+  absl::StrAppend(out, row, ",\"snapshotId\":\"", snapshot_id, "\",\"fetchTime\":\"",
+                  TimeText(fetch_time), "\"}\n");
+}
+
 }  // namespace followgate::cli

@@ -23,6 +23,13 @@ void AppendSnapshot(EdgeFormat format, const v1::Snapshot& snapshot, std::string
 // as AppendEdge prints them.
 void AppendChange(EdgeFormat format, const v1::FollowChange& change, std::string* out);
 
+// With --snapshot_columns: the edge header with snapshotId,fetchTime after
+// the edge's columns, and one edge row with them (snapshotId a string in
+// JSON lines; fetchTime RFC 3339, UTC).
+std::string FormatHeaderWithSnapshot(EdgeFormat format);
+void AppendEdgeWithSnapshot(EdgeFormat format, const v1::FollowEdge& edge, int64_t snapshot_id,
+                            const google::protobuf::Timestamp& fetch_time, std::string* out);
+
 }  // namespace followgate::cli
 
 #endif  // FOLLOWGATE_CLIENT_SNAPSHOT_FORMAT_H_

@@ -75,5 +75,22 @@ TEST(ChangeFormat, CsvHasAChangeTypeColumnFirst) {
             "MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE,,MEMBER\n");
 }
 
+TEST(SnapshotColumns, FollowTheEdgesColumnsInCsvAndJsonLines) {
+  const v1::FollowEdge edge = AChange(v1::FOLLOW_CHANGE_TYPE_FOLLOWED).edge();
+  const auto fetched = TimeUtil::SecondsToTimestamp(1764633600);
+  std::string csv = FormatHeaderWithSnapshot(EdgeFormat::kCsv);
+  AppendEdgeWithSnapshot(EdgeFormat::kCsv, edge, 12, fetched, &csv);
+  EXPECT_EQ(csv,
+            "follower,followee,edgeType,lastModifiedAt,followerKind,snapshotId,fetchTime\n"
+            "urn:li:person:abc,urn:li:organizationalPage:42,MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE,,"
+            "MEMBER,12,2025-12-02T00:00:00.000000Z\n");
+  std::string jsonl;
+  AppendEdgeWithSnapshot(EdgeFormat::kJsonLines, edge, 12, fetched, &jsonl);
+  EXPECT_EQ(jsonl,
+            "{\"follower\":\"urn:li:person:abc\",\"followee\":\"urn:li:organizationalPage:42\","
+            "\"edgeType\":\"MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE\",\"followerKind\":\"MEMBER\","
+            "\"snapshotId\":\"12\",\"fetchTime\":\"2025-12-02T00:00:00.000000Z\"}\n");
+}
+
 }  // namespace
 }  // namespace followgate::cli

@@ -135,6 +135,14 @@ class SnapshotIdsTest(unittest.TestCase):
         self.assertEqual(changes.stdout,
                          "changeType,follower,followee,edgeType,lastModifiedAt,followerKind\n")
 
+        columns = run_cli(self.server, "followers", PAGE, "--edge_type=members",
+                          "--snapshot_columns")
+        self.assertEqual(columns.returncode, 0, columns.stderr)
+        edges = [json.loads(line) for line in columns.stdout.splitlines() if line]
+        self.assertEqual(len(edges), 1500)
+        self.assertEqual({e["snapshotId"] for e in edges}, {newer["snapshotId"]})
+        self.assertTrue(all(e["fetchTime"].endswith("Z") for e in edges))
+
         backwards = run_cli(self.server, "changes", PAGE, "--edge_type=members",
                             "--from_snapshot=" + newer["snapshotId"],
                             "--to_snapshot=" + older["snapshotId"])
