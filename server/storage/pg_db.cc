@@ -178,7 +178,23 @@ absl::StatusOr<std::unique_ptr<PgDb>> PgDb::Connect(absl::string_view url,
 
 PgDb::~PgDb() { PQfinish(conn_); }
 
+void PgDb::ReadWhatArrivedWhileIdle() {
+  // Bounded: a server cannot keep an idle connection busy for ever.
+  for (int round = 0; round < 64 && PQstatus(conn_) == CONNECTION_OK; ++round) {
+    pollfd fd = {PQsocket(conn_), POLLIN, 0};
+    if (poll(&fd, 1, /*timeout=*/0) <= 0 || fd.revents == 0) return;
+    // Reads what is there; at the end of the stream the connection turns
+    // CONNECTION_BAD. One read takes the server's last message (e.g. 57P01,
+    // "terminating connection") but not the close behind it: hence the loop.
+    if (!PQconsumeInput(conn_)) return;
+    // Parses it: an error while idle goes to the (dropping) notice
+    // processor, notifications wait in libpq's queue for PQnotifies.
+    PQisBusy(conn_);
+  }
+}
+
 absl::Status PgDb::EnsureConnected() {
+  ReadWhatArrivedWhileIdle();
   if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
   if (in_transaction_) {
     return Unavailable(absl::StrCat("lost the connection to ", target_,
