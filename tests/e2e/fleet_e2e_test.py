@@ -284,6 +284,29 @@ class DatabaseRestartTest(FleetTestCase):
         self.assertEqual(len(set(got)), followers)
         self.assert_no_429()
 
+    def test_first_calls_after_a_restart_while_idle_succeed(self):
+        fleet = self.start_fleet("42:50:0")
+        # Every component's connection is used once, then left idle across
+        # the restart: the server closes them all while nothing is sent.
+        with FollowgateClient(fleet[0].target) as client:
+            client.invite(COMPANY, profiles(3, "ACoAidle"), request_id="before", timeout=60)
+        before = subprocess.run(followers_argv(fleet[0], os.path.join(temp_dir(), "before")),
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(before.returncode, 0, before.stderr)
+        # Back at once: no background work uses (and so re-makes) them.
+        self.db.stop()
+        self.db.start()
+        # First calls after it: each succeeds, none UNAVAILABLE.
+        with FollowgateClient(fleet[0].target) as client:
+            _, results, _ = client.invite(COMPANY, profiles(3, "ACoAback"), request_id="after",
+                                          timeout=60)
+        self.assertEqual(sorted(results), [0, 1, 2])
+        after = subprocess.run(followers_argv(fleet[0], os.path.join(temp_dir(), "after"))
+                               + ["--reconnect=false"],
+                               capture_output=True, text=True, timeout=120)
+        self.assertEqual(after.returncode, 0, after.stderr)
+        self.assertEqual(len(followers_of(after.stdout)), 50)
+
     def test_database_stopped_during_a_batch_is_unavailable_then_the_repeat_completes(self):
         fleet = self.start_fleet("42:10:0")
         self.sandbox.cs_add_faults([{"kind": "slow", "delay_ms": 300}] * 20)
