@@ -66,9 +66,10 @@ absl::StatusOr<std::unique_ptr<FleetBudget>> FleetBudget::Create(FleetBudgetOpti
   if (options.name.empty()) {
     return absl::InvalidArgumentError("the fleet budget needs a name (e.g. the credential's)");
   }
-  if (options.interval <= absl::ZeroDuration()) {
+  // Zero is no pacing, as in RequestPacer (--linkedin_min_interval=0s).
+  if (options.interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the fleet budget interval must be positive, not ",
+        absl::StrCat("the fleet budget interval must not be negative, not ",
                      absl::FormatDuration(options.interval)));
   }
   if (options.recheck_interval <= absl::ZeroDuration() ||

@@ -540,12 +540,26 @@ TEST_F(FleetBudgetTest, FetchersOnTwoReplicasShareTheIntervalByTheDatabasesClock
   }
 }
 
+// --linkedin_min_interval=0s means no pacing in a fleet as in one process.
+TEST_F(FleetBudgetTest, ZeroIntervalGrantsBackToBack) {
+  std::unique_ptr<FleetBudget> one = Replica("unpaced", "r1", absl::ZeroDuration());
+  ASSERT_TRUE(one != nullptr);
+  Watchdog watchdog(absl::Seconds(20));
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 5; ++i) {
+    absl::Time at;
+    ASSERT_THAT(one->Acquire(Request("caller"), watchdog.token(), &at), IsOk());
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(WaiterCount("unpaced"), 0);
+}
+
 TEST_F(FleetBudgetTest, CreateRejectsOptionsItCannotHonour) {
   FleetBudgetOptions options;
   options.url = server_->url();
   EXPECT_THAT(FleetBudget::Create(options), StatusIs(absl::StatusCode::kInvalidArgument));
   options.name = "options";
-  options.interval = absl::ZeroDuration();
+  options.interval = -absl::Seconds(1);
   EXPECT_THAT(FleetBudget::Create(options), StatusIs(absl::StatusCode::kInvalidArgument));
   options.interval = absl::Seconds(1);
   options.waiter_ttl = options.recheck_interval;
