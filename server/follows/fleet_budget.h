@@ -31,8 +31,8 @@ struct FleetBudgetOptions {
   // Which budget: replicas that share a name share the grants.
   std::string name;
   // No two grants of the budget are closer than this (the minimum of the
-  // adaptive interval). Zero is no pacing (until a 429 raises it), as in
-  // RequestPacer; negative is INVALID_ARGUMENT.
+  // adaptive interval). Zero is no pacing (a Retry-After still holds), as
+  // in RequestPacer; negative is INVALID_ARGUMENT.
   absl::Duration interval = absl::Seconds(60);
   // The ceiling of the adaptive interval; below `interval` (e.g. the
   // default) means 8 times `interval`.
