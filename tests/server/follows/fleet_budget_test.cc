@@ -287,6 +287,32 @@ TEST_F(FleetBudgetTest, CancelledWaiterSpendsNothingAndLeavesTheQueue) {
   EXPECT_EQ(WaiterCount("cancel"), 0);
 }
 
+// A stream that fails while its request waits cancels it: its row goes
+// before Acquire returns, so the next caller is not held until the row's
+// alive_until (waiter_ttl) passes.
+TEST_F(FleetBudgetTest, FailedStreamsWaiterLeavesBeforeAcquireReturns) {
+  const absl::Duration interval = absl::Milliseconds(200);
+  std::unique_ptr<FleetBudget> one = Replica("failed", "r1", interval);
+  std::unique_ptr<FleetBudget> two = Replica("failed", "r2", interval);
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  Hold("failed", "Z");
+  CancellationToken cancel;
+  absl::Status cancelled;
+  std::thread waiter([&] { cancelled = one->Acquire(Request("A"), cancel); });
+  AwaitWaiters("failed", 1);
+  cancel.Cancel();
+  waiter.join();
+  EXPECT_THAT(cancelled, StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(WaiterCount("failed"), 0);  // At once, not after waiter_ttl.
+  Release("failed");
+
+  // The next caller, on the other replica, is granted well within the TTL.
+  Watchdog watchdog(absl::Seconds(20));
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(two->Acquire(Request("B"), watchdog.token()), IsOk());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
 TEST_F(FleetBudgetTest, DeadReplicasWaiterDoesNotBlockOthers) {
   const absl::Duration interval = absl::Milliseconds(200);
   std::unique_ptr<FleetBudget> budget = Replica("dead", "r1", interval);
