@@ -251,6 +251,29 @@ TEST_F(FleetBudgetTest, HigherPriorityGoesFirstAcrossReplicas) {
   EXPECT_THAT(CallersInGrantOrder(grants), ElementsAre("B", "A"));
 }
 
+TEST_F(FleetBudgetTest, IdleOnlyWaiterGoesAfterACallerOfAnotherReplica) {
+  const absl::Duration interval = absl::Milliseconds(200);
+  std::unique_ptr<FleetBudget> one = Replica("idle", "r1", interval);
+  std::unique_ptr<FleetBudget> two = Replica("idle", "r2", interval);
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  // Arrival, round robin and priority all favour the watch.
+  Hold("idle", "Z");
+  Watchdog watchdog(absl::Seconds(20));
+  absl::Mutex mu;
+  std::vector<Grant> grants;
+  std::vector<std::thread> threads;
+  PacerRequest watch = Request("A", 1);
+  watch.idle_only = true;
+  threads.push_back(AcquireInThread(one.get(), watch, watchdog, &mu, &grants));
+  AwaitWaiters("idle", 1);
+  threads.push_back(AcquireInThread(two.get(), Request("B"), watchdog, &mu, &grants));
+  AwaitWaiters("idle", 2);
+  Release("idle");
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_THAT(CallersInGrantOrder(grants), ElementsAre("B", "A"));
+}
+
 TEST_F(FleetBudgetTest, CancelledWaiterSpendsNothingAndLeavesTheQueue) {
   const absl::Duration interval = absl::Milliseconds(200);
   std::unique_ptr<FleetBudget> one = Replica("cancel", "r1", interval);
