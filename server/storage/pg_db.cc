@@ -259,20 +259,22 @@ absl::Status PgDb::Exec(absl::string_view sql) {
   return Run(sql, {}, /*simple=*/true).status();
 }
 
-absl::StatusOr<PgResult> PgDb::Query(absl::string_view sql, absl::Span<const PgParam> params) {
-  FG_RETURN_IF_ERROR(EnsureConnected());
-  FG_ASSIGN_OR_RETURN(ResultPtr result, Run(sql, params, /*simple=*/false));
+namespace {
+
+// Copies a result's rows. In text format a bytea column is hex and is
+// decoded here; in binary format every value is its bytes already.
+absl::StatusOr<PgResult> CopyResult(const pg_result* result, bool binary) {
   PgResult out;
-  const int rows = PQntuples(result.get());
-  const int columns = PQnfields(result.get());
+  const int rows = PQntuples(result);
+  const int columns = PQnfields(result);
   out.rows.reserve(rows);
   for (int r = 0; r < rows; ++r) {
     std::vector<std::optional<std::string>> values(columns);
     for (int c = 0; c < columns; ++c) {
-      if (PQgetisnull(result.get(), r, c)) continue;
-      const char* text = PQgetvalue(result.get(), r, c);
-      if (PQftype(result.get(), c) != kByteaOid) {
-        values[c].emplace(text, PQgetlength(result.get(), r, c));
+      if (PQgetisnull(result, r, c)) continue;
+      const char* text = PQgetvalue(result, r, c);
+      if (binary || PQftype(result, c) != kByteaOid) {
+        values[c].emplace(text, PQgetlength(result, r, c));
         continue;
       }
       size_t length = 0;
@@ -283,8 +285,16 @@ absl::StatusOr<PgResult> PgDb::Query(absl::string_view sql, absl::Span<const PgP
     }
     out.rows.emplace_back(std::move(values));
   }
-  absl::SimpleAtoi(PQcmdTuples(result.get()), &out.affected_rows);
+  absl::SimpleAtoi(PQcmdTuples(const_cast<pg_result*>(result)), &out.affected_rows);
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<PgResult> PgDb::Query(absl::string_view sql, absl::Span<const PgParam> params) {
+  FG_RETURN_IF_ERROR(EnsureConnected());
+  FG_ASSIGN_OR_RETURN(ResultPtr result, Run(sql, params, /*simple=*/false));
+  return CopyResult(result.get(), /*binary=*/false);
 }
 
 absl::StatusOr<PgResult> PgDb::QueryBinary(absl::string_view sql,
@@ -292,20 +302,7 @@ absl::StatusOr<PgResult> PgDb::QueryBinary(absl::string_view sql,
   FG_RETURN_IF_ERROR(EnsureConnected());
   FG_ASSIGN_OR_RETURN(ResultPtr result,
                       Run(sql, params, /*simple=*/false, /*binary_result=*/true));
-  PgResult out;
-  const int rows = PQntuples(result.get());
-  const int columns = PQnfields(result.get());
-  out.rows.reserve(rows);
-  for (int r = 0; r < rows; ++r) {
-    std::vector<std::optional<std::string>> values(columns);
-    for (int c = 0; c < columns; ++c) {
-      if (PQgetisnull(result.get(), r, c)) continue;
-      values[c].emplace(PQgetvalue(result.get(), r, c), PQgetlength(result.get(), r, c));
-    }
-    out.rows.emplace_back(std::move(values));
-  }
-  absl::SimpleAtoi(PQcmdTuples(result.get()), &out.affected_rows);
-  return out;
+  return CopyResult(result.get(), /*binary=*/true);
 }
 
 absl::Status PgDb::Begin(PgIsolation isolation) {
