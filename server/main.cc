@@ -38,7 +38,8 @@ ABSL_FLAG(std::string, linkedin_token_file, "",
 ABSL_FLAG(std::string, linkedin_version, "202510",
           "LinkedIn-Version header (YYYYMM).");
 ABSL_FLAG(absl::Duration, linkedin_min_interval, absl::Seconds(60),
-          "No two LinkedIn requests start closer than this.");
+          "No two LinkedIn requests start closer than this (0s: no pacing, "
+          "also in a fleet; negative is refused).");
 ABSL_FLAG(absl::Duration, linkedin_request_timeout, absl::Seconds(30),
           "Timeout of one LinkedIn request.");
 ABSL_FLAG(absl::Duration, linkedin_timeout_backoff, absl::Seconds(60),

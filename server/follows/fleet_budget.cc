@@ -48,6 +48,12 @@ constexpr char kSchemaV2[] =
     "  ADD COLUMN IF NOT EXISTS raised_interval_micros bigint NOT NULL DEFAULT 0,"
     "  ADD COLUMN IF NOT EXISTS answers_in_a_row integer NOT NULL DEFAULT 0";
 
+// Version 3: idle-only waiters (PacerRequest::idle_only), granted only when
+// no other waiter of the fleet is ready.
+constexpr char kSchemaV3[] =
+    "ALTER TABLE fleet_budget_waiters"
+    "  ADD COLUMN IF NOT EXISTS idle_only boolean NOT NULL DEFAULT false";
+
 // A not_before this far ahead is as good as never (and keeps the arithmetic
 // in range).
 constexpr absl::Duration kLongestDelay = absl::Hours(24 * 365);
@@ -66,9 +72,10 @@ absl::StatusOr<std::unique_ptr<FleetBudget>> FleetBudget::Create(FleetBudgetOpti
   if (options.name.empty()) {
     return absl::InvalidArgumentError("the fleet budget needs a name (e.g. the credential's)");
   }
-  if (options.interval <= absl::ZeroDuration()) {
+  // Zero is no pacing, as in RequestPacer (--linkedin_min_interval=0s).
+  if (options.interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the fleet budget interval must be positive, not ",
+        absl::StrCat("the fleet budget interval must not be negative, not ",
                      absl::FormatDuration(options.interval)));
   }
   if (options.recheck_interval <= absl::ZeroDuration() ||
@@ -80,7 +87,7 @@ absl::StatusOr<std::unique_ptr<FleetBudget>> FleetBudget::Create(FleetBudgetOpti
   }
   if (options.clock == nullptr) options.clock = Clock::Real();
   FG_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, PgDb::Connect(options.url, options.password));
-  FG_RETURN_IF_ERROR(ApplyMigrations(*db, "fleet_budget", {{1, kSchemaV1}, {2, kSchemaV2}}));
+  FG_RETURN_IF_ERROR(ApplyMigrations(*db, "fleet_budget", {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}}));
   FG_RETURN_IF_ERROR(
       db->Query("INSERT INTO fleet_budgets (name) VALUES ($1) ON CONFLICT DO NOTHING",
                 {options.name})
@@ -101,11 +108,13 @@ absl::StatusOr<int64_t> FleetBudget::InsertWaiter(PgDb& db, const FleetBudgetOpt
   FG_ASSIGN_OR_RETURN(
       PgResult inserted,
       db.Query("INSERT INTO fleet_budget_waiters "
-               "(budget, replica, caller, priority, not_before, alive_until) "
+               "(budget, replica, caller, priority, not_before, alive_until, idle_only) "
                "VALUES ($1, $2, $3, $4, " FG_MICROS_TO_TS("5") ", "
-               "clock_timestamp() + $6::bigint * interval '1 microsecond') RETURNING id",
+               "clock_timestamp() + $6::bigint * interval '1 microsecond', $7::bigint <> 0) "
+               "RETURNING id",
                {options.name, options.replica_id, request.caller, request.priority,
-                not_before_micros, absl::ToInt64Microseconds(options.waiter_ttl)}));
+                not_before_micros, absl::ToInt64Microseconds(options.waiter_ttl),
+                static_cast<int64_t>(request.idle_only ? 1 : 0)}));
   return inserted.rows.at(0).Int(0);
 }
 
@@ -151,14 +160,14 @@ absl::StatusOr<FleetBudget::Look> FleetBudget::LookOnce(PgDb& db, const PacerReq
 
     FG_ASSIGN_OR_RETURN(
         PgResult rows,
-        db.Query("SELECT id, caller, priority, " FG_TS_TO_MICROS("not_before")
+        db.Query("SELECT id, caller, priority, " FG_TS_TO_MICROS("not_before") ", idle_only::int"
                  " FROM fleet_budget_waiters WHERE budget = $1",
                  {name}));
     PacerWaiters waiters;
     for (const PgRow& row : rows.rows) {
       waiters.emplace(row.Int(0),
                       PacerWaiter{row.Text(1), static_cast<int>(row.Int(2)),
-                                  absl::FromUnixMicros(row.Int(3))});
+                                  absl::FromUnixMicros(row.Int(3)), row.Int(4) != 0});
     }
     const uint64_t head = ChooseNextWaiter(waiters, last_caller, now);
     if (head == static_cast<uint64_t>(waiter_id) && now >= next_grant) {
@@ -296,13 +305,13 @@ absl::StatusOr<std::optional<QueuePosition>> FleetBudget::ReadPosition(uint64_t 
         interval = std::max(interval, absl::Microseconds(budget.rows[0].Int(3)));
         FG_ASSIGN_OR_RETURN(
             PgResult rows,
-            db.Query("SELECT id, caller, priority, " FG_TS_TO_MICROS("not_before")
+            db.Query("SELECT id, caller, priority, " FG_TS_TO_MICROS("not_before") ", idle_only::int"
                      " FROM fleet_budget_waiters WHERE budget = $1 AND alive_until > "
                      "clock_timestamp()",
                      {options_.name}));
         for (const PgRow& row : rows.rows) {
           waiters.emplace(row.Int(0), PacerWaiter{row.Text(1), static_cast<int>(row.Int(2)),
-                                                  absl::FromUnixMicros(row.Int(3))});
+                                                  absl::FromUnixMicros(row.Int(3)), row.Int(4) != 0});
         }
         return absl::OkStatus();
       },

@@ -31,7 +31,8 @@ struct FleetBudgetOptions {
   // Which budget: replicas that share a name share the grants.
   std::string name;
   // No two grants of the budget are closer than this (the minimum of the
-  // adaptive interval).
+  // adaptive interval). Zero is no pacing (a Retry-After still holds), as
+  // in RequestPacer; negative is INVALID_ARGUMENT.
   absl::Duration interval = absl::Seconds(60);
   // The ceiling of the adaptive interval; below `interval` (e.g. the
   // default) means 8 times `interval`.

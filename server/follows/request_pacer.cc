@@ -29,10 +29,18 @@ void RequestPacer::SetIntervalLocked(absl::Duration interval, absl::string_view 
 
 uint64_t ChooseNextWaiter(const PacerWaiters& waiters, const std::string& last_caller,
                           absl::Time now) {
+  // Idle-only waiters take part only when nobody else is ready.
+  bool others_ready = false;
+  for (const auto& [ticket, w] : waiters) {
+    if (w.not_before <= now && !w.idle_only) others_ready = true;
+  }
+  const auto eligible = [&](const PacerWaiter& w) {
+    return w.not_before <= now && !(others_ready && w.idle_only);
+  };
   // The highest priority among ready waiters.
   std::optional<int> top;
   for (const auto& [ticket, w] : waiters) {
-    if (w.not_before <= now && (!top.has_value() || w.priority > *top)) top = w.priority;
+    if (eligible(w) && (!top.has_value() || w.priority > *top)) top = w.priority;
   }
   if (!top.has_value()) return 0;
   // Within it, the first caller after `last_caller` in cyclic name order,
@@ -41,7 +49,7 @@ uint64_t ChooseNextWaiter(const PacerWaiters& waiters, const std::string& last_c
   const std::string* after_caller = nullptr;
   const std::string* wrapped_caller = nullptr;
   for (const auto& [ticket, w] : waiters) {
-    if (w.not_before > now || w.priority != *top) continue;
+    if (!eligible(w) || w.priority != *top) continue;
     if (w.caller > last_caller) {
       if (after_caller == nullptr || w.caller < *after_caller) {
         after_caller = &w.caller;
@@ -75,7 +83,7 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
   CancellationCallback wake(cancel, [this] { absl::MutexLock lock(&mu_); });
   absl::MutexLock lock(&mu_);
   const uint64_t ticket = next_ticket_++;
-  waiters_.emplace(ticket, Waiter{request.caller, request.priority, request.not_before});
+  waiters_.emplace(ticket, Waiter{request.caller, request.priority, request.not_before, request.idle_only});
   Metrics::Get().SetBudgetQueueLength(static_cast<int>(waiters_.size()));
   if (ticket_out != nullptr) ticket_out->id = ticket;
   auto leave = [&] {

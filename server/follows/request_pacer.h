@@ -24,6 +24,7 @@ struct PacerWaiter {
   std::string caller;
   int priority;
   absl::Time not_before;
+  bool idle_only = false;  // See PacerRequest::idle_only.
 };
 // Waiting requests by arrival order (lower ids arrived earlier); ids are
 // never 0.
@@ -32,7 +33,8 @@ using PacerWaiters = std::map<uint64_t, PacerWaiter>;
 // Who goes next at `now`, when `last_caller` had the previous slot: among
 // the waiters whose not_before has come, the highest priority; within it,
 // the first caller after `last_caller` in the cyclic order of caller names;
-// that caller's earliest waiter. 0 when nobody is ready. RequestPacer and
+// that caller's earliest waiter. Idle-only waiters count only when no other
+// waiter is ready. 0 when nobody is ready. RequestPacer and
 // FleetBudget both follow it.
 uint64_t ChooseNextWaiter(const PacerWaiters& waiters, const std::string& last_caller,
                           absl::Time now);

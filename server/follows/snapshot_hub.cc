@@ -374,7 +374,9 @@ absl::Status SnapshotHub::Prune() {
     for (const auto& [id, count] : pins_) in_use.insert(id);
     for (const auto& [id, crawl] : crawls_) {
       absl::MutexLock crawl_lock(&crawl->mu);
-      if (!crawl->finished) in_use.insert(id);
+      // A crawl that stored its last page needs its snapshot no more (its
+      // readers pin it), even before its thread has marked it finished.
+      if (!crawl->finished && !crawl->done) in_use.insert(id);
     }
   }
   FG_ASSIGN_OR_RETURN(int deleted, store_->Prune(options_.max_age, options_.max_bytes, in_use));

@@ -23,6 +23,10 @@ struct PacerRequest {
   int priority = 0;
   // The request may not start earlier (a backoff), on the caller's clock.
   absl::Time not_before = absl::InfinitePast();
+  // Background work (a watched page): granted only when no other request is
+  // ready at grant time, whatever its priority, so a caller arriving while
+  // it waits goes first and waits at most for the request already started.
+  bool idle_only = false;
 };
 
 // Where a waiting request stands.

@@ -178,7 +178,23 @@ absl::StatusOr<std::unique_ptr<PgDb>> PgDb::Connect(absl::string_view url,
 
 PgDb::~PgDb() { PQfinish(conn_); }
 
+void PgDb::ReadWhatArrivedWhileIdle() {
+  // Bounded: a server cannot keep an idle connection busy for ever.
+  for (int round = 0; round < 64 && PQstatus(conn_) == CONNECTION_OK; ++round) {
+    pollfd fd = {PQsocket(conn_), POLLIN, 0};
+    if (poll(&fd, 1, /*timeout=*/0) <= 0 || fd.revents == 0) return;
+    // Reads what is there; at the end of the stream the connection turns
+    // CONNECTION_BAD. One read takes the server's last message (e.g. 57P01,
+    // "terminating connection") but not the close behind it: hence the loop.
+    if (!PQconsumeInput(conn_)) return;
+    // Parses it: an error while idle goes to the (dropping) notice
+    // processor, notifications wait in libpq's queue for PQnotifies.
+    PQisBusy(conn_);
+  }
+}
+
 absl::Status PgDb::EnsureConnected() {
+  ReadWhatArrivedWhileIdle();
   if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
   if (in_transaction_) {
     return Unavailable(absl::StrCat("lost the connection to ", target_,
@@ -243,20 +259,22 @@ absl::Status PgDb::Exec(absl::string_view sql) {
   return Run(sql, {}, /*simple=*/true).status();
 }
 
-absl::StatusOr<PgResult> PgDb::Query(absl::string_view sql, absl::Span<const PgParam> params) {
-  FG_RETURN_IF_ERROR(EnsureConnected());
-  FG_ASSIGN_OR_RETURN(ResultPtr result, Run(sql, params, /*simple=*/false));
+namespace {
+
+// Copies a result's rows. In text format a bytea column is hex and is
+// decoded here; in binary format every value is its bytes already.
+absl::StatusOr<PgResult> CopyResult(const pg_result* result, bool binary) {
   PgResult out;
-  const int rows = PQntuples(result.get());
-  const int columns = PQnfields(result.get());
+  const int rows = PQntuples(result);
+  const int columns = PQnfields(result);
   out.rows.reserve(rows);
   for (int r = 0; r < rows; ++r) {
     std::vector<std::optional<std::string>> values(columns);
     for (int c = 0; c < columns; ++c) {
-      if (PQgetisnull(result.get(), r, c)) continue;
-      const char* text = PQgetvalue(result.get(), r, c);
-      if (PQftype(result.get(), c) != kByteaOid) {
-        values[c].emplace(text, PQgetlength(result.get(), r, c));
+      if (PQgetisnull(result, r, c)) continue;
+      const char* text = PQgetvalue(result, r, c);
+      if (binary || PQftype(result, c) != kByteaOid) {
+        values[c].emplace(text, PQgetlength(result, r, c));
         continue;
       }
       size_t length = 0;
@@ -267,8 +285,16 @@ absl::StatusOr<PgResult> PgDb::Query(absl::string_view sql, absl::Span<const PgP
     }
     out.rows.emplace_back(std::move(values));
   }
-  absl::SimpleAtoi(PQcmdTuples(result.get()), &out.affected_rows);
+  absl::SimpleAtoi(PQcmdTuples(const_cast<pg_result*>(result)), &out.affected_rows);
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<PgResult> PgDb::Query(absl::string_view sql, absl::Span<const PgParam> params) {
+  FG_RETURN_IF_ERROR(EnsureConnected());
+  FG_ASSIGN_OR_RETURN(ResultPtr result, Run(sql, params, /*simple=*/false));
+  return CopyResult(result.get(), /*binary=*/false);
 }
 
 absl::StatusOr<PgResult> PgDb::QueryBinary(absl::string_view sql,
@@ -276,20 +302,7 @@ absl::StatusOr<PgResult> PgDb::QueryBinary(absl::string_view sql,
   FG_RETURN_IF_ERROR(EnsureConnected());
   FG_ASSIGN_OR_RETURN(ResultPtr result,
                       Run(sql, params, /*simple=*/false, /*binary_result=*/true));
-  PgResult out;
-  const int rows = PQntuples(result.get());
-  const int columns = PQnfields(result.get());
-  out.rows.reserve(rows);
-  for (int r = 0; r < rows; ++r) {
-    std::vector<std::optional<std::string>> values(columns);
-    for (int c = 0; c < columns; ++c) {
-      if (PQgetisnull(result.get(), r, c)) continue;
-      values[c].emplace(PQgetvalue(result.get(), r, c), PQgetlength(result.get(), r, c));
-    }
-    out.rows.emplace_back(std::move(values));
-  }
-  absl::SimpleAtoi(PQcmdTuples(result.get()), &out.affected_rows);
-  return out;
+  return CopyResult(result.get(), /*binary=*/true);
 }
 
 absl::Status PgDb::Begin(PgIsolation isolation) {

@@ -113,10 +113,12 @@ enum class PgIsolation { kReadCommitted, kRepeatableRead, kSerializable };
 // and pass through Redact(): the password (given or in the URL) is
 // registered as a secret and never appears.
 //
-// Reconnection happens on next use: the call that finds the connection
-// broken fails with UNAVAILABLE, and the next call reconnects first (and
-// fails with UNAVAILABLE again if the server is still away). So every loss
-// is reported once, to whoever uses the connection then. What lived in the
+// Reconnection happens on next use. Every call first reads what the server
+// sent while the connection was idle: a connection the server closed then
+// (a restart, an idle timeout) is replaced before the statement is sent,
+// and the call succeeds if the server is back (UNAVAILABLE if it is still
+// away). A connection lost after the statement was sent may have run it:
+// that call fails with UNAVAILABLE, and the next reconnects first. What lived in the
 // session is gone with it: session advisory locks are not taken again (a
 // holder learns of the loss through that UNAVAILABLE, or sees
 // `connection_generation()` change); the channels it listened to are
@@ -208,8 +210,14 @@ class PgDb {
   PgDb(pg_conn* conn, std::string target) : conn_(conn), target_(std::move(target)) {}
 
   // OK when the connection is up, reconnecting first if it broke (and not
-  // inside InTransaction).
+  // inside InTransaction). Reads first what the server sent since the last
+  // call, so a connection it closed meanwhile is found broken before a
+  // statement is sent on it.
   absl::Status EnsureConnected();
+  // Reads and parses, without waiting, whatever arrived on the connection
+  // since the last call: notifications, notices, the server's last words
+  // and the end of the stream (then PQstatus is CONNECTION_BAD).
+  void ReadWhatArrivedWhileIdle();
   // Sends `sql`, with parameters unless `simple` (then several statements
   // may be given), and checks the outcome. `binary_result`: the result in
   // binary format (not with `simple`).

@@ -273,22 +273,39 @@ class DatabaseRestartTest(FleetTestCase):
             retry = rich_details(failure[0]).get("RetryInfo")
             self.assertIsNotNone(retry, "UNAVAILABLE without a retry delay")
             self.assertGreater(retry.retry_delay.ToNanoseconds(), 0)
-            # With the database back, the CLI goes on from the checkpoint. A
-            # connection that broke while the database was away is re-made on
-            # its next use, so the first call may still get UNAVAILABLE (with
-            # its 1 s RetryInfo): a pipeline repeats it after that delay.
-            for _ in range(5):
-                resumed = subprocess.run(followers_argv(fleet[0], checkpoint),
-                                         capture_output=True, text=True, timeout=120)
-                if resumed.returncode == 0 or "UNAVAILABLE" not in resumed.stderr:
-                    break
-                got += followers_of(resumed.stdout)
-                time.sleep(retry.retry_delay.ToNanoseconds() / 1e9)
+            # With the database back, the CLI goes on from the checkpoint at
+            # once: connections the restart closed while idle are replaced
+            # before their next statement, so the first call succeeds.
+            resumed = subprocess.run(followers_argv(fleet[0], checkpoint),
+                                     capture_output=True, text=True, timeout=120)
             self.assertEqual(resumed.returncode, 0, resumed.stderr)
             got += followers_of(resumed.stdout)
         self.assertEqual(len(got), followers)
         self.assertEqual(len(set(got)), followers)
         self.assert_no_429()
+
+    def test_first_calls_after_a_restart_while_idle_succeed(self):
+        fleet = self.start_fleet("42:50:0")
+        # Every component's connection is used once, then left idle across
+        # the restart: the server closes them all while nothing is sent.
+        with FollowgateClient(fleet[0].target) as client:
+            client.invite(COMPANY, profiles(3, "ACoAidle"), request_id="before", timeout=60)
+        before = subprocess.run(followers_argv(fleet[0], os.path.join(temp_dir(), "before")),
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(before.returncode, 0, before.stderr)
+        # Back at once: no background work uses (and so re-makes) them.
+        self.db.stop()
+        self.db.start()
+        # First calls after it: each succeeds, none UNAVAILABLE.
+        with FollowgateClient(fleet[0].target) as client:
+            _, results, _ = client.invite(COMPANY, profiles(3, "ACoAback"), request_id="after",
+                                          timeout=60)
+        self.assertEqual(sorted(results), [0, 1, 2])
+        after = subprocess.run(followers_argv(fleet[0], os.path.join(temp_dir(), "after"))
+                               + ["--reconnect=false"],
+                               capture_output=True, text=True, timeout=120)
+        self.assertEqual(after.returncode, 0, after.stderr)
+        self.assertEqual(len(followers_of(after.stdout)), 50)
 
     def test_database_stopped_during_a_batch_is_unavailable_then_the_repeat_completes(self):
         fleet = self.start_fleet("42:10:0")
@@ -314,6 +331,16 @@ class DatabaseRestartTest(FleetTestCase):
         retry = rich_details(failure[0]).get("RetryInfo")
         self.assertIsNotNone(retry, "UNAVAILABLE without a retry delay")
         self.assertGreater(retry.retry_delay.ToNanoseconds(), 0)
+
+        # While it stays down: NOT_SERVING, and every call UNAVAILABLE with
+        # a retry delay.
+        self.assertTrue(wait_until(lambda: health_status(fleet[0]) == "NOT_SERVING", 30))
+        with FollowgateClient(fleet[0].target) as client:
+            with self.assertRaises(grpc.RpcError) as down:
+                client.invite(COMPANY, urns, request_id="db-down", timeout=60)
+        self.assertEqual(down.exception.code(), grpc.StatusCode.UNAVAILABLE,
+                         down.exception.details())
+        self.assertIsNotNone(rich_details(down.exception).get("RetryInfo"))
 
         self.db.start()
         self.assertTrue(wait_until(lambda: health_status(fleet[0]) == "SERVING", 30))

@@ -30,10 +30,8 @@ enough. The server is a child of the test and is sent SIGTERM when the test
 process dies, so a crashed test leaves no server running.
 """
 
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -41,10 +39,10 @@ import time
 
 BIN_DIR = "/usr/lib/postgresql/15/bin"
 RUNUSER = "/usr/sbin/runuser"
+SETPRIV = "/usr/bin/setpriv"
 START_TIMEOUT = 60.0
 PORT_ATTEMPTS = 5
 _MAX_DIR_LENGTH = 80
-_PR_SET_PDEATHSIG = 1
 
 _PG_HBA = """\
 # Written by tests/e2e/postgres.py.
@@ -76,8 +74,12 @@ def _free_loopback_port():
         return s.getsockname()[1]
 
 
-def _die_with_parent():
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _dying_with_parent(argv):
+    """`argv` run so that it gets SIGTERM when the thread that started it
+    ends (prctl PR_SET_PDEATHSIG, set by util-linux's setpriv before it
+    execs `argv`): the cluster dies with the test even if it is killed. Not
+    a preexec_fn, which is unsafe while other threads (gRPC's) run."""
+    return [SETPRIV, "--pdeathsig", "TERM", "--"] + argv
 
 
 def _tail(path, start=0):
@@ -207,12 +209,13 @@ class PostgresServer:
         log_start = _size(self.log_path)
         with open(self.log_path, "a") as log:
             child = subprocess.Popen(
-                _as_server_user([os.path.join(BIN_DIR, "postgres"), "-D", self.data_dir,
-                                 "-p", str(self.port), "-k", self.dir,
-                                 "-c", "listen_addresses=127.0.0.1",
-                                 "-c", "fsync=off", "-c", "full_page_writes=off"]),
+                _dying_with_parent(_as_server_user(
+                    [os.path.join(BIN_DIR, "postgres"), "-D", self.data_dir,
+                     "-p", str(self.port), "-k", self.dir,
+                     "-c", "listen_addresses=127.0.0.1",
+                     "-c", "fsync=off", "-c", "full_page_writes=off"])),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.dir, preexec_fn=_die_with_parent)
+                cwd=self.dir)
         deadline = time.monotonic() + START_TIMEOUT
         while not self._ready():
             if child.poll() is not None:

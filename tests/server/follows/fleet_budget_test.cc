@@ -251,6 +251,29 @@ TEST_F(FleetBudgetTest, HigherPriorityGoesFirstAcrossReplicas) {
   EXPECT_THAT(CallersInGrantOrder(grants), ElementsAre("B", "A"));
 }
 
+TEST_F(FleetBudgetTest, IdleOnlyWaiterGoesAfterACallerOfAnotherReplica) {
+  const absl::Duration interval = absl::Milliseconds(200);
+  std::unique_ptr<FleetBudget> one = Replica("idle", "r1", interval);
+  std::unique_ptr<FleetBudget> two = Replica("idle", "r2", interval);
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  // Arrival, round robin and priority all favour the watch.
+  Hold("idle", "Z");
+  Watchdog watchdog(absl::Seconds(20));
+  absl::Mutex mu;
+  std::vector<Grant> grants;
+  std::vector<std::thread> threads;
+  PacerRequest watch = Request("A", 1);
+  watch.idle_only = true;
+  threads.push_back(AcquireInThread(one.get(), watch, watchdog, &mu, &grants));
+  AwaitWaiters("idle", 1);
+  threads.push_back(AcquireInThread(two.get(), Request("B"), watchdog, &mu, &grants));
+  AwaitWaiters("idle", 2);
+  Release("idle");
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_THAT(CallersInGrantOrder(grants), ElementsAre("B", "A"));
+}
+
 TEST_F(FleetBudgetTest, CancelledWaiterSpendsNothingAndLeavesTheQueue) {
   const absl::Duration interval = absl::Milliseconds(200);
   std::unique_ptr<FleetBudget> one = Replica("cancel", "r1", interval);
@@ -285,6 +308,32 @@ TEST_F(FleetBudgetTest, CancelledWaiterSpendsNothingAndLeavesTheQueue) {
   other.join();
   EXPECT_THAT(CallersInGrantOrder(grants), ElementsAre("B"));
   EXPECT_EQ(WaiterCount("cancel"), 0);
+}
+
+// A stream that fails while its request waits cancels it: its row goes
+// before Acquire returns, so the next caller is not held until the row's
+// alive_until (waiter_ttl) passes.
+TEST_F(FleetBudgetTest, FailedStreamsWaiterLeavesBeforeAcquireReturns) {
+  const absl::Duration interval = absl::Milliseconds(200);
+  std::unique_ptr<FleetBudget> one = Replica("failed", "r1", interval);
+  std::unique_ptr<FleetBudget> two = Replica("failed", "r2", interval);
+  ASSERT_TRUE(one != nullptr && two != nullptr);
+  Hold("failed", "Z");
+  CancellationToken cancel;
+  absl::Status cancelled;
+  std::thread waiter([&] { cancelled = one->Acquire(Request("A"), cancel); });
+  AwaitWaiters("failed", 1);
+  cancel.Cancel();
+  waiter.join();
+  EXPECT_THAT(cancelled, StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(WaiterCount("failed"), 0);  // At once, not after waiter_ttl.
+  Release("failed");
+
+  // The next caller, on the other replica, is granted well within the TTL.
+  Watchdog watchdog(absl::Seconds(20));
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(two->Acquire(Request("B"), watchdog.token()), IsOk());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
 TEST_F(FleetBudgetTest, DeadReplicasWaiterDoesNotBlockOthers) {
@@ -540,12 +589,26 @@ TEST_F(FleetBudgetTest, FetchersOnTwoReplicasShareTheIntervalByTheDatabasesClock
   }
 }
 
+// --linkedin_min_interval=0s means no pacing in a fleet as in one process.
+TEST_F(FleetBudgetTest, ZeroIntervalGrantsBackToBack) {
+  std::unique_ptr<FleetBudget> one = Replica("unpaced", "r1", absl::ZeroDuration());
+  ASSERT_TRUE(one != nullptr);
+  Watchdog watchdog(absl::Seconds(20));
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 5; ++i) {
+    absl::Time at;
+    ASSERT_THAT(one->Acquire(Request("caller"), watchdog.token(), &at), IsOk());
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(WaiterCount("unpaced"), 0);
+}
+
 TEST_F(FleetBudgetTest, CreateRejectsOptionsItCannotHonour) {
   FleetBudgetOptions options;
   options.url = server_->url();
   EXPECT_THAT(FleetBudget::Create(options), StatusIs(absl::StatusCode::kInvalidArgument));
   options.name = "options";
-  options.interval = absl::ZeroDuration();
+  options.interval = -absl::Seconds(1);
   EXPECT_THAT(FleetBudget::Create(options), StatusIs(absl::StatusCode::kInvalidArgument));
   options.interval = absl::Seconds(1);
   options.waiter_ttl = options.recheck_interval;

@@ -92,6 +92,49 @@ TEST(RequestPacer, WaiterInBackoffDoesNotHoldUpOthers) {
   EXPECT_THAT(order, ::testing::ElementsAre(2, 1));
 }
 
+TEST(ChooseNextWaiter, IdleOnlyIsNeverChosenWhileAnotherWaiterIsReady) {
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  PacerWaiters waiters;
+  waiters.emplace(1, PacerWaiter{"watch", 9, now, /*idle_only=*/true});
+  waiters.emplace(2, PacerWaiter{"caller", 0, now});
+  EXPECT_EQ(ChooseNextWaiter(waiters, "", now), 2u);
+  // A caller still in backoff is not ready: the idle slot goes to the watch.
+  waiters.at(2).not_before = now + absl::Seconds(1);
+  EXPECT_EQ(ChooseNextWaiter(waiters, "", now), 1u);
+  waiters.erase(2);
+  EXPECT_EQ(ChooseNextWaiter(waiters, "", now), 1u);
+}
+
+TEST(RequestPacer, CallerArrivingWhileAnIdleOnlyRequestWaitsIsGrantedFirst) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  ASSERT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  auto acquire = [&](PacerRequest request) {
+    ASSERT_THAT(pacer.Acquire(request, never), IsOk());
+    absl::MutexLock lock(&mu);
+    order.push_back(request.caller);
+  };
+  // Ahead by arrival, name order and priority: only idle_only puts it last.
+  PacerRequest watch{"a-watch", 1, absl::InfinitePast(), /*idle_only=*/true};
+  std::thread idle(acquire, watch);
+  clock.BlockUntilWaiters(1);
+  std::thread caller(acquire, PacerRequest{"caller"});
+  clock.BlockUntilWaiters(2);
+  for (size_t i = 0; i < 2; ++i) {
+    clock.Advance(kInterval);
+    absl::MutexLock lock(&mu);
+    auto granted = [&order, i] { return order.size() > i; };
+    mu.Await(absl::Condition(&granted));
+  }
+  idle.join();
+  caller.join();
+  // The caller waited for no more than the one slot already in use.
+  EXPECT_THAT(order, ::testing::ElementsAre("caller", "a-watch"));
+}
+
 TEST(RequestPacer, EarlierArrivalGoesFirstAmongReadyWaiters) {
   FakeClock clock;
   RequestPacer pacer(&clock, kInterval);
