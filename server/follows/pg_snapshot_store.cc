@@ -295,7 +295,7 @@ absl::StatusOr<std::vector<std::string>> PgSnapshotStore::Cursors(int64_t id) {
   return out;
 }
 
-absl::StatusOr<int> PgSnapshotStore::Prune(absl::Duration max_age, int64_t max_bytes,
+absl::StatusOr<int> PgSnapshotStore::Prune(const RetentionLimits& limits,
                                            const std::set<int64_t>& in_use) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
@@ -329,7 +329,7 @@ absl::StatusOr<int> PgSnapshotStore::Prune(absl::Duration max_age, int64_t max_b
     FG_ASSIGN_OR_RETURN(PgResult total_result,
                         db_->Query("SELECT COALESCE(sum(bytes), 0)::bigint FROM snapshots"));
     const int64_t total = total_result.rows.empty() ? 0 : total_result.rows[0].Int(0);
-    for (int64_t id : SnapshotsToPrune(std::move(all), total, now, max_age, max_bytes)) {
+    for (int64_t id : SnapshotsToPrune(std::move(all), total, now, limits)) {
       FG_ASSIGN_OR_RETURN(PgResult gone, db_->Query("DELETE FROM snapshots WHERE id = $1", {id}));
       deleted += static_cast<int>(gone.affected_rows);
     }

@@ -106,8 +106,7 @@ class PgSnapshotStore final : public SnapshotStore {
                                                      int64_t max_pages,
                                                      int64_t max_bytes) override;
 
-  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
-                            const std::set<int64_t>& in_use) override;
+  absl::StatusOr<int> Prune(const RetentionLimits& limits, const std::set<int64_t>& in_use) override;
 
  private:
   PgSnapshotStore(std::unique_ptr<PgDb> db, Clock* clock) : db_(std::move(db)), clock_(clock) {}

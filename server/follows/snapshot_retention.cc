@@ -11,7 +11,7 @@ namespace followgate {
 
 std::vector<int64_t> SnapshotsToPrune(std::vector<RetentionCandidate> complete,
                                       int64_t total_bytes, absl::Time now,
-                                      absl::Duration max_age, int64_t max_bytes) {
+                                      const RetentionLimits& limits) {
   std::sort(complete.begin(), complete.end(),
             [](const RetentionCandidate& a, const RetentionCandidate& b) { return a.id < b.id; });
   // Newest first per query, and the newest per query and UTC day.
@@ -22,20 +22,22 @@ std::vector<int64_t> SnapshotsToPrune(std::vector<RetentionCandidate> complete,
     const absl::CivilDay day = absl::ToCivilDay(it->completed_at, absl::UTCTimeZone());
     newest_of_day.emplace(std::make_pair(it->query_key, day), it->id);
   }
-  std::set<int64_t> two_newest, newest, day_newest;
+  std::set<int64_t> kept_newest, newest, day_newest;
   for (const auto& [key, ids] : newest_first) {
     newest.insert(ids[0]);
-    for (size_t i = 0; i < ids.size() && i < 2; ++i) two_newest.insert(ids[i]);
+    for (size_t i = 0; i < ids.size() && i < static_cast<size_t>(limits.keep_newest); ++i) {
+      kept_newest.insert(ids[i]);
+    }
   }
   for (const auto& [key_day, id] : newest_of_day) day_newest.insert(id);
 
-  const absl::Time cutoff = now - max_age;
+  const absl::Time cutoff = now - limits.max_age;
   std::vector<int64_t> deleted;
   for (const RetentionCandidate& c : complete) {
     if (c.held) continue;
     const bool too_old = c.started_at < cutoff;
-    const bool superseded = two_newest.count(c.id) == 0 && day_newest.count(c.id) == 0;
-    const bool too_big = total_bytes > max_bytes && newest.count(c.id) == 0;
+    const bool superseded = kept_newest.count(c.id) == 0 && day_newest.count(c.id) == 0;
+    const bool too_big = total_bytes > limits.max_bytes && newest.count(c.id) == 0;
     if (!too_old && !superseded && !too_big) continue;
     deleted.push_back(c.id);
     total_bytes -= c.bytes;

@@ -11,6 +11,18 @@
 
 namespace followgate {
 
+// What retention keeps (SnapshotHubOptions holds the configured values).
+struct RetentionLimits {
+  // Complete snapshots that started longer ago than this are deleted.
+  absl::Duration max_age = absl::Hours(7 * 24);
+  // Beyond this total size, the oldest are deleted (never a query's newest).
+  int64_t max_bytes = int64_t{1} << 30;
+  // How many of a query's newest complete snapshots are kept within
+  // `max_age` besides the newest of each UTC day; at least 2, so that the
+  // changes between the two newest can be computed.
+  int keep_newest = 2;
+};
+
 // One complete snapshot as retention sees it.
 struct RetentionCandidate {
   int64_t id = 0;
@@ -28,7 +40,8 @@ struct RetentionCandidate {
 // in progress ones included. In order of id, a snapshot not held goes when
 //  - it started more than `max_age` before `now` (even the newest of its
 //    query: an old copy serves no caller), or
-//  - it is neither among the two newest complete snapshots of its query nor
+//  - it is neither among the `keep_newest` newest complete snapshots of its
+//    query nor
 //    the newest complete one of its query on its UTC day (by completed_at):
 //    so changes between the two newest, and between the newest of each day
 //    within the age, can still be computed, without a copy per crawl; or
@@ -37,7 +50,7 @@ struct RetentionCandidate {
 // Thread-compatible (pure).
 std::vector<int64_t> SnapshotsToPrune(std::vector<RetentionCandidate> complete,
                                       int64_t total_bytes, absl::Time now,
-                                      absl::Duration max_age, int64_t max_bytes);
+                                      const RetentionLimits& limits);
 
 }  // namespace followgate
 

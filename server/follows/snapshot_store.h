@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/follows/snapshot_retention.h"
 
 namespace followgate {
 
@@ -142,13 +143,13 @@ class SnapshotStore {
   }
 
   // Deletes the complete snapshots SnapshotsToPrune (snapshot_retention.h)
-  // picks: those older than `max_age`; those neither among the two newest
-  // of their query nor the newest of their query's UTC day; then the oldest
+  // picks: those older than `max_age`; those neither among the
+  // `keep_newest` newest of their query nor the newest of their query's UTC day; then the oldest
   // until all snapshots together hold at most `max_bytes`. Never one in
   // `in_use`, nor the newest complete snapshot of a query younger than
   // `max_age`. A deleted snapshot's pages and cursors go with it. Returns
   // how many were deleted.
-  virtual absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
+  virtual absl::StatusOr<int> Prune(const RetentionLimits& limits,
                                     const std::set<int64_t>& in_use) = 0;
 };
 

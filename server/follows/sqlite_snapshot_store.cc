@@ -228,8 +228,8 @@ absl::Status SqliteSnapshotStore::DeleteLocked(int64_t id) {
   return snapshot.Bind(1, id).Run();
 }
 
-absl::StatusOr<int> SqliteSnapshotStore::Prune(absl::Duration max_age, int64_t max_bytes,
-                                               const std::set<int64_t>& in_use) {
+absl::StatusOr<int> SqliteSnapshotStore::Prune(const RetentionLimits& limits,
+                                           const std::set<int64_t>& in_use) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   int deleted = 0;
@@ -254,7 +254,7 @@ absl::StatusOr<int> SqliteSnapshotStore::Prune(absl::Duration max_age, int64_t m
                                                       "snapshots"));
     FG_ASSIGN_OR_RETURN(bool has_total, total_stmt.Step());
     const int64_t total = has_total ? total_stmt.Int(0) : 0;
-    for (int64_t id : SnapshotsToPrune(std::move(all), total, now, max_age, max_bytes)) {
+    for (int64_t id : SnapshotsToPrune(std::move(all), total, now, limits)) {
       FG_RETURN_IF_ERROR(DeleteLocked(id));
       ++deleted;
     }

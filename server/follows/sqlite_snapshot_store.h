@@ -51,8 +51,7 @@ class SqliteSnapshotStore final : public SnapshotStore {
   absl::StatusOr<std::vector<std::string>> Cursors(int64_t id) override;
   absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq) override;
 
-  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
-                            const std::set<int64_t>& in_use) override;
+  absl::StatusOr<int> Prune(const RetentionLimits& limits, const std::set<int64_t>& in_use) override;
 
  private:
   SqliteSnapshotStore(std::unique_ptr<SqliteDb> db, Clock* clock)

@@ -171,7 +171,7 @@ TEST_F(FollowerChangesSourceTest, AnIdNoLongerRetainedIsNotFoundNamingIt) {
   const int64_t gone = Snapshot({1});
   Snapshot({2});
   Snapshot({3});
-  ASSERT_THAT(store_->Prune(absl::Minutes(90), int64_t{1} << 30, {}), IsOk());
+  ASSERT_THAT(store_->Prune({absl::Minutes(90), int64_t{1} << 30}, {}), IsOk());
   v1::StreamFollowerChangesRequest request = Members();
   request.set_from_snapshot_id(gone);
   EXPECT_THAT(Changes(request).status,

@@ -119,9 +119,9 @@ class ReadAheadStore final : public SnapshotStore {
     ++batch_reads;
     return inner_->ReadPages(id, first_seq, max_pages, max_bytes);
   }
-  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
+  absl::StatusOr<int> Prune(const RetentionLimits& limits,
                             const std::set<int64_t>& in_use) override {
-    return inner_->Prune(max_age, max_bytes, in_use);
+    return inner_->Prune(limits, in_use);
   }
 
   std::atomic<int> page_reads{0};

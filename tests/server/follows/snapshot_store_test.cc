@@ -529,7 +529,7 @@ TEST_P(SnapshotStoreTest, ASnapshotInProgressContinuesAfterARestartFromItsCursor
 TEST_P(SnapshotStoreTest, IdsOfPrunedSnapshotsAreNeverGivenAgainAlsoAfterARestart) {
   const SnapshotInfo pruned = Stored(kQuery, 1);
   clock_.Advance(absl::Hours(2));
-  ASSERT_THAT(store_->Prune(absl::Hours(1), int64_t{1} << 30, {}), IsOk());
+  ASSERT_THAT(store_->Prune({absl::Hours(1), int64_t{1} << 30}, {}), IsOk());
   ASSERT_FALSE(Exists(pruned.id));
   Reopen();
   auto created = store_->Create(kQuery);
@@ -542,7 +542,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesCompleteSnapshotsOlderThanTheMaximumAge) {
   const SnapshotInfo old_newest = Stored(kQuery, 1);
   clock_.Advance(absl::Hours(2));
   const SnapshotInfo young = Stored(kOtherQuery, 1);
-  auto deleted = store_->Prune(absl::Hours(1), int64_t{1} << 30, {});
+  auto deleted = store_->Prune({absl::Hours(1), int64_t{1} << 30}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 2);
   EXPECT_FALSE(Exists(old_one.id));
@@ -553,7 +553,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesCompleteSnapshotsOlderThanTheMaximumAge) {
 TEST_P(SnapshotStoreTest, PruneDeletesAPrunedSnapshotsPagesAndCursors) {
   const SnapshotInfo old_one = Stored(kQuery, 2);
   clock_.Advance(absl::Hours(2));
-  ASSERT_THAT(store_->Prune(absl::Hours(1), int64_t{1} << 30, {}), IsOk());
+  ASSERT_THAT(store_->Prune({absl::Hours(1), int64_t{1} << 30}, {}), IsOk());
   auto page = store_->ReadPage(old_one.id, 0);
   ASSERT_THAT(page, IsOk());
   EXPECT_FALSE(page->has_value());
@@ -563,7 +563,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesAPrunedSnapshotsPagesAndCursors) {
 TEST_P(SnapshotStoreTest, PruneNeverDeletesASnapshotInProgress) {
   const SnapshotInfo partial = Stored(kQuery, 3, /*complete=*/false, /*page_bytes=*/1000);
   clock_.Advance(absl::Hours(2));
-  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {});
+  auto deleted = store_->Prune({absl::Hours(1), /*max_bytes=*/10}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 0);
   EXPECT_TRUE(Exists(partial.id));
@@ -574,7 +574,7 @@ TEST_P(SnapshotStoreTest, PruneNeverDeletesAPinnedSnapshot) {
   const SnapshotInfo unpinned = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/1000);
   Stored(kQuery, 1);
   clock_.Advance(absl::Hours(2));
-  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {pinned.id});
+  auto deleted = store_->Prune({absl::Hours(1), /*max_bytes=*/10}, {pinned.id});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_TRUE(Exists(pinned.id));
   EXPECT_FALSE(Exists(unpinned.id));
@@ -586,7 +586,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesTheOldestCompleteSnapshotsUntilTheTotalFit
   const SnapshotInfo newer = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   const SnapshotInfo newest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   // 1600 bytes: the two oldest go, and the 800 left fit.
-  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/1000, {});
+  auto deleted = store_->Prune({absl::Hours(1), /*max_bytes=*/1000}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 2);
   EXPECT_FALSE(Exists(oldest.id));
@@ -598,7 +598,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesTheOldestCompleteSnapshotsUntilTheTotalFit
 TEST_P(SnapshotStoreTest, PruneBySizeKeepsTheNewestCompleteSnapshotOfAYoungQuery) {
   const SnapshotInfo old_one = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   const SnapshotInfo newest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
-  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {});
+  auto deleted = store_->Prune({absl::Hours(1), /*max_bytes=*/10}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 1);
   EXPECT_FALSE(Exists(old_one.id));
@@ -608,7 +608,7 @@ TEST_P(SnapshotStoreTest, PruneBySizeKeepsTheNewestCompleteSnapshotOfAYoungQuery
 TEST_P(SnapshotStoreTest, PruneWithinTheLimitsDeletesNothing) {
   const SnapshotInfo first = Stored(kQuery, 1);
   const SnapshotInfo second = Stored(kQuery, 1);
-  auto deleted = store_->Prune(absl::Hours(1), int64_t{1} << 30, {});
+  auto deleted = store_->Prune({absl::Hours(1), int64_t{1} << 30}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 0);
   EXPECT_TRUE(Exists(first.id));
@@ -667,7 +667,7 @@ TEST_P(SnapshotStoreTest, PruneKeepsTheNewestOfEachUtcDayAndTheTwoNewestWithinTh
     }
     clock_.Advance(absl::Hours(6));
   }
-  auto deleted = store_->Prune(absl::Hours(24 * 30), int64_t{1} << 30, {});
+  auto deleted = store_->Prune({absl::Hours(24 * 30), int64_t{1} << 30}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 5);
   for (int d = 0; d < 2; ++d) {
@@ -678,6 +678,27 @@ TEST_P(SnapshotStoreTest, PruneKeepsTheNewestOfEachUtcDayAndTheTwoNewestWithinTh
   EXPECT_FALSE(Exists(days[2][0].id));
   EXPECT_TRUE(Exists(days[2][1].id));  // Among the two newest.
   EXPECT_TRUE(Exists(days[2][2].id));
+}
+
+TEST_P(SnapshotStoreTest, PruneKeepsAsManyNewestAsKeepNewestSays) {
+  // Five crawls within one UTC day (from a midnight on).
+  clock_.Advance(absl::Ceil(clock_.Now() - absl::UnixEpoch(), absl::Hours(24)) -
+                 (clock_.Now() - absl::UnixEpoch()));
+  std::vector<SnapshotInfo> crawls;
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Minutes(1));
+    crawls.push_back(Stored(kQuery, 1));
+  }
+  RetentionLimits limits{absl::Hours(24 * 30), int64_t{1} << 30};
+  limits.keep_newest = 3;
+  auto deleted = store_->Prune(limits, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_FALSE(Exists(crawls[0].id));
+  EXPECT_FALSE(Exists(crawls[1].id));
+  EXPECT_TRUE(Exists(crawls[2].id));
+  EXPECT_TRUE(Exists(crawls[3].id));
+  EXPECT_TRUE(Exists(crawls[4].id));
 }
 
 TEST(SqliteSnapshotStoreInMemory, AnEmptyPathKeepsSnapshotsOnlyUntilTheStoreCloses) {
