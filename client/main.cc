@@ -7,6 +7,9 @@
 //              [--request_id=ID] [--retry_unknown]
 //              (--profiles_file=FILE | URN...) [--format=jsonl|csv]
 //   followgate --server=HOST:PORT invitation --company=ID URN
+//   followgate --server=HOST:PORT snapshots URN [--edge_type=...]
+//   followgate --server=HOST:PORT changes URN [--edge_type=...]
+//              [--since=TIME | --from_snapshot=ID] [--to_snapshot=ID]
 //
 // Results go to stdout, one per line; progress (when stderr is a terminal)
 // and a summary go to stderr. followers and following reconnect after
@@ -37,6 +40,7 @@
 #include "client/checkpoint.h"
 #include "client/edge_format.h"
 #include "client/error_text.h"
+#include "client/snapshot_format.h"
 #include "client/invite_format.h"
 #include "client/stream_printer.h"
 #include "followgate/v1/follows.grpc.pb.h"
@@ -83,6 +87,13 @@ ABSL_FLAG(std::string, request_id, "",
           "and printed when not given.");
 ABSL_FLAG(bool, retry_unknown, false,
           "invite: also re-send profiles whose earlier outcome is UNKNOWN.");
+ABSL_FLAG(bool, snapshot_columns, false,
+          "followers, following: add snapshotId and fetchTime columns to each row.");
+ABSL_FLAG(std::string, since, "",
+          "changes: compare with the newest complete snapshot at or before this RFC 3339 "
+          "time (e.g. 2026-12-01T00:00:00Z).");
+ABSL_FLAG(int64_t, from_snapshot, 0, "changes: the older snapshot's id (see snapshots).");
+ABSL_FLAG(int64_t, to_snapshot, 0, "changes: the newer snapshot's id; unset: the newest.");
 ABSL_FLAG(std::string, profiles_file, "",
           "invite: file with one profile URN per line (instead of URN arguments).");
 
@@ -97,7 +108,11 @@ constexpr char kUsage[] =
     "[--max_staleness=D] [--priority=N] [--caller=NAME] [--timeout=D]\n"
     "followgate --server=HOST:PORT invite --company=ID [--account=ID] [--request_id=ID] "
     "[--retry_unknown] (--profiles_file=FILE | URN...) [--format=jsonl|csv]\n"
-    "followgate --server=HOST:PORT invitation --company=ID URN [--format=jsonl|csv]";
+    "followgate --server=HOST:PORT invitation --company=ID URN [--format=jsonl|csv]\n"
+    "followgate --server=HOST:PORT snapshots URN [--edge_type=members|pages|all] "
+    "[--format=jsonl|csv]\n"
+    "followgate --server=HOST:PORT changes URN [--edge_type=members|pages|all] "
+    "[--since=TIME | --from_snapshot=ID] [--to_snapshot=ID] [--format=jsonl|csv]";
 
 int UsageError(absl::string_view message) {
   absl::FPrintF(stderr, "followgate: %s\nusage:\n%s\n", message, kUsage);
@@ -254,6 +269,7 @@ StreamRun MakeStreamRun(const Invocation& invocation, const StreamFlags& flags,
   }
   StreamRun run;
   run.format = invocation.format;
+  run.snapshot_columns = absl::GetFlag(FLAGS_snapshot_columns);
   run.checkpoint = flags.checkpoint;
   run.resume_token = flags.resume_token;
   run.reconnect = absl::GetFlag(FLAGS_reconnect);
@@ -432,6 +448,77 @@ int ShowInvitation(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientCo
   return ReportStatus(status);
 }
 
+// snapshots URN: the retained snapshots of the page's followers, newest
+// first, every page of ListSnapshots.
+int ListSnapshotsCommand(const std::shared_ptr<grpc::Channel>& channel, absl::Time deadline,
+                         const Invocation& invocation) {
+  auto filter = ParseEdgeType(absl::GetFlag(FLAGS_edge_type));
+  if (!filter.ok()) return UsageError(filter.status().message());
+  v1::ListSnapshotsRequest request;
+  request.set_followee(invocation.urn);
+  request.set_follower_filter(*filter);
+  auto stub = v1::FollowsService::NewStub(channel);
+  std::string out = FormatSnapshotHeader(invocation.format);
+  for (;;) {
+    grpc::ClientContext context;
+    if (absl::Status prepared = PrepareCall(&context, deadline); !prepared.ok()) {
+      return UsageError(prepared.message());
+    }
+    v1::ListSnapshotsResponse response;
+    const grpc::Status status = stub->ListSnapshots(&context, request, &response);
+    if (!status.ok()) {
+      if (!WriteOut(out)) return 1;
+      return ReportStatus(status);
+    }
+    for (const v1::Snapshot& snapshot : response.snapshots()) {
+      AppendSnapshot(invocation.format, snapshot, &out);
+    }
+    if (!WriteOut(out)) return 1;
+    out.clear();
+    if (response.next_page_token().empty()) return 0;
+    request.set_page_token(response.next_page_token());
+  }
+}
+
+// changes URN: who followed and who left between two snapshots (by default
+// the two newest), one row per change with its changeType.
+int Changes(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
+            const Invocation& invocation) {
+  auto filter = ParseEdgeType(absl::GetFlag(FLAGS_edge_type));
+  if (!filter.ok()) return UsageError(filter.status().message());
+  v1::StreamFollowerChangesRequest request;
+  request.set_followee(invocation.urn);
+  request.set_follower_filter(*filter);
+  request.set_from_snapshot_id(absl::GetFlag(FLAGS_from_snapshot));
+  request.set_to_snapshot_id(absl::GetFlag(FLAGS_to_snapshot));
+  if (const std::string since = absl::GetFlag(FLAGS_since); !since.empty()) {
+    if (request.from_snapshot_id() != 0) {
+      return UsageError("--since and --from_snapshot name the same snapshot: give one");
+    }
+    absl::Time t;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, since, &t, &error)) {
+      return UsageError(absl::StrCat("--since must be an RFC 3339 time like "
+                                     "2026-12-01T00:00:00Z, got \"", since, "\""));
+    }
+    *request.mutable_from_time() =
+        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+  }
+  auto stub = v1::FollowsService::NewStub(channel);
+  auto reader = stub->StreamFollowerChanges(context, request);
+  std::string out = FormatChangeHeader(invocation.format);
+  v1::FollowerChangesPage page;
+  while (reader->Read(&page)) {
+    for (const v1::FollowChange& change : page.changes()) {
+      AppendChange(invocation.format, change, &out);
+    }
+    if (!WriteOut(out)) return 1;
+    out.clear();
+  }
+  if (!out.empty() && !WriteOut(out)) return 1;
+  return ReportStatus(reader->Finish());
+}
+
 // Checks the command line and the flags every command shares (usage errors
 // exit 2), then runs the command.
 int Run(const std::vector<char*>& args) {
@@ -460,6 +547,8 @@ int Run(const std::vector<char*>& args) {
   if (command == "following") return Following(channels, *invocation, *stream_flags, deadline);
   if (command == "invite") return Invite(channel, &context, *invocation);
   if (command == "invitation") return ShowInvitation(channel, &context, *invocation);
+  if (command == "snapshots") return ListSnapshotsCommand(channel, deadline, *invocation);
+  if (command == "changes") return Changes(channel, &context, *invocation);
   return UsageError(absl::StrCat("unknown command \"", command, "\""));
 }
 

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "client/checkpoint.h"
 #include "client/edge_format.h"
+#include "client/snapshot_format.h"
 #include "client/error_text.h"
 #include "client/progress.h"
 #include "client/reconnect.h"
@@ -44,6 +45,8 @@ bool StdoutHoldsData();
 // What one run of a follows stream needs besides the request.
 struct StreamRun {
   EdgeFormat format = EdgeFormat::kJsonLines;
+  // --snapshot_columns: each row also carries snapshotId and fetchTime.
+  bool snapshot_columns = false;
   std::string checkpoint;  // "" without --checkpoint
   // Where to start: the checkpoint's token, "" for the beginning.
   std::string resume_token;
@@ -74,7 +77,9 @@ int PrintStream(const OpenStream<Page>& open, const StreamRun& run) {
   std::string token = run.resume_token;
   const bool resumed = !token.empty();
   // A resumed run appends to what an earlier run wrote: no second header.
-  std::string out = resumed || StdoutHoldsData() ? "" : FormatHeader(run.format);
+  std::string out = resumed || StdoutHoldsData() ? ""
+                    : run.snapshot_columns ? FormatHeaderWithSnapshot(run.format)
+                                           : FormatHeader(run.format);
   int64_t pages = 0;
   for (;;) {
     grpc::ClientContext context;
@@ -93,7 +98,13 @@ int PrintStream(const OpenStream<Page>& open, const StreamRun& run) {
         continue;
       }
       ++pages;
-      for (const v1::FollowEdge& edge : page.edges()) AppendEdge(run.format, edge, &out);
+      for (const v1::FollowEdge& edge : page.edges()) {
+        if (run.snapshot_columns) {
+          AppendEdgeWithSnapshot(run.format, edge, page.snapshot_id(), page.fetch_time(), &out);
+        } else {
+          AppendEdge(run.format, edge, &out);
+        }
+      }
       // Whole pages reach the file or pipe at once: pages come minutes apart,
       // and an interrupted run keeps every complete line it received.
       if (!WriteOut(out)) {

@@ -99,6 +99,9 @@ ABSL_FLAG(absl::Duration, snapshot_max_age, absl::Hours(7 * 24),
           "Complete snapshots older than this are deleted.");
 ABSL_FLAG(int64_t, snapshot_max_bytes, int64_t{1} << 30,
           "The oldest complete snapshots are deleted beyond this total size.");
+ABSL_FLAG(int32_t, snapshot_keep_newest, 2,
+          "Within --snapshot_max_age a query keeps this many newest complete "
+          "snapshots (2 to 1000) and the newest of each UTC day.");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(10),
           "A stream waiting for LinkedIn's budget sends a heartbeat this often.");
 ABSL_FLAG(int, call_threads, 4,
@@ -254,8 +257,9 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
     options.database_password = *std::move(password);
   }
   options.snapshots.default_max_staleness = absl::GetFlag(FLAGS_max_staleness);
-  options.snapshots.max_age = absl::GetFlag(FLAGS_snapshot_max_age);
-  options.snapshots.max_bytes = absl::GetFlag(FLAGS_snapshot_max_bytes);
+  options.snapshots.retention.max_age = absl::GetFlag(FLAGS_snapshot_max_age);
+  options.snapshots.retention.max_bytes = absl::GetFlag(FLAGS_snapshot_max_bytes);
+  options.snapshots.retention.keep_newest = absl::GetFlag(FLAGS_snapshot_keep_newest);
   options.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
   options.call_threads = absl::GetFlag(FLAGS_call_threads);
   options.connectsafely.base_url = absl::GetFlag(FLAGS_connectsafely_base_url);

@@ -15,6 +15,9 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 constexpr int kChangesPerMessage = 1000;
+// How many snapshots before `to` are looked at for a complete one (those in
+// progress are few: one per query at a time, or a few abandoned ones).
+constexpr int kOlderSearch = 16;
 
 }  // namespace
 
@@ -22,21 +25,107 @@ FollowerChangesSource::FollowerChangesSource(SnapshotStore* store,
                                              v1::StreamFollowerChangesRequest request)
     : store_(store), request_(std::move(request)) {}
 
+absl::StatusOr<SnapshotInfo> FollowerChangesSource::SnapshotById(const std::string& field,
+                                                                int64_t id,
+                                                                const std::string& query_key) {
+  FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> found, store_->Get(id));
+  if (!found.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat(field, ": snapshot ", id, " is not retained (or never was)"));
+  }
+  if (found->query_key != query_key) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": snapshot ", id, " is not a snapshot of ", query_key));
+  }
+  if (!found->complete) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(field, ": snapshot ", id, " is still being fetched"));
+  }
+  return *std::move(found);
+}
+
 absl::Status FollowerChangesSource::FindPairs() {
   v1::StreamFollowersRequest as_stream;
   as_stream.set_followee(request_.followee());
   as_stream.set_follower_filter(request_.follower_filter());
   FG_ASSIGN_OR_RETURN(std::vector<FollowsQuery> sequences, SequencesFor(as_stream));
+  if (request_.from_snapshot_id() < 0 || request_.to_snapshot_id() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        request_.from_snapshot_id() < 0 ? "from_snapshot_id" : "to_snapshot_id",
+        " must be positive"));
+  }
+  const bool by_id = request_.from_snapshot_id() != 0 || request_.to_snapshot_id() != 0;
+  if (by_id && sequences.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        request_.from_snapshot_id() != 0 ? "from_snapshot_id" : "to_snapshot_id",
+        ": a snapshot id names one sequence; set follower_filter to "
+        "FOLLOWER_FILTER_MEMBERS or FOLLOWER_FILTER_ORGANIZATIONAL_PAGES"));
+  }
+  if (request_.from_snapshot_id() != 0 && request_.has_from_time()) {
+    return absl::InvalidArgumentError("from_time: set from_snapshot_id or from_time, not both");
+  }
+  if (request_.from_snapshot_id() != 0 && request_.to_snapshot_id() != 0 &&
+      request_.from_snapshot_id() >= request_.to_snapshot_id()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "from_snapshot_id: ", request_.from_snapshot_id(),
+        " is not older than to_snapshot_id ", request_.to_snapshot_id()));
+  }
   for (const FollowsQuery& query : sequences) {
-    FG_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> newest,
-                        store_->NewestComplete(SnapshotQueryKey(query), 2));
-    if (newest.size() < 2) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "comparing needs two complete snapshots of ", SnapshotQueryKey(query), "; there are ",
-          newest.size(), ". Stream the followers again (with a small max_staleness) to take "
-          "a new one"));
+    const std::string key = SnapshotQueryKey(query);
+    // Newer first, as pairs_ holds them.
+    std::vector<SnapshotInfo> pair;
+    if (request_.to_snapshot_id() != 0) {
+      FG_ASSIGN_OR_RETURN(SnapshotInfo to,
+                          SnapshotById("to_snapshot_id", request_.to_snapshot_id(), key));
+      pair.push_back(std::move(to));
+    } else {
+      FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> newest, store_->LatestComplete(key));
+      if (newest.has_value()) pair.push_back(*std::move(newest));
     }
-    pairs_.push_back(std::move(newest));
+    if (!pair.empty()) {
+      if (request_.from_snapshot_id() != 0) {
+        FG_ASSIGN_OR_RETURN(SnapshotInfo from,
+                            SnapshotById("from_snapshot_id", request_.from_snapshot_id(), key));
+        if (from.id >= pair[0].id) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("from_snapshot_id: ", from.id,
+                           " is not older than the newest complete snapshot ", pair[0].id));
+        }
+        pair.push_back(std::move(from));
+      } else if (request_.has_from_time()) {
+        const absl::Time from_time = absl::FromUnixMicros(
+            TimeUtil::TimestampToMicroseconds(request_.from_time()));
+        FG_ASSIGN_OR_RETURN(std::optional<SnapshotInfo> from,
+                            store_->NewestCompleteAtOrBefore(key, from_time));
+        if (!from.has_value()) {
+          return absl::NotFoundError(absl::StrCat(
+              "from_time: no retained complete snapshot of ", key, " completed at or before ",
+              absl::FormatTime(absl::RFC3339_full, from_time, absl::UTCTimeZone())));
+        }
+        if (from->id >= pair[0].id) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "from_time: the snapshot then (", from->id, ") is not older than snapshot ",
+              pair[0].id));
+        }
+        pair.push_back(*std::move(from));
+      } else {
+        // The newest complete snapshot before `to`.
+        FG_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> older,
+                            store_->List(key, pair[0].id, kOlderSearch));
+        for (SnapshotInfo& candidate : older) {
+          if (candidate.complete) {
+            pair.push_back(std::move(candidate));
+            break;
+          }
+        }
+      }
+    }
+    if (pair.size() < 2) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "comparing needs two complete snapshots of ", key, "; there are ", pair.size(),
+          ". Stream the followers again (with a small max_staleness) to take a new one"));
+    }
+    pairs_.push_back(std::move(pair));
   }
   return absl::OkStatus();
 }
@@ -61,6 +150,8 @@ void FollowerChangesSource::Add(v1::FollowChangeType type, v1::FollowEdge edge) 
         TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(pair[1].started_at));
     *page_.mutable_to_snapshot_time() =
         TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(pair[0].started_at));
+    page_.set_from_snapshot_id(pair[1].id);
+    page_.set_to_snapshot_id(pair[0].id);
   }
   v1::FollowChange* change = page_.add_changes();
   change->set_change_type(type);

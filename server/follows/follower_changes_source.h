@@ -17,11 +17,15 @@
 
 namespace followgate {
 
-// The follows and unfollows between the two newest complete snapshots of
-// each of the request's sequences, in messages of up to 1000 changes; the
-// last message (maybe empty) has last_page set. FAILED_PRECONDITION when a
+// The follows and unfollows between two complete snapshots of each of the
+// request's sequences, in messages of up to 1000 changes; the last message
+// (maybe empty) has last_page set. The pair: `to_snapshot_id` or the newest
+// complete one; `from_snapshot_id`, or the newest complete at or before
+// `from_time`, or the complete one before `to`. FAILED_PRECONDITION when a
 // sequence has fewer than two complete snapshots (or one is deleted
-// meanwhile). Each Next() reads at most one stored page, so a long
+// meanwhile); INVALID_ARGUMENT (naming the field) for ids with
+// FOLLOWER_FILTER_ALL, from >= to, or an id of another query; NOT_FOUND for
+// an id not retained or a from_time before every retained snapshot. Each Next() reads at most one stored page, so a long
 // comparison shares its thread with other calls; it never waits (kMore,
 // never kWait). Holds the older snapshot's followers in memory. `store` is
 // not owned and must outlive it.
@@ -36,6 +40,9 @@ class FollowerChangesSource final : public MessageSource<v1::FollowerChangesPage
   enum class Phase { kStart, kOlder, kNewer, kUnfollowed, kLast, kDone };
 
   absl::Status FindPairs();
+  // Snapshot `id` of `query_key`, complete; errors name `field`.
+  absl::StatusOr<SnapshotInfo> SnapshotById(const std::string& field, int64_t id,
+                                            const std::string& query_key);
   absl::StatusOr<v1::FollowerPage> ReadPage(const SnapshotInfo& snapshot, int64_t seq);
   void Add(v1::FollowChangeType type, v1::FollowEdge edge);
   void Flush(bool last);

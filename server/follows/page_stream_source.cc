@@ -78,6 +78,7 @@ PageBytes PageStreamSource::PageMessage(std::string stored, bool last) {
       TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(now - asked_));
   asked_ = now;
   fields.set_sequence_number(stream_sequence_++);
+  fields.set_snapshot_id(lease_->snapshot_id());
   fields.set_last_page(last && sequence_ + 1 == static_cast<int>(plan_.sequences.size()));
   fields.set_resume_token(tokens_->Encode(next));
   PageBytes message;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/base/status_macros.h"
+#include "server/follows/snapshot_retention.h"
 #include "server/storage/pg_migrations.h"
 
 namespace followgate {
@@ -140,6 +141,24 @@ absl::StatusOr<std::vector<SnapshotInfo>> PgSnapshotStore::NewestComplete(
                     {query_key, count});
 }
 
+absl::StatusOr<std::optional<SnapshotInfo>> PgSnapshotStore::NewestCompleteAtOrBefore(
+    const std::string& query_key, absl::Time time) {
+  absl::MutexLock lock(&mu_);
+  return QueryOne(absl::StrCat("SELECT ", kColumns,
+                               " FROM snapshots WHERE query_key = $1 AND complete AND "
+                               "completed_at <= $2::timestamptz ORDER BY id DESC LIMIT 1"),
+                  {query_key, TimestampParam(absl::ToUnixMicros(time))});
+}
+
+absl::StatusOr<std::vector<SnapshotInfo>> PgSnapshotStore::List(const std::string& query_key,
+                                                                int64_t before_id, int limit) {
+  absl::MutexLock lock(&mu_);
+  return QueryInfos(absl::StrCat("SELECT ", kColumns,
+                                 " FROM snapshots WHERE query_key = $1 AND ($2::bigint = 0 OR "
+                                 "id < $2::bigint) ORDER BY id DESC LIMIT $3"),
+                    {query_key, before_id, limit});
+}
+
 absl::StatusOr<SnapshotInfo> PgSnapshotStore::Create(const std::string& query_key) {
   absl::MutexLock lock(&mu_);
   return CreateLocked(query_key);
@@ -276,40 +295,42 @@ absl::StatusOr<std::vector<std::string>> PgSnapshotStore::Cursors(int64_t id) {
   return out;
 }
 
-absl::StatusOr<int> PgSnapshotStore::Prune(absl::Duration max_age, int64_t max_bytes,
+absl::StatusOr<int> PgSnapshotStore::Prune(const RetentionLimits& limits,
                                            const std::set<int64_t>& in_use) {
   absl::MutexLock lock(&mu_);
-  const std::string cutoff = TimestampParam(absl::ToUnixMicros(clock_->Now() - max_age));
+  const absl::Time now = clock_->Now();
   int deleted = 0;
   FG_RETURN_IF_ERROR(db_->InTransaction([&]() -> absl::Status {
     deleted = 0;
     FG_RETURN_IF_ERROR(
         db_->Query("SELECT pg_advisory_xact_lock($1)", {kPgSnapshotPruneLockKey}).status());
-    // Oldest first; the newest complete snapshot of each query is kept while
-    // it is young enough.
     FG_ASSIGN_OR_RETURN(
         PgResult candidates,
-        db_->Query("SELECT s.id, s.started_at < $1::timestamptz, s.bytes, s.id = (SELECT "
-                   "max(n.id) FROM snapshots n WHERE n.query_key = s.query_key AND "
-                   "n.complete) FROM snapshots s WHERE s.complete "
+        db_->Query("SELECT s.id, s.query_key, "
+                   "(extract(epoch FROM s.started_at) * 1000000)::bigint, "
+                   "(extract(epoch FROM s.completed_at) * 1000000)::bigint, s.bytes, "
                    // Held by the fleet: a live replica's reader or crawl.
-                   "AND NOT EXISTS (SELECT 1 FROM snapshot_pins p WHERE p.snapshot_id = s.id "
+                   "EXISTS (SELECT 1 FROM snapshot_pins p WHERE p.snapshot_id = s.id "
                    "AND p.alive_until > clock_timestamp()) "
-                   "AND NOT EXISTS (SELECT 1 FROM crawl_leases l WHERE l.snapshot_id = s.id "
-                   "AND l.lease_until > clock_timestamp()) ORDER BY s.id",
-                   {cutoff}));
+                   "OR EXISTS (SELECT 1 FROM crawl_leases l WHERE l.snapshot_id = s.id "
+                   "AND l.lease_until > clock_timestamp()) FROM snapshots s WHERE s.complete"));
+    std::vector<RetentionCandidate> all;
+    all.reserve(candidates.rows.size());
+    for (const PgRow& row : candidates.rows) {
+      RetentionCandidate c;
+      c.id = row.Int(0);
+      c.query_key = row.Text(1);
+      c.started_at = absl::FromUnixMicros(row.Int(2));
+      c.completed_at = absl::FromUnixMicros(row.Int(3));
+      c.bytes = row.Int(4);
+      c.held = row.Bool(5) || in_use.count(c.id) != 0;
+      all.push_back(std::move(c));
+    }
     FG_ASSIGN_OR_RETURN(PgResult total_result,
                         db_->Query("SELECT COALESCE(sum(bytes), 0)::bigint FROM snapshots"));
-    int64_t total = total_result.rows.empty() ? 0 : total_result.rows[0].Int(0);
-    for (const PgRow& candidate : candidates.rows) {
-      const int64_t id = candidate.Int(0);
-      if (in_use.count(id) != 0) continue;
-      const bool too_old = candidate.Bool(1);
-      const bool too_big = total > max_bytes;
-      if (!too_old && !too_big) continue;
-      if (candidate.Bool(3) && !too_old) continue;
+    const int64_t total = total_result.rows.empty() ? 0 : total_result.rows[0].Int(0);
+    for (int64_t id : SnapshotsToPrune(std::move(all), total, now, limits)) {
       FG_ASSIGN_OR_RETURN(PgResult gone, db_->Query("DELETE FROM snapshots WHERE id = $1", {id}));
-      total -= candidate.Int(2);
       deleted += static_cast<int>(gone.affected_rows);
     }
     return absl::OkStatus();

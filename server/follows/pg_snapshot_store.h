@@ -86,6 +86,10 @@ class PgSnapshotStore final : public SnapshotStore {
       const std::string& query_key) override;
   absl::StatusOr<std::vector<SnapshotInfo>> NewestComplete(const std::string& query_key,
                                                            int count) override;
+  absl::StatusOr<std::optional<SnapshotInfo>> NewestCompleteAtOrBefore(
+      const std::string& query_key, absl::Time time) override;
+  absl::StatusOr<std::vector<SnapshotInfo>> List(const std::string& query_key, int64_t before_id,
+                                                 int limit) override;
 
   absl::StatusOr<SnapshotInfo> Create(const std::string& query_key) override;
   absl::StatusOr<SnapshotInfo> CreateUnlessInProgress(const std::string& query_key) override;
@@ -102,8 +106,7 @@ class PgSnapshotStore final : public SnapshotStore {
                                                      int64_t max_pages,
                                                      int64_t max_bytes) override;
 
-  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
-                            const std::set<int64_t>& in_use) override;
+  absl::StatusOr<int> Prune(const RetentionLimits& limits, const std::set<int64_t>& in_use) override;
 
  private:
   PgSnapshotStore(std::unique_ptr<PgDb> db, Clock* clock) : db_(std::move(db)), clock_(clock) {}

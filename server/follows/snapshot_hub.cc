@@ -379,7 +379,7 @@ absl::Status SnapshotHub::Prune() {
       if (!crawl->finished && !crawl->done) in_use.insert(id);
     }
   }
-  FG_ASSIGN_OR_RETURN(int deleted, store_->Prune(options_.max_age, options_.max_bytes, in_use));
+  FG_ASSIGN_OR_RETURN(int deleted, store_->Prune(options_.retention, in_use));
   if (deleted > 0) LogInfo(absl::StrCat("retention deleted ", deleted, " snapshots"));
   return absl::OkStatus();
 }

@@ -27,10 +27,8 @@ struct SnapshotHubOptions {
   // A complete snapshot younger than this is served without asking LinkedIn,
   // unless a request says otherwise.
   absl::Duration default_max_staleness = absl::Hours(6);
-  // Retention: complete snapshots older than this are deleted...
-  absl::Duration max_age = absl::Hours(7 * 24);
-  // ...and the oldest ones beyond this total size.
-  int64_t max_bytes = int64_t{1} << 30;
+  // Retention (snapshot_retention.h).
+  RetentionLimits retention;
   // Pages that all readers together may hold read ahead (see
   // SnapshotLease); beyond it, readers read one page at a time, so a crowd
   // of slow readers costs no more memory than without read-ahead.

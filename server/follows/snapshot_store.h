@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/follows/snapshot_retention.h"
 
 namespace followgate {
 
@@ -75,6 +76,15 @@ class SnapshotStore {
   virtual absl::StatusOr<std::vector<SnapshotInfo>> NewestComplete(
       const std::string& query_key, int count) = 0;
 
+  // The newest complete snapshot of `query_key` completed at or before
+  // `time`, if any.
+  virtual absl::StatusOr<std::optional<SnapshotInfo>> NewestCompleteAtOrBefore(
+      const std::string& query_key, absl::Time time) = 0;
+  // Snapshots of `query_key`, complete or in progress, newest first: those
+  // with an id below `before_id` (every one when it is 0), at most `limit`.
+  virtual absl::StatusOr<std::vector<SnapshotInfo>> List(const std::string& query_key,
+                                                         int64_t before_id, int limit) = 0;
+
   // A new snapshot of `query_key`, in progress, without pages.
   virtual absl::StatusOr<SnapshotInfo> Create(const std::string& query_key) = 0;
   // The newest snapshot of `query_key` in progress, or (when there is none)
@@ -132,12 +142,14 @@ class SnapshotStore {
     return pages;
   }
 
-  // Deletes complete snapshots older than `max_age`, then the oldest
-  // complete ones until all snapshots together hold at most `max_bytes`;
-  // never one in `in_use`, nor the newest complete snapshot of a query
-  // younger than `max_age`. A deleted snapshot's pages and cursors go with
-  // it. Returns how many were deleted.
-  virtual absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
+  // Deletes the complete snapshots SnapshotsToPrune (snapshot_retention.h)
+  // picks: those older than `max_age`; those neither among the
+  // `keep_newest` newest of their query nor the newest of their query's UTC day; then the oldest
+  // until all snapshots together hold at most `max_bytes`. Never one in
+  // `in_use`, nor the newest complete snapshot of a query younger than
+  // `max_age`. A deleted snapshot's pages and cursors go with it. Returns
+  // how many were deleted.
+  virtual absl::StatusOr<int> Prune(const RetentionLimits& limits,
                                     const std::set<int64_t>& in_use) = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/base/status_macros.h"
+#include "server/follows/snapshot_retention.h"
 
 namespace followgate {
 namespace {
@@ -108,6 +109,37 @@ absl::StatusOr<std::vector<SnapshotInfo>> SqliteSnapshotStore::NewestComplete(
   }
 }
 
+absl::StatusOr<std::optional<SnapshotInfo>> SqliteSnapshotStore::NewestCompleteAtOrBefore(
+    const std::string& query_key, absl::Time time) {
+  absl::MutexLock lock(&mu_);
+  FG_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
+                                                " FROM snapshots WHERE query_key=?1 AND "
+                                                "complete=1 AND completed_at<=?2 "
+                                                "ORDER BY id DESC LIMIT 1")));
+  stmt.Bind(1, query_key).Bind(2, absl::ToUnixMicros(time));
+  FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<SnapshotInfo>();
+  return std::optional<SnapshotInfo>(InfoFrom(stmt));
+}
+
+absl::StatusOr<std::vector<SnapshotInfo>> SqliteSnapshotStore::List(const std::string& query_key,
+                                                                    int64_t before_id,
+                                                                    int limit) {
+  absl::MutexLock lock(&mu_);
+  FG_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
+                                                " FROM snapshots WHERE query_key=?1 AND "
+                                                "(?2=0 OR id<?2) ORDER BY id DESC LIMIT ?3")));
+  stmt.Bind(1, query_key).Bind(2, before_id).Bind(3, int64_t{limit});
+  std::vector<SnapshotInfo> out;
+  for (;;) {
+    FG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    out.push_back(InfoFrom(stmt));
+  }
+}
+
 absl::StatusOr<SnapshotInfo> SqliteSnapshotStore::Create(const std::string& query_key) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
@@ -196,42 +228,34 @@ absl::Status SqliteSnapshotStore::DeleteLocked(int64_t id) {
   return snapshot.Bind(1, id).Run();
 }
 
-absl::StatusOr<int> SqliteSnapshotStore::Prune(absl::Duration max_age, int64_t max_bytes,
-                                               const std::set<int64_t>& in_use) {
+absl::StatusOr<int> SqliteSnapshotStore::Prune(const RetentionLimits& limits,
+                                           const std::set<int64_t>& in_use) {
   absl::MutexLock lock(&mu_);
-  const int64_t cutoff = absl::ToUnixMicros(clock_->Now() - max_age);
+  const absl::Time now = clock_->Now();
   int deleted = 0;
   absl::Status status = db_->InTransaction([&]() -> absl::Status {
-    // Oldest first; the newest complete snapshot of each query is kept while
-    // it is young enough.
-    FG_ASSIGN_OR_RETURN(
-        auto candidates,
-        db_->Prepare("SELECT s.id, s.started_at, s.bytes, s.id = (SELECT MAX(id) FROM "
-                     "snapshots n WHERE n.query_key = s.query_key AND n.complete = 1) "
-                     "FROM snapshots s WHERE s.complete = 1 ORDER BY s.id"));
-    struct Candidate {
-      int64_t id, started_at, bytes;
-      bool newest;
-    };
-    std::vector<Candidate> all;
+    FG_ASSIGN_OR_RETURN(auto candidates,
+                        db_->Prepare("SELECT id, query_key, started_at, completed_at, bytes "
+                                     "FROM snapshots WHERE complete = 1"));
+    std::vector<RetentionCandidate> all;
     for (;;) {
       FG_ASSIGN_OR_RETURN(bool row, candidates.Step());
       if (!row) break;
-      all.push_back({candidates.Int(0), candidates.Int(1), candidates.Int(2),
-                     candidates.Int(3) != 0});
+      RetentionCandidate c;
+      c.id = candidates.Int(0);
+      c.query_key = candidates.Text(1);
+      c.started_at = absl::FromUnixMicros(candidates.Int(2));
+      c.completed_at = absl::FromUnixMicros(candidates.Int(3));
+      c.bytes = candidates.Int(4);
+      c.held = in_use.count(c.id) != 0;
+      all.push_back(std::move(c));
     }
     FG_ASSIGN_OR_RETURN(auto total_stmt, db_->Prepare("SELECT COALESCE(SUM(bytes), 0) FROM "
                                                       "snapshots"));
     FG_ASSIGN_OR_RETURN(bool has_total, total_stmt.Step());
-    int64_t total = has_total ? total_stmt.Int(0) : 0;
-    for (const Candidate& c : all) {
-      if (in_use.count(c.id) != 0) continue;
-      const bool too_old = c.started_at < cutoff;
-      const bool too_big = total > max_bytes;
-      if (!too_old && !too_big) continue;
-      if (c.newest && !too_old) continue;
-      FG_RETURN_IF_ERROR(DeleteLocked(c.id));
-      total -= c.bytes;
+    const int64_t total = has_total ? total_stmt.Int(0) : 0;
+    for (int64_t id : SnapshotsToPrune(std::move(all), total, now, limits)) {
+      FG_RETURN_IF_ERROR(DeleteLocked(id));
       ++deleted;
     }
     return absl::OkStatus();

@@ -40,6 +40,10 @@ class SqliteSnapshotStore final : public SnapshotStore {
       const std::string& query_key) override;
   absl::StatusOr<std::vector<SnapshotInfo>> NewestComplete(const std::string& query_key,
                                                            int count) override;
+  absl::StatusOr<std::optional<SnapshotInfo>> NewestCompleteAtOrBefore(
+      const std::string& query_key, absl::Time time) override;
+  absl::StatusOr<std::vector<SnapshotInfo>> List(const std::string& query_key, int64_t before_id,
+                                                 int limit) override;
 
   absl::StatusOr<SnapshotInfo> Create(const std::string& query_key) override;
   absl::Status AppendPage(int64_t id, int64_t seq, const std::string& page,
@@ -47,8 +51,7 @@ class SqliteSnapshotStore final : public SnapshotStore {
   absl::StatusOr<std::vector<std::string>> Cursors(int64_t id) override;
   absl::StatusOr<std::optional<std::string>> ReadPage(int64_t id, int64_t seq) override;
 
-  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
-                            const std::set<int64_t>& in_use) override;
+  absl::StatusOr<int> Prune(const RetentionLimits& limits, const std::set<int64_t>& in_use) override;
 
  private:
   SqliteSnapshotStore(std::unique_ptr<SqliteDb> db, Clock* clock)

@@ -7,6 +7,7 @@
 #include "server/base/error_details.h"
 #include "server/follows/follower_changes_source.h"
 #include "server/follows/list_followers_source.h"
+#include "server/follows/list_snapshots.h"
 #include "server/follows/page_stream_source.h"
 #include "server/follows/read_plan.h"
 
@@ -28,6 +29,7 @@ constexpr MethodPolicy kStreamFollowers = {"StreamFollowers", kScopeFollowsRead}
 constexpr MethodPolicy kStreamFollowing = {"StreamFollowing", kScopeFollowsRead};
 constexpr MethodPolicy kListFollowers = {"ListFollowers", kScopeFollowsRead};
 constexpr MethodPolicy kStreamFollowerChanges = {"StreamFollowerChanges", kScopeFollowsRead};
+constexpr MethodPolicy kListSnapshots = {"ListSnapshots", kScopeFollowsRead};
 
 const MethodPolicy& PolicyOf(const v1::StreamFollowersRequest&) { return kStreamFollowers; }
 const MethodPolicy& PolicyOf(const v1::StreamFollowingRequest&) { return kStreamFollowing; }
@@ -126,6 +128,23 @@ grpc::ServerWriteReactor<v1::FollowerChangesPage>* FollowsServiceImpl::StreamFol
         scope.Count("bytes", static_cast<int64_t>(page.ByteSizeLong()));
       },
       nullptr, kContinueWithSameRequest);
+}
+
+// A few rows of the store, read on the call's thread: nothing to wait for.
+grpc::ServerUnaryReactor* FollowsServiceImpl::ListSnapshots(
+    grpc::CallbackServerContext* context, const v1::ListSnapshotsRequest* request,
+    v1::ListSnapshotsResponse* response) {
+  absl::StatusOr<std::unique_ptr<CallScope>> scope =
+      CallScope::Begin(env_, *context, kListSnapshots, Target(request->followee()));
+  if (!scope.ok()) return FinishedUnary(context, scope.status());
+  absl::StatusOr<v1::ListSnapshotsResponse> listed = followgate::ListSnapshots(store_, *request);
+  if (listed.ok()) {
+    *response = *std::move(listed);
+    (*scope)->Count("snapshots", response->snapshots_size());
+  }
+  const absl::Status status = listed.status();
+  (*scope)->End(status);
+  return FinishedUnary(context, status);
 }
 
 }  // namespace followgate

@@ -39,6 +39,9 @@ class FollowsServiceImpl final
   grpc::ServerWriteReactor<v1::FollowerChangesPage>* StreamFollowerChanges(
       grpc::CallbackServerContext* context,
       const v1::StreamFollowerChangesRequest* request) override;
+  grpc::ServerUnaryReactor* ListSnapshots(grpc::CallbackServerContext* context,
+                                          const v1::ListSnapshotsRequest* request,
+                                          v1::ListSnapshotsResponse* response) override;
 
  private:
   template <typename Request>

@@ -188,7 +188,12 @@ absl::Status Validate(const ServerOptions& options) {
   if (options.snapshots.default_max_staleness < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("max_staleness must not be negative");
   }
-  if (options.snapshots.max_bytes < 0) {
+  if (options.snapshots.retention.keep_newest < 2 ||
+      options.snapshots.retention.keep_newest > 1000) {
+    return absl::InvalidArgumentError(
+        "snapshot_keep_newest must be 2 to 1000 (changes compare the two newest)");
+  }
+  if (options.snapshots.retention.max_bytes < 0) {
     return absl::InvalidArgumentError("snapshot_max_bytes must not be negative");
   }
   if (options.max_request_bytes < 1024) {

@@ -99,8 +99,10 @@ class Process:
 class Sandbox(Process):
     """The standalone LinkedIn sandbox (server/sandbox)."""
 
-    def __init__(self, pages="42:12345:0", min_interval="0.1s", extra=()):
-        super().__init__([SANDBOX, "--port=0", "--token=" + SANDBOX_TOKEN,
+    def __init__(self, pages="42:12345:0", min_interval="0.1s", extra=(), port=0):
+        """`port` 0 picks a free one; a stopped sandbox's port serves to start
+        another in its place (other followers, same URL)."""
+        super().__init__([SANDBOX, "--port=%d" % port, "--token=" + SANDBOX_TOKEN,
                           "--api_key=" + SANDBOX_API_KEY,
                           "--pages=" + pages, "--min_interval=" + min_interval]
                          + list(extra), "sandbox")

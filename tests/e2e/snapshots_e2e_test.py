@@ -97,6 +97,125 @@ class SharedFetchTest(unittest.TestCase):
         self.assertTrue(any(b.heartbeat.estimated_wait.ToNanoseconds() > 0 for b in beats))
 
 
+class SnapshotIdsTest(unittest.TestCase):
+    def setUp(self):
+        self.sandbox = Sandbox(pages="42:1500:0", min_interval="0.1s")
+        self.server = Server(self.sandbox, interval="0.15s", state_dir=temp_dir(),
+                             api_key="unused-key")
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0, self.server.log())
+        self.sandbox.stop()
+
+    def test_snapshots_lists_two_crawls_and_changes_compares_them_by_id(self):
+        for _ in range(2):
+            crawl = run_cli(self.server, "followers", PAGE, "--edge_type=members",
+                            "--max_staleness=0s")
+            self.assertEqual(crawl.returncode, 0, crawl.stderr)
+        listed = run_cli(self.server, "snapshots", PAGE, "--edge_type=members")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        rows = [json.loads(line) for line in listed.stdout.splitlines() if line]
+        self.assertEqual(len(rows), 2)
+        newer, older = rows
+        self.assertGreater(int(newer["snapshotId"]), int(older["snapshotId"]))
+        self.assertTrue(newer["complete"])
+        self.assertEqual(newer["pageCount"], 2)
+
+        csv = run_cli(self.server, "snapshots", PAGE, "--edge_type=members", "--format=csv")
+        self.assertEqual(csv.stdout.splitlines()[0],
+                         "snapshotId,edgeType,complete,startTime,completeTime,pageCount,"
+                         "storedBytes")
+        self.assertEqual(len(csv.stdout.splitlines()), 3)
+
+        # The sandbox's followers do not change between crawls: no changes.
+        changes = run_cli(self.server, "changes", PAGE, "--edge_type=members", "--format=csv",
+                          "--from_snapshot=" + older["snapshotId"],
+                          "--to_snapshot=" + newer["snapshotId"])
+        self.assertEqual(changes.returncode, 0, changes.stderr)
+        self.assertEqual(changes.stdout,
+                         "changeType,follower,followee,edgeType,lastModifiedAt,followerKind\n")
+
+        columns = run_cli(self.server, "followers", PAGE, "--edge_type=members",
+                          "--snapshot_columns")
+        self.assertEqual(columns.returncode, 0, columns.stderr)
+        edges = [json.loads(line) for line in columns.stdout.splitlines() if line]
+        self.assertEqual(len(edges), 1500)
+        self.assertEqual({e["snapshotId"] for e in edges}, {newer["snapshotId"]})
+        self.assertTrue(all(e["fetchTime"].endswith("Z") for e in edges))
+
+        backwards = run_cli(self.server, "changes", PAGE, "--edge_type=members",
+                            "--from_snapshot=" + newer["snapshotId"],
+                            "--to_snapshot=" + older["snapshotId"])
+        self.assertNotEqual(backwards.returncode, 0)
+        self.assertIn("from_snapshot_id", backwards.stderr)
+
+
+class ChangingFollowersTest(unittest.TestCase):
+    """The upstream's followers change between crawls: the sandbox is replaced
+    on its port by one with other follower counts (the follower at index i is
+    the same in both, so growing adds followers and shrinking removes them)."""
+
+    def setUp(self):
+        self.sandbox = Sandbox(pages="42:1500:10", min_interval="0.1s")
+        # Three crawls in one UTC day: keep all three (by default only the two
+        # newest and the day's newest stay).
+        self.server = Server(self.sandbox, interval="0.15s", state_dir=temp_dir(),
+                             api_key="unused-key", extra=["--snapshot_keep_newest=3"])
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0, self.server.log())
+        self.sandbox.stop()
+
+    def crawl_with(self, pages):
+        if pages is not None:
+            port = self.sandbox.port
+            self.assertEqual(self.sandbox.stop(), 0)
+            self.sandbox = Sandbox(pages=pages, min_interval="0.1s", port=port)
+        crawl = run_cli(self.server, "followers", PAGE, "--max_staleness=0s")
+        self.assertEqual(crawl.returncode, 0, crawl.stderr)
+        return set(followers_of(crawl.stdout))
+
+    def test_changes_between_non_adjacent_snapshots_list_who_came_and_went(self):
+        first = self.crawl_with(None)
+        middle = self.crawl_with("42:1600:10")  # 100 members came.
+        last = self.crawl_with("42:1450:25")    # 150 members went, 15 pages came.
+        self.assertEqual(len(first), 1510)
+        self.assertEqual(len(middle), 1610)
+        self.assertEqual(len(last), 1475)
+
+        listed = run_cli(self.server, "snapshots", PAGE)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        snapshots = [json.loads(line) for line in listed.stdout.splitlines() if line]
+        self.assertEqual(len(snapshots), 6, listed.stdout)  # 3 crawls x 2 sequences.
+        members = [s for s in snapshots if s["edgeType"] == "MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE"]
+        self.assertEqual(len(members), 3, listed.stdout)
+        newest, oldest = members[0]["snapshotId"], members[2]["snapshotId"]
+
+        # By id, the first and the last crawl of the members (the middle one
+        # is skipped): 50 went.
+        by_id = run_cli(self.server, "changes", PAGE, "--edge_type=members",
+                        "--from_snapshot=" + oldest, "--to_snapshot=" + newest)
+        self.assertEqual(by_id.returncode, 0, by_id.stderr)
+        rows = [json.loads(line) for line in by_id.stdout.splitlines() if line]
+        self.assertEqual({r["changeType"] for r in rows}, {"UNFOLLOWED"})
+        self.assertEqual({r["follower"] for r in rows},
+                         {f for f in first - last if ":person:" in f})
+        self.assertEqual(len(rows), 50)
+
+        # By time, all kinds: the newest snapshots completed by the end of
+        # the first crawl, against the newest ones.
+        self.assertEqual(members, snapshots[:3])  # Members first, newest first.
+        first_done = max(snapshots[2]["completeTime"], snapshots[5]["completeTime"])
+        by_time = run_cli(self.server, "changes", PAGE, "--since=" + first_done)
+        self.assertEqual(by_time.returncode, 0, by_time.stderr)
+        rows = [json.loads(line) for line in by_time.stdout.splitlines() if line]
+        came = {r["follower"] for r in rows if r["changeType"] == "FOLLOWED"}
+        went = {r["follower"] for r in rows if r["changeType"] == "UNFOLLOWED"}
+        self.assertEqual(came, last - first)
+        self.assertEqual(went, first - last)
+        self.assertEqual((len(came), len(went), len(rows)), (15, 50, 65))
+
+
 class CheckpointTest(unittest.TestCase):
     def test_pipeline_killed_with_the_server_resumes_from_its_checkpoint(self):
         sandbox = Sandbox(pages="42:12345:0", min_interval="0.1s")

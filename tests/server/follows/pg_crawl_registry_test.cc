@@ -366,11 +366,11 @@ TEST_F(PgCrawlRegistryTest, PinOnAnyReplicaKeepsTheSnapshotFromEveryReplicasRete
   ASSERT_THAT(a->store->AppendPage(newer->id, 0, "page", ""), IsOk());
   a->registry->Pin(old->id);
   // B knows nothing of A's readers; the fleet's pin keeps the snapshot.
-  EXPECT_EQ(ValueOr(b->store->Prune(absl::ZeroDuration(), 0, {}), -1), 1);
+  EXPECT_EQ(ValueOr(b->store->Prune({absl::ZeroDuration(), 0}, {}), -1), 1);
   EXPECT_TRUE((*b->store->Get(old->id)).has_value());
   EXPECT_FALSE((*b->store->Get(newer->id)).has_value());
   a->registry->Unpin(old->id);
-  EXPECT_EQ(ValueOr(b->store->Prune(absl::ZeroDuration(), 0, {}), -1), 1);
+  EXPECT_EQ(ValueOr(b->store->Prune({absl::ZeroDuration(), 0}, {}), -1), 1);
   EXPECT_FALSE((*b->store->Get(old->id)).has_value());
 }
 
@@ -383,9 +383,9 @@ TEST_F(PgCrawlRegistryTest, LiveCrawlLeaseKeepsTheSnapshotFromRetention) {
   ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
   EXPECT_FALSE(ValueOr(b->registry->TryLead(info->id), true));
   EXPECT_TRUE(ValueOr(b->registry->CrawlLive(info->id), false));
-  EXPECT_EQ(ValueOr(b->store->Prune(absl::ZeroDuration(), 0, {}), -1), 0);
+  EXPECT_EQ(ValueOr(b->store->Prune({absl::ZeroDuration(), 0}, {}), -1), 0);
   a->registry->StopLeading(info->id, absl::OkStatus());
-  EXPECT_EQ(ValueOr(b->store->Prune(absl::ZeroDuration(), 0, {}), -1), 1);
+  EXPECT_EQ(ValueOr(b->store->Prune({absl::ZeroDuration(), 0}, {}), -1), 1);
 }
 
 TEST_F(PgCrawlRegistryTest, LiveLeaderKeepsItsLeasePastTheLeaseDurationAndADeadOneLosesIt) {

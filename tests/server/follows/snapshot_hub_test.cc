@@ -85,6 +85,14 @@ class ReadAheadStore final : public SnapshotStore {
                                                            int count) override {
     return inner_->NewestComplete(key, count);
   }
+  absl::StatusOr<std::optional<SnapshotInfo>> NewestCompleteAtOrBefore(const std::string& key,
+                                                                     absl::Time time) override {
+    return inner_->NewestCompleteAtOrBefore(key, time);
+  }
+  absl::StatusOr<std::vector<SnapshotInfo>> List(const std::string& key, int64_t before_id,
+                                                 int limit) override {
+    return inner_->List(key, before_id, limit);
+  }
   absl::StatusOr<SnapshotInfo> Create(const std::string& key) override {
     return inner_->Create(key);
   }
@@ -111,9 +119,9 @@ class ReadAheadStore final : public SnapshotStore {
     ++batch_reads;
     return inner_->ReadPages(id, first_seq, max_pages, max_bytes);
   }
-  absl::StatusOr<int> Prune(absl::Duration max_age, int64_t max_bytes,
+  absl::StatusOr<int> Prune(const RetentionLimits& limits,
                             const std::set<int64_t>& in_use) override {
-    return inner_->Prune(max_age, max_bytes, in_use);
+    return inner_->Prune(limits, in_use);
   }
 
   std::atomic<int> page_reads{0};
@@ -259,6 +267,24 @@ TEST_F(SnapshotHubTest, FreshCompleteSnapshotCostsNothingAndStaleOneIsFetchedAga
   EXPECT_EQ(http_.sent().size(), 10u);  // Older than an hour: fetched again.
   ASSERT_THAT(Stream(Followers()).status, IsOk());
   EXPECT_EQ(http_.sent().size(), 10u);
+}
+
+TEST_F(SnapshotHubTest, PagesNameTheirSnapshotAndANewSnapshotHasANewerId) {
+  clock_.EnableAutoAdvance(2);
+  const Streamed first = Stream(Followers());
+  ASSERT_THAT(first.status, IsOk());
+  const FollowsQuery query{FollowsQuery::Finder::kFollowee, kPage,
+                           v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE};
+  auto stored = store_->LatestComplete(SnapshotQueryKey(query));
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_TRUE(stored->has_value());
+  for (const auto& page : first.pages) EXPECT_EQ(page.snapshot_id(), (*stored)->id);
+  v1::StreamFollowersRequest fresh = Followers();
+  fresh.mutable_max_staleness()->set_seconds(0);
+  clock_.Advance(absl::Seconds(1));
+  const Streamed second = Stream(fresh);
+  ASSERT_THAT(second.status, IsOk());
+  EXPECT_GT(second.pages.front().snapshot_id(), (*stored)->id);
 }
 
 // As over PostgreSQL: a reader reads the stored pages 4 at a time and hands

@@ -529,7 +529,7 @@ TEST_P(SnapshotStoreTest, ASnapshotInProgressContinuesAfterARestartFromItsCursor
 TEST_P(SnapshotStoreTest, IdsOfPrunedSnapshotsAreNeverGivenAgainAlsoAfterARestart) {
   const SnapshotInfo pruned = Stored(kQuery, 1);
   clock_.Advance(absl::Hours(2));
-  ASSERT_THAT(store_->Prune(absl::Hours(1), int64_t{1} << 30, {}), IsOk());
+  ASSERT_THAT(store_->Prune({absl::Hours(1), int64_t{1} << 30}, {}), IsOk());
   ASSERT_FALSE(Exists(pruned.id));
   Reopen();
   auto created = store_->Create(kQuery);
@@ -542,7 +542,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesCompleteSnapshotsOlderThanTheMaximumAge) {
   const SnapshotInfo old_newest = Stored(kQuery, 1);
   clock_.Advance(absl::Hours(2));
   const SnapshotInfo young = Stored(kOtherQuery, 1);
-  auto deleted = store_->Prune(absl::Hours(1), int64_t{1} << 30, {});
+  auto deleted = store_->Prune({absl::Hours(1), int64_t{1} << 30}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 2);
   EXPECT_FALSE(Exists(old_one.id));
@@ -553,7 +553,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesCompleteSnapshotsOlderThanTheMaximumAge) {
 TEST_P(SnapshotStoreTest, PruneDeletesAPrunedSnapshotsPagesAndCursors) {
   const SnapshotInfo old_one = Stored(kQuery, 2);
   clock_.Advance(absl::Hours(2));
-  ASSERT_THAT(store_->Prune(absl::Hours(1), int64_t{1} << 30, {}), IsOk());
+  ASSERT_THAT(store_->Prune({absl::Hours(1), int64_t{1} << 30}, {}), IsOk());
   auto page = store_->ReadPage(old_one.id, 0);
   ASSERT_THAT(page, IsOk());
   EXPECT_FALSE(page->has_value());
@@ -563,7 +563,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesAPrunedSnapshotsPagesAndCursors) {
 TEST_P(SnapshotStoreTest, PruneNeverDeletesASnapshotInProgress) {
   const SnapshotInfo partial = Stored(kQuery, 3, /*complete=*/false, /*page_bytes=*/1000);
   clock_.Advance(absl::Hours(2));
-  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {});
+  auto deleted = store_->Prune({absl::Hours(1), /*max_bytes=*/10}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 0);
   EXPECT_TRUE(Exists(partial.id));
@@ -574,7 +574,7 @@ TEST_P(SnapshotStoreTest, PruneNeverDeletesAPinnedSnapshot) {
   const SnapshotInfo unpinned = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/1000);
   Stored(kQuery, 1);
   clock_.Advance(absl::Hours(2));
-  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {pinned.id});
+  auto deleted = store_->Prune({absl::Hours(1), /*max_bytes=*/10}, {pinned.id});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_TRUE(Exists(pinned.id));
   EXPECT_FALSE(Exists(unpinned.id));
@@ -586,7 +586,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesTheOldestCompleteSnapshotsUntilTheTotalFit
   const SnapshotInfo newer = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   const SnapshotInfo newest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   // 1600 bytes: the two oldest go, and the 800 left fit.
-  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/1000, {});
+  auto deleted = store_->Prune({absl::Hours(1), /*max_bytes=*/1000}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 2);
   EXPECT_FALSE(Exists(oldest.id));
@@ -598,7 +598,7 @@ TEST_P(SnapshotStoreTest, PruneDeletesTheOldestCompleteSnapshotsUntilTheTotalFit
 TEST_P(SnapshotStoreTest, PruneBySizeKeepsTheNewestCompleteSnapshotOfAYoungQuery) {
   const SnapshotInfo old_one = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
   const SnapshotInfo newest = Stored(kQuery, 1, /*complete=*/true, /*page_bytes=*/400);
-  auto deleted = store_->Prune(absl::Hours(1), /*max_bytes=*/10, {});
+  auto deleted = store_->Prune({absl::Hours(1), /*max_bytes=*/10}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 1);
   EXPECT_FALSE(Exists(old_one.id));
@@ -608,11 +608,97 @@ TEST_P(SnapshotStoreTest, PruneBySizeKeepsTheNewestCompleteSnapshotOfAYoungQuery
 TEST_P(SnapshotStoreTest, PruneWithinTheLimitsDeletesNothing) {
   const SnapshotInfo first = Stored(kQuery, 1);
   const SnapshotInfo second = Stored(kQuery, 1);
-  auto deleted = store_->Prune(absl::Hours(1), int64_t{1} << 30, {});
+  auto deleted = store_->Prune({absl::Hours(1), int64_t{1} << 30}, {});
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, 0);
   EXPECT_TRUE(Exists(first.id));
   EXPECT_TRUE(Exists(second.id));
+}
+
+TEST_P(SnapshotStoreTest, ListShowsOneQuerysSnapshotsNewestFirstInPagesByIdAndInProgressToo) {
+  const SnapshotInfo first = Stored(kQuery, 1);
+  Stored(kOtherQuery, 1);
+  const SnapshotInfo second = Stored(kQuery, 2);
+  const SnapshotInfo partial = Stored(kQuery, 1, /*complete=*/false);
+  auto page = store_->List(kQuery, /*before_id=*/0, /*limit=*/2);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, partial.id);
+  EXPECT_FALSE((*page)[0].complete);
+  EXPECT_EQ((*page)[1].id, second.id);
+  EXPECT_EQ((*page)[1].page_count, 2);
+  auto rest = store_->List(kQuery, /*before_id=*/second.id, /*limit=*/2);
+  ASSERT_THAT(rest, IsOk());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].id, first.id);
+}
+
+TEST_P(SnapshotStoreTest, NewestCompleteAtOrBeforeIsTheLastOneCompletedByThatTime) {
+  const SnapshotInfo first = Stored(kQuery, 1);
+  clock_.Advance(absl::Minutes(10));
+  const SnapshotInfo second = Stored(kQuery, 1);
+  clock_.Advance(absl::Minutes(10));
+  Stored(kOtherQuery, 1);
+  Stored(kQuery, 1, /*complete=*/false);
+  auto at_second = store_->NewestCompleteAtOrBefore(kQuery, second.completed_at);
+  ASSERT_THAT(at_second, IsOk());
+  ASSERT_TRUE(at_second->has_value());
+  EXPECT_EQ((*at_second)->id, second.id);
+  auto just_before = store_->NewestCompleteAtOrBefore(
+      kQuery, second.completed_at - absl::Microseconds(1));
+  ASSERT_THAT(just_before, IsOk());
+  ASSERT_TRUE(just_before->has_value());
+  EXPECT_EQ((*just_before)->id, first.id);
+  auto before_all = store_->NewestCompleteAtOrBefore(
+      kQuery, first.completed_at - absl::Microseconds(1));
+  ASSERT_THAT(before_all, IsOk());
+  EXPECT_FALSE(before_all->has_value());
+}
+
+TEST_P(SnapshotStoreTest, PruneKeepsTheNewestOfEachUtcDayAndTheTwoNewestWithinTheAge) {
+  // Three crawls a day for three days, starting on a UTC midnight.
+  clock_.Advance(absl::Ceil(clock_.Now() - absl::UnixEpoch(), absl::Hours(24)) -
+                 (clock_.Now() - absl::UnixEpoch()));
+  std::vector<std::vector<SnapshotInfo>> days(3);
+  for (auto& day : days) {
+    for (int crawl = 0; crawl < 3; ++crawl) {
+      clock_.Advance(absl::Hours(6));
+      day.push_back(Stored(kQuery, 1));
+    }
+    clock_.Advance(absl::Hours(6));
+  }
+  auto deleted = store_->Prune({absl::Hours(24 * 30), int64_t{1} << 30}, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 5);
+  for (int d = 0; d < 2; ++d) {
+    EXPECT_FALSE(Exists(days[d][0].id));
+    EXPECT_FALSE(Exists(days[d][1].id));
+    EXPECT_TRUE(Exists(days[d][2].id));  // The newest of its day.
+  }
+  EXPECT_FALSE(Exists(days[2][0].id));
+  EXPECT_TRUE(Exists(days[2][1].id));  // Among the two newest.
+  EXPECT_TRUE(Exists(days[2][2].id));
+}
+
+TEST_P(SnapshotStoreTest, PruneKeepsAsManyNewestAsKeepNewestSays) {
+  // Five crawls within one UTC day (from a midnight on).
+  clock_.Advance(absl::Ceil(clock_.Now() - absl::UnixEpoch(), absl::Hours(24)) -
+                 (clock_.Now() - absl::UnixEpoch()));
+  std::vector<SnapshotInfo> crawls;
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Minutes(1));
+    crawls.push_back(Stored(kQuery, 1));
+  }
+  RetentionLimits limits{absl::Hours(24 * 30), int64_t{1} << 30};
+  limits.keep_newest = 3;
+  auto deleted = store_->Prune(limits, {});
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_FALSE(Exists(crawls[0].id));
+  EXPECT_FALSE(Exists(crawls[1].id));
+  EXPECT_TRUE(Exists(crawls[2].id));
+  EXPECT_TRUE(Exists(crawls[3].id));
+  EXPECT_TRUE(Exists(crawls[4].id));
 }
 
 TEST(SqliteSnapshotStoreInMemory, AnEmptyPathKeepsSnapshotsOnlyUntilTheStoreCloses) {

@@ -122,6 +122,51 @@ TEST_F(FollowsServiceTest, StreamsEveryFollowerInPagesWithTheirMetadata) {
   EXPECT_EQ(linkedin_->Stats().requests, 4);
 }
 
+TEST_F(FollowsServiceTest, ListSnapshotsPagesThroughBothSequencesWithTheIdsPagesCarry) {
+  Start(absl::Milliseconds(20), {{42, 2100, 5}});
+  std::vector<int64_t> streamed_ids;
+  {
+    grpc::ClientContext context;
+    auto reader = stub_->StreamFollowers(&context, FollowersOf(42, v1::FOLLOWER_FILTER_ALL));
+    v1::FollowerPage page;
+    while (reader->Read(&page)) {
+      if (streamed_ids.empty() || streamed_ids.back() != page.snapshot_id()) {
+        streamed_ids.push_back(page.snapshot_id());
+      }
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+  }
+  ASSERT_EQ(streamed_ids.size(), 2u);  // Members', then pages'.
+  v1::ListSnapshotsRequest request;
+  request.set_followee("urn:li:organizationalPage:42");
+  request.set_page_size(1);
+  std::vector<v1::Snapshot> listed;
+  do {
+    grpc::ClientContext context;
+    v1::ListSnapshotsResponse response;
+    const grpc::Status status = stub_->ListSnapshots(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_LE(response.snapshots_size(), 1);
+    for (const auto& snapshot : response.snapshots()) listed.push_back(snapshot);
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].snapshot_id(), streamed_ids[0]);
+  EXPECT_EQ(listed[0].edge_type(), v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE);
+  EXPECT_TRUE(listed[0].complete());
+  EXPECT_EQ(listed[0].page_count(), 3);
+  EXPECT_TRUE(listed[0].has_complete_time());
+  EXPECT_EQ(listed[1].snapshot_id(), streamed_ids[1]);
+  EXPECT_EQ(listed[1].page_count(), 1);
+
+  grpc::ClientContext context;
+  v1::ListSnapshotsResponse response;
+  request.set_page_token("9.x");
+  const grpc::Status bad = stub_->ListSnapshots(&context, request, &response);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), ::testing::HasSubstr("page_token"));
+}
+
 TEST_F(FollowsServiceTest, InvalidRequestFailsBeforeAnyUpstreamRequest) {
   Start(absl::Milliseconds(20), {{42, 10, 0}});
   grpc::ClientContext context;

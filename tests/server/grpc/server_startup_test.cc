@@ -64,6 +64,15 @@ TEST(ServerStartup, SecondServerOnOnePortRefusesToStart) {
                AllOf(HasSubstr(absl::StrCat("127.0.0.1:", options.port)), HasSubstr("in use"))));
 }
 
+TEST(ServerStartup, SnapshotKeepNewestBelowTwoIsRefusedNamingTheFlag) {
+  ServerOptions options = SandboxOptions(NewTempDir());
+  options.snapshots.retention.keep_newest = 1;
+  EXPECT_THAT(StartSandboxedServer(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("snapshot_keep_newest")));
+  options.snapshots.retention.keep_newest = 3;
+  EXPECT_THAT(StartSandboxedServer(options), IsOk());
+}
+
 TEST(ServerStartup, LostLedgerIsRefusedUnlessAcceptedExplicitly) {
   const std::string dir = NewTempDir();
   ASSERT_THAT(StartSandboxedServer(SandboxOptions(dir)), IsOk());
