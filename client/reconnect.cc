@@ -12,6 +12,14 @@ bool IsRetryable(absl::StatusCode code, absl::string_view message) {
   return code == absl::StatusCode::kUnavailable && !ExplainTlsFailure(message).has_value();
 }
 
+bool Reconnector::RefusedEveryConnection(absl::string_view message) {
+  if (answered_ || !HintForClosedConnection(message).has_value()) {
+    closed_in_a_row_ = 0;
+    return false;
+  }
+  return ++closed_in_a_row_ >= kClosedBeforeAnyAnswer;
+}
+
 Reconnector::Reconnector(BackoffPolicy policy, std::function<double()> uniform01,
                          absl::Time deadline)
     : policy_(policy), uniform01_(std::move(uniform01)), deadline_(deadline) {}

@@ -4,7 +4,10 @@
 //
 // Retried: UNAVAILABLE (a draining or restarting server, a lost connection,
 // LinkedIn unavailable through the server's own retries), except a TLS or
-// client-certificate mismatch, which no retry fixes. Everything else ends
+// client-certificate mismatch, which no retry fixes. A server that refuses
+// this client's certificate (or its lack of one) under TLS 1.3 shows only as
+// a connection closed before any answer: after kClosedBeforeAnyAnswer of
+// those in a row, on a run that never had an answer, the loop gives up. Everything else ends
 // the run at once: RESOURCE_EXHAUSTED too, since the server already waited
 // as long as it allows (--max_upstream_wait) before answering it, and
 // DEADLINE_EXCEEDED / CANCELLED are the caller's own.
@@ -41,6 +44,14 @@ class Reconnector {
 
   // A page arrived: the next failure waits the initial delay again.
   void OnProgress() { failures_ = 0; }
+  // The server answered something (a page or a heartbeat) on this run.
+  void OnAnswer() { answered_ = true; }
+
+  // Counts an attempt that failed with `message`; true when it is the
+  // kClosedBeforeAnyAnswer-th attempt in a row whose connection was closed
+  // before any answer (HintForClosedConnection), on a run without answers.
+  bool RefusedEveryConnection(absl::string_view message);
+  static constexpr int kClosedBeforeAnyAnswer = 3;
 
   // The delay before reconnecting after a failure at `now`: the server's
   // RetryInfo `retry_delay` when it sent one, else the capped exponential
@@ -58,6 +69,8 @@ class Reconnector {
   const absl::Time deadline_;
   int failures_ = 0;
   int reconnects_ = 0;
+  bool answered_ = false;
+  int closed_in_a_row_ = 0;
 };
 
 }  // namespace followgate::cli

@@ -90,6 +90,7 @@ int PrintStream(const OpenStream<Page>& open, const StreamRun& run) {
     std::unique_ptr<grpc::ClientReaderInterface<Page>> reader = open(&context, token);
     Page page;
     while (reader->Read(&page)) {
+      reconnector.OnAnswer();
       if (page.has_heartbeat()) {
         progress.OnWaiting(page.heartbeat().queue_position(),
                            absl::Seconds(page.heartbeat().estimated_wait().seconds()) +
@@ -153,6 +154,14 @@ int PrintStream(const OpenStream<Page>& open, const StreamRun& run) {
     const ErrorDetails details = ParseErrorDetails(status.error_details());
     const auto code = static_cast<absl::StatusCode>(status.error_code());
     const std::string described = DescribeError(code, status.error_message(), details);
+    if (run.reconnect && IsRetryable(code, status.error_message()) &&
+        reconnector.RefusedEveryConnection(status.error_message())) {
+      absl::FPrintF(stderr,
+                    "followgate: %s\nfollowgate: not reconnecting: the server closed %d "
+                    "connections in a row before answering anything\n",
+                    described, Reconnector::kClosedBeforeAnyAnswer);
+      return 1;
+    }
     if (run.reconnect && IsRetryable(code, status.error_message())) {
       if (std::optional<absl::Duration> delay =
               reconnector.NextDelay(details.retry_delay, absl::Now());

@@ -99,7 +99,8 @@ absl::Status FollowerChangesSource::FindPairs() {
                             store_->NewestCompleteAtOrBefore(key, from_time));
         if (!from.has_value()) {
           return absl::NotFoundError(absl::StrCat(
-              "from_time: no retained complete snapshot of ", key, " completed at or before ",
+              "from_time: no retained complete snapshot of ", query.urn, "'s ",
+              v1::FollowEdgeType_Name(query.edge_type), " followers completed at or before ",
               absl::FormatTime(absl::RFC3339_full, from_time, absl::UTCTimeZone())));
         }
         if (from->id >= pair[0].id) {

@@ -77,5 +77,33 @@ TEST(Reconnector, GivesUpWhenTheDeadlineComesBeforeTheNextAttempt) {
   EXPECT_EQ(reconnector.reconnects(), 1);
 }
 
+constexpr char kClosed[] =
+    "failed to connect to all addresses; last error: UNAVAILABLE: "
+    "ipv4:127.0.0.1:36421: Socket closed";
+
+TEST(Reconnector, GivesUpAfterThreeConnectionsClosedBeforeAnyAnswer) {
+  Reconnector reconnector(BackoffPolicy(), [] { return 0.5; }, absl::InfiniteFuture());
+  EXPECT_FALSE(reconnector.RefusedEveryConnection(kClosed));
+  EXPECT_FALSE(reconnector.RefusedEveryConnection(kClosed));
+  EXPECT_TRUE(reconnector.RefusedEveryConnection(kClosed));
+}
+
+TEST(Reconnector, ConnectionsClosedAfterAnAnswerAreAServerGoingAwayNotARefusal) {
+  Reconnector reconnector(BackoffPolicy(), [] { return 0.5; }, absl::InfiniteFuture());
+  reconnector.OnAnswer();
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(reconnector.RefusedEveryConnection(kClosed));
+}
+
+TEST(Reconnector, AnotherFailureInBetweenStartsTheCountOfClosedConnectionsAgain) {
+  Reconnector reconnector(BackoffPolicy(), [] { return 0.5; }, absl::InfiniteFuture());
+  EXPECT_FALSE(reconnector.RefusedEveryConnection(kClosed));
+  EXPECT_FALSE(reconnector.RefusedEveryConnection(kClosed));
+  EXPECT_FALSE(reconnector.RefusedEveryConnection(
+      "failed to connect to all addresses; last error: Connection refused"));
+  EXPECT_FALSE(reconnector.RefusedEveryConnection(kClosed));
+  EXPECT_FALSE(reconnector.RefusedEveryConnection(kClosed));
+  EXPECT_TRUE(reconnector.RefusedEveryConnection(kClosed));
+}
+
 }  // namespace
 }  // namespace followgate::cli

@@ -284,6 +284,27 @@ class DatabaseRestartTest(FleetTestCase):
         self.assertEqual(len(set(got)), followers)
         self.assert_no_429()
 
+    def test_cli_stream_across_a_database_outage_reconnects_and_finishes_exactly_once(self):
+        followers = 20000  # 20 pages, about 7 s of LinkedIn budget.
+        fleet = self.start_fleet("42:%d:0" % followers)
+        output = os.path.join(temp_dir(), "followers.jsonl")
+        with open(output, "w") as out:
+            cli = subprocess.Popen([CLI, "--server=" + fleet[0].target, "followers", PAGE,
+                                    "--edge_type=members", "--timeout=300s"],
+                                   stdout=out, stderr=subprocess.PIPE, text=True)
+            self.assertTrue(wait_until(lambda: os.path.getsize(output) > 0, 60))
+            # Down long enough for the stream to need the database (its next
+            # page is stored there by a crawl that cannot store it either).
+            self.restart_database(fleet[0])
+            _, stderr = cli.communicate(timeout=240)
+        self.assertEqual(cli.returncode, 0, stderr)
+        self.assertRegex(stderr, r"UNAVAILABLE: .*; reconnecting in ")
+        with open(output) as f:
+            got = followers_of(f.read())
+        self.assertEqual(len(got), followers)
+        self.assertEqual(len(set(got)), followers)
+        self.assert_no_429()
+
     def test_first_calls_after_a_restart_while_idle_succeed(self):
         fleet = self.start_fleet("42:50:0")
         # Every component's connection is used once, then left idle across

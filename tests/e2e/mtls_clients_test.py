@@ -11,7 +11,7 @@ from xml.sax.saxutils import quoteattr
 import grpc
 
 import junit
-from harness import (SANDBOX_API_KEY, SANDBOX_TOKEN, Sandbox, Server, callers_file, rich_details,
+from harness import (CLI, SANDBOX_API_KEY, SANDBOX_TOKEN, Sandbox, Server, callers_file, rich_details,
                      runfile, temp_dir, tls_material)
 from followgate_client import FollowgateClient
 
@@ -110,6 +110,17 @@ class MutualTlsTest(unittest.TestCase):
             with self.assertRaises(grpc.RpcError) as refused:
                 list(client.follower_pages(PAGE, timeout=10))
         self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAVAILABLE)
+
+    def test_cli_without_a_certificate_stops_reconnecting_and_says_why(self):
+        result = subprocess.run(
+            [CLI, "--server=" + self.target, "--tls_ca_file=" + self.tls["ca"],
+             "followers", PAGE, "--timeout=120s"],
+            capture_output=True, text=True, timeout=100,
+            env=dict(os.environ, FOLLOWGATE_TOKEN=ETL_TOKEN))
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("not reconnecting: the server closed 3 connections in a row", result.stderr)
+        self.assertIn("may want a client certificate", result.stderr)
+        self.assertNotIn(ETL_TOKEN, result.stderr)
 
     def test_health_is_serving_without_a_caller_token(self):
         channel = grpc.secure_channel(self.target, self.credentials())
