@@ -1,6 +1,6 @@
 // followgate_server: parses flags into ServerOptions (with --sandbox, starts
 // the sandbox upstreams and points the options at them) and runs the server
-// until SIGTERM or SIGINT (SIGHUP reloads the callers file). Exits 0 after a
+// until SIGTERM or SIGINT (SIGHUP reloads the callers file and re-reads the token and key files). Exits 0 after a
 // drain, 2 when the server does not start.
 #include <signal.h>
 
@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "server/flag_values.h"
 #include "server/base/log.h"
+#include "server/base/secret_source.h"
 #include "server/base/secrets.h"
 #include "server/grpc/server.h"
 #include "server/sandbox_entry.h"
@@ -289,19 +290,41 @@ void ApplySandboxDefaults(ServerOptions* options) {
   }
 }
 
-// Fills the LinkedIn token and the ConnectSafely key from their files or
-// environment variables. Either may be missing (the server then says what
-// is off); a file that cannot be read is an error.
+// How often a token or key file is checked for a replacement.
+constexpr absl::Duration kSecretFileCheckInterval = absl::Seconds(1);
+
+// Fills the LinkedIn token and the ConnectSafely key from their files
+// (re-read when replaced, see SecretSource) or environment variables.
+// Either may be missing (the server then says what is off); a file that
+// cannot be read is an error.
 absl::Status ReadUpstreamCredentials(ServerOptions* options) {
-  absl::StatusOr<std::string> token =
-      ReadSecret(absl::GetFlag(FLAGS_linkedin_token_file), "LINKEDIN_ACCESS_TOKEN");
+  absl::StatusOr<std::shared_ptr<SecretSource>> token =
+      SecretSource::Open(absl::GetFlag(FLAGS_linkedin_token_file), "LINKEDIN_ACCESS_TOKEN",
+                         Clock::Real(), kSecretFileCheckInterval);
   if (!token.ok() && !absl::IsNotFound(token.status())) return token.status();
-  if (token.ok()) options->linkedin.access_token = *token;
-  absl::StatusOr<std::string> api_key =
-      ReadSecret(absl::GetFlag(FLAGS_connectsafely_api_key_file), "CONNECTSAFELY_API_KEY");
+  if (token.ok()) {
+    options->linkedin.access_token = (*token)->Current().secret;
+    options->linkedin.token_source = *token;
+  }
+  absl::StatusOr<std::shared_ptr<SecretSource>> api_key =
+      SecretSource::Open(absl::GetFlag(FLAGS_connectsafely_api_key_file),
+                         "CONNECTSAFELY_API_KEY", Clock::Real(), kSecretFileCheckInterval);
   if (!api_key.ok() && !absl::IsNotFound(api_key.status())) return api_key.status();
-  if (api_key.ok()) options->connectsafely.api_key = *api_key;
+  if (api_key.ok()) {
+    options->connectsafely.api_key = (*api_key)->Current().secret;
+    options->connectsafely.api_key_source = *api_key;
+  }
   return absl::OkStatus();
+}
+
+// The secrets SIGHUP re-reads.
+std::vector<std::shared_ptr<SecretSource>> RereadableSecrets(const ServerOptions& options) {
+  std::vector<std::shared_ptr<SecretSource>> secrets;
+  for (const auto& source : {options.linkedin.token_source,
+                             options.connectsafely.api_key_source}) {
+    if (source != nullptr) secrets.push_back(source);
+  }
+  return secrets;
 }
 
 // Points `options` at the upstreams: with --sandbox at sandbox upstreams
@@ -381,12 +404,21 @@ void LogServing(const ServerOptions& options, const FollowgateServer& server,
 }
 
 // Waits for SIGTERM or SIGINT and returns it; each SIGHUP on the way reloads
-// the callers file (a bad one keeps the old callers).
-int WaitForStopSignal(const sigset_t& signals, FollowgateServer& server) {
+// the callers file (a bad one keeps the old callers) and re-reads the token
+// and key files (a bad one keeps the secret in use).
+int WaitForStopSignal(const sigset_t& signals, FollowgateServer& server,
+                      const std::vector<std::shared_ptr<SecretSource>>& secrets) {
   int signal_number = 0;
   for (;;) {
     sigwait(&signals, &signal_number);
     if (signal_number != SIGHUP) return signal_number;
+    for (const std::shared_ptr<SecretSource>& secret : secrets) {
+      const absl::Status reread = secret->Reload();
+      LogInfo(reread.ok() ? absl::StrCat("SIGHUP: ", secret->origin(), " re-read")
+                          : absl::StrCat("SIGHUP: ", secret->origin(),
+                                         " NOT re-read, keeping the secret in use: ",
+                                         reread.message()));
+    }
     const absl::Status reloaded = server.ReloadCallers();
     LogInfo(reloaded.ok() ? std::string("SIGHUP: callers file reloaded")
                           : absl::StrCat("SIGHUP: callers file NOT reloaded, keeping the old "
@@ -421,7 +453,8 @@ int main(int argc, char** argv) {
   if (!server.ok()) return followgate::StartupFailed(server.status());
   if (!followgate::WritePortFileIfAsked((*server)->port())) return followgate::kExitNotStarted;
   followgate::LogServing(*options, **server, sandbox->get());
-  const int signal_number = followgate::WaitForStopSignal(stop_signals, **server);
+  const int signal_number = followgate::WaitForStopSignal(stop_signals, **server,
+                                                           followgate::RereadableSecrets(*options));
   followgate::Shutdown(**server, signal_number, options->drain_grace);
   return 0;
 }

@@ -27,6 +27,7 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
   slot.priority = requester.priority;
   slot.not_before = clock_->Now();
   absl::Duration waited;
+  bool retried_with_a_rotated_token = false;
   for (int attempt = 1;; ++attempt) {
     const absl::Time wait_started = clock_->Now();
     if (absl::Status granted = pacer_->Acquire(slot, cancel, requester.ticket);
@@ -35,7 +36,19 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
     }
     waited += clock_->Now() - wait_started;
     Metrics::Get().RecordBudgetWait(clock_->Now() - wait_started);
+    const int64_t token_used = client_->token_generation();
     absl::StatusOr<FollowsPage> page = client_->FetchPage(query, cursor, &cancel);
+    if (absl::IsUnauthenticated(page.status()) && !retried_with_a_rotated_token &&
+        !cancel.IsCancelled() && client_->TokenRotatedSince(token_used)) {
+      // The token file was replaced since (a rotation the periodic check
+      // had not seen yet): once more with the new token, in the next slot.
+      retried_with_a_rotated_token = true;
+      LogInfo(absl::StrCat("LinkedIn request for ", query.urn, " ", EdgeTypeName(query.edge_type),
+                           " attempt ", attempt,
+                           " answered 401; the token file holds a new token: retrying with it"));
+      slot.not_before = clock_->Now();
+      continue;
+    }
     if (options_.on_credential_checked) {
       if (page.ok()) options_.on_credential_checked(true);
       if (absl::IsUnauthenticated(page.status())) options_.on_credential_checked(false);

@@ -66,12 +66,31 @@ std::string ConnectSafelyClient::RequestUrl(const std::string& company_id) const
 InviteAnswer ConnectSafelyClient::SendInvitations(
     const std::string& company_id, const std::string& account_id,
     const std::vector<std::string>& profile_urns) const {
+  if (options_.api_key_source == nullptr) {
+    return SendWithKey(company_id, account_id, profile_urns, options_.api_key);
+  }
+  const SecretSource::Value key = options_.api_key_source->Current();
+  InviteAnswer answer = SendWithKey(company_id, account_id, profile_urns, key.secret);
+  if (absl::IsUnauthenticated(answer.status) &&
+      options_.api_key_source->RereadAfterRejection(key.generation)) {
+    LogInfo(absl::StrCat("ConnectSafely answered 401 for company ", company_id,
+                         "; the key file holds a new key: sending again with it"));
+    return SendWithKey(company_id, account_id, profile_urns,
+                       options_.api_key_source->Current().secret);
+  }
+  return answer;
+}
+
+InviteAnswer ConnectSafelyClient::SendWithKey(const std::string& company_id,
+                                              const std::string& account_id,
+                                              const std::vector<std::string>& profile_urns,
+                                              const std::string& api_key) const {
   json body = {{"companyId", company_id}, {"profileUrns", profile_urns}};
   if (!account_id.empty()) body["accountId"] = account_id;
   HttpRequest request;
   request.method = "POST";
   request.url = RequestUrl(company_id);
-  request.headers = {{"Authorization", absl::StrCat("Bearer ", options_.api_key)},
+  request.headers = {{"Authorization", absl::StrCat("Bearer ", api_key)},
                      {"Content-Type", "application/json"},
                      {"Accept", "application/json"}};
   request.body = body.dump();

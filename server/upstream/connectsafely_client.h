@@ -2,6 +2,7 @@
 #ifndef FOLLOWGATE_SERVER_UPSTREAM_CONNECTSAFELY_CLIENT_H_
 #define FOLLOWGATE_SERVER_UPSTREAM_CONNECTSAFELY_CLIENT_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/base/clock.h"
+#include "server/base/secret_source.h"
 #include "server/upstream/http_client.h"
 #include "server/upstream/upstream_errors.h"
 
@@ -19,6 +21,9 @@ struct ConnectSafelyClientOptions {
   std::string base_url = "https://api.connectsafely.ai";
   // Secret: sent only in the Authorization header, never logged or echoed.
   std::string api_key;
+  // When set, the key is taken from it for every request instead (a key
+  // file rotated while the server runs); `api_key` is then unused.
+  std::shared_ptr<SecretSource> api_key_source;
   absl::Duration request_timeout = absl::Seconds(30);
 };
 
@@ -44,7 +49,8 @@ struct InviteAnswer {
 inline constexpr int kMaxProfilesPerRequest = 50;
 
 // Builds requests, sends them through an HttpClient and classifies the
-// answers. No retries. Thread-safe; `http` and `clock` are not owned.
+// answers. No retries, but one: a 401 (nothing was sent) after which the
+// key file holds a new key is sent once more with it. Thread-safe; `http` and `clock` are not owned.
 class ConnectSafelyClient {
  public:
   ConnectSafelyClient(HttpClient* http, Clock* clock, ConnectSafelyClientOptions options);
@@ -58,6 +64,10 @@ class ConnectSafelyClient {
   std::string RequestUrl(const std::string& company_id) const;
 
  private:
+  InviteAnswer SendWithKey(const std::string& company_id, const std::string& account_id,
+                           const std::vector<std::string>& profile_urns,
+                           const std::string& api_key) const;
+
   HttpClient* const http_;
   Clock* const clock_;
   const ConnectSafelyClientOptions options_;

@@ -208,13 +208,24 @@ std::string LinkedInClient::RequestUrl(const FollowsQuery& query,
   return url;
 }
 
+int64_t LinkedInClient::token_generation() const {
+  return options_.token_source != nullptr ? options_.token_source->Current().generation : 0;
+}
+
+bool LinkedInClient::TokenRotatedSince(int64_t used) const {
+  return options_.token_source != nullptr && options_.token_source->RereadAfterRejection(used);
+}
+
 absl::StatusOr<FollowsPage> LinkedInClient::FetchPage(
     const FollowsQuery& query, absl::string_view cursor,
     const CancellationToken* cancel) const {
   HttpRequest request;
   request.url = RequestUrl(query, cursor);
   request.headers = {
-      {"Authorization", absl::StrCat("Bearer ", options_.access_token)},
+      {"Authorization",
+       absl::StrCat("Bearer ", options_.token_source != nullptr
+                                   ? options_.token_source->Current().secret
+                                   : options_.access_token)},
       {"LinkedIn-Version", options_.version},
       {"X-Restli-Protocol-Version", "2.0.0"},
       {"Accept", "application/json"},

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -13,6 +14,7 @@
 #include "google/protobuf/repeated_field.h"
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
+#include "server/base/secret_source.h"
 #include "server/upstream/follows_query.h"
 #include "server/upstream/http_client.h"
 #include "server/upstream/urn.h"
@@ -23,6 +25,9 @@ struct LinkedInClientOptions {
   std::string base_url = "https://api.linkedin.com";
   // Secret: sent only in the Authorization header, never logged or echoed.
   std::string access_token;
+  // When set, the token is taken from it for every request instead (a token
+  // file rotated while the server runs); `access_token` is then unused.
+  std::shared_ptr<SecretSource> token_source;
   // LinkedIn-Version header, YYYYMM.
   std::string version = "202510";
   absl::Duration request_timeout = absl::Seconds(30);
@@ -54,6 +59,13 @@ class LinkedInClient {
   absl::StatusOr<FollowsPage> FetchPage(const FollowsQuery& query,
                                         absl::string_view cursor,
                                         const CancellationToken* cancel) const;
+
+  // The access token's generation (SecretSource::Value), 0 without a
+  // source. Read it before a request to learn, after a 401, whether...
+  int64_t token_generation() const;
+  // ...the token source now holds another token than generation `used`
+  // (the file is re-read at once): one more request is worth its slot then.
+  bool TokenRotatedSince(int64_t used) const;
 
   // The request URL for `query` after `cursor` ("" for the first page).
   std::string RequestUrl(const FollowsQuery& query, absl::string_view cursor) const;

@@ -99,11 +99,14 @@ class Process:
 class Sandbox(Process):
     """The standalone LinkedIn sandbox (server/sandbox)."""
 
-    def __init__(self, pages="42:12345:0", min_interval="0.1s", extra=(), port=0):
+    def __init__(self, pages="42:12345:0", min_interval="0.1s", extra=(), port=0,
+                 token=SANDBOX_TOKEN, api_key=SANDBOX_API_KEY):
         """`port` 0 picks a free one; a stopped sandbox's port serves to start
-        another in its place (other followers, same URL)."""
-        super().__init__([SANDBOX, "--port=%d" % port, "--token=" + SANDBOX_TOKEN,
-                          "--api_key=" + SANDBOX_API_KEY,
+        another in its place (other followers or credentials, same URL)."""
+        register_secret(token)
+        register_secret(api_key)
+        super().__init__([SANDBOX, "--port=%d" % port, "--token=" + token,
+                          "--api_key=" + api_key,
                           "--pages=" + pages, "--min_interval=" + min_interval]
                          + list(extra), "sandbox")
         self.url = "http://127.0.0.1:%d" % self.port
@@ -143,15 +146,16 @@ class Server(Process):
         argv = [SERVER, "--host=127.0.0.1", "--port=0",
                 "--linkedin_min_interval=" + interval,
                 "--linkedin_timeout_backoff=0.2s"]
+        self.token_file = self.key_file = None
         if sandbox is not None:
             secrets = temp_dir()
-            token_file = os.path.join(secrets, "linkedin_token")
+            token_file = self.token_file = os.path.join(secrets, "linkedin_token")
             with open(token_file, "w") as f:
                 f.write(token + "\n")
             argv += ["--linkedin_base_url=" + sandbox.url,
                      "--linkedin_token_file=" + token_file]
             if state_dir is not None or database_url is not None:
-                key_file = os.path.join(secrets, "connectsafely_key")
+                key_file = self.key_file = os.path.join(secrets, "connectsafely_key")
                 with open(key_file, "w") as f:
                     f.write(api_key + "\n")
                 argv += ["--connectsafely_base_url=" + sandbox.url,

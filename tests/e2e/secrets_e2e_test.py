@@ -12,8 +12,8 @@ import urllib.request
 import grpc
 
 import junit
-from harness import (SANDBOX_API_KEY, SANDBOX_TOKEN, SERVER, Sandbox, Server, run_cli,
-                     temp_dir)
+from harness import (CLI, SANDBOX_API_KEY, SANDBOX_TOKEN, SERVER, Sandbox, Server, run_cli,
+                     temp_dir, wait_until)
 from followgate_client import FollowgateClient
 
 PAGE = "urn:li:organizationalPage:42"
@@ -34,6 +34,52 @@ def metrics_port(server_log):
         if '"event":"metrics"' in line:
             return json.loads(line)["port"]
     return None
+
+
+def replace_file(path, contents):
+    """As a platform rotates a mounted secret: a new file renamed over it."""
+    with open(path + ".next", "w") as f:
+        f.write(contents + "\n")
+    os.rename(path + ".next", path)
+
+
+class RotationTest(unittest.TestCase):
+    """The upstreams start accepting only new credentials (the sandbox is
+    replaced on its port) and the files are replaced: no restart."""
+
+    def test_token_and_key_files_replaced_during_a_stream_take_effect_without_restart(self):
+        sandbox = Sandbox(pages="42:20000:0", min_interval="0.1s")
+        server = Server(sandbox, state_dir=temp_dir())
+        new_token, new_key = "rotated-linkedin-token-5e1f", "rotated-cs-key-9b2a"
+        try:
+            output = os.path.join(temp_dir(), "followers.jsonl")
+            with open(output, "w") as out:
+                cli = subprocess.Popen([CLI, "--server=" + server.target, "followers", PAGE,
+                                        "--edge_type=members", "--reconnect=false"],
+                                       stdout=out, stderr=subprocess.PIPE, text=True)
+                self.assertTrue(wait_until(lambda: os.path.getsize(output) > 0, 60))
+                port = sandbox.port
+                self.assertEqual(sandbox.stop(), 0)
+                sandbox = Sandbox(pages="42:20000:0", min_interval="0.1s", port=port,
+                                  token=new_token, api_key=new_key)
+                replace_file(server.token_file, new_token)
+                replace_file(server.key_file, new_key)
+                _, stderr = cli.communicate(timeout=240)
+            # One stream, never broken (--reconnect=false): every follower once.
+            self.assertEqual(cli.returncode, 0, stderr)
+            with open(output) as f:
+                got = [json.loads(line)["follower"] for line in f if line.strip()]
+            self.assertEqual(len(got), 20000)
+            self.assertEqual(len(set(got)), 20000)
+
+            invited = run_cli(server, "invite", "--company=" + COMPANY, "--request_id=rotated",
+                              "urn:li:fsd_profile:ACoArotated1")
+            self.assertEqual(invited.returncode, 0, invited.stderr)
+            self.assertEqual(sandbox.cs_stats()["requests"], 1)
+            self.assertIn("changed: using the new one", server.log())
+        finally:
+            self.assertEqual(server.stop(), 0)  # Fails if a secret is in its log.
+            sandbox.stop()
 
 
 class HostileUpstreamTest(unittest.TestCase):

@@ -1,15 +1,20 @@
 #include "server/follows/follows_fetcher.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/base/error_details.h"
+#include "server/base/secret_source.h"
 #include "server/follows/request_pacer.h"
 #include "server/testing/fake_clock.h"
 #include "server/testing/fake_http_client.h"
@@ -257,6 +262,76 @@ TEST_F(FetcherTest, ClientErrorsAreNotRetried) {
     EXPECT_THAT(Stream(Members()), StatusIs(code, HasSubstr("no"))) << http_status;
   }
   EXPECT_EQ(http_.sent().size(), 5u);
+}
+
+// The Authorization header of a request.
+std::string AuthorizationOf(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name == "Authorization") return value;
+  }
+  return "";
+}
+
+// A token file, and a fetcher whose client reads it (checked for changes
+// only hourly, so that only a 401 re-reads it within a test).
+class RotatedTokenTest : public FetcherTest {
+ protected:
+  void SetUp() override {
+    path_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    WriteToken("old-token");
+    auto source = SecretSource::Open(path_, "FOLLOWGATE_TEST_UNSET_VAR", &clock_, absl::Hours(1));
+    ASSERT_THAT(source, IsOk());
+    LinkedInClientOptions options = ClientOptions();
+    options.access_token.clear();
+    options.token_source = *source;
+    rotating_client_ = std::make_unique<LinkedInClient>(&http_, &clock_, options);
+    rotating_fetcher_ = std::make_unique<FollowsFetcher>(
+        rotating_client_.get(), &pacer_, &clock_,
+        FollowsFetcherOptions{/*max_retries=*/2, kBackoff});
+  }
+  void WriteToken(const std::string& token) {
+    std::ofstream(path_ + ".next") << token << "\n";
+    ASSERT_EQ(std::rename((path_ + ".next").c_str(), path_.c_str()), 0);
+  }
+  absl::Status Stream() {
+    CancellationToken never;
+    return rotating_fetcher_->FetchSequence(Members(), "", never, {}, [this](StreamedPage page) {
+      pages_.push_back(std::move(page));
+      return absl::OkStatus();
+    });
+  }
+
+  std::string path_;
+  std::unique_ptr<LinkedInClient> rotating_client_;
+  std::unique_ptr<FollowsFetcher> rotating_fetcher_;
+};
+
+TEST_F(RotatedTokenTest, A401AfterTheTokenFileWasReplacedIsRetriedOnceWithTheNewTokenInTheNextSlot) {
+  http_.Expect(Url(Members(), ""), 401, R"({"message":"expired"})");
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1, ""));
+  WriteToken("new-token");  // Rotated; the hourly check has not seen it.
+  ASSERT_THAT(Stream(), IsOk());
+  EXPECT_EQ(pages_.size(), 1u);
+  const auto sent = http_.sent();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(AuthorizationOf(sent[0].request), "Bearer old-token");
+  EXPECT_EQ(AuthorizationOf(sent[1].request), "Bearer new-token");
+  EXPECT_GE(sent[1].at - sent[0].at, kInterval);  // Through the budget.
+}
+
+TEST_F(RotatedTokenTest, A401WithTheSameTokenInTheFileIsNotRetried) {
+  http_.Expect(Url(Members(), ""), 401, R"({"message":"expired"})");
+  EXPECT_THAT(Stream(), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_EQ(http_.sent().size(), 1u);
+}
+
+TEST_F(RotatedTokenTest, ASecond401WithTheNewTokenIsReported) {
+  http_.Expect(Url(Members(), ""), 401, R"({"message":"expired"})");
+  http_.Expect(Url(Members(), ""), 401, R"({"message":"revoked"})");
+  WriteToken("new-token");
+  EXPECT_THAT(Stream(), StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("revoked")));
+  EXPECT_EQ(http_.sent().size(), 2u);
 }
 
 TEST_F(FetcherTest, PageCallbackErrorStopsTheStream) {
