@@ -1,7 +1,8 @@
 // followgate_server: parses flags into ServerOptions (with --sandbox, starts
 // the sandbox upstreams and points the options at them) and runs the server
-// until SIGTERM or SIGINT (SIGHUP reloads the callers file and re-reads the token and key files). Exits 0 after a
-// drain, 2 when the server does not start.
+// until SIGTERM or SIGINT (SIGHUP reloads the callers file and re-reads the
+// token and key files). Exits 0 after a drain, 2 when the server does not
+// start.
 #include <signal.h>
 
 #include <algorithm>
