@@ -7,17 +7,6 @@
 namespace followgate::cli {
 namespace {
 
-absl::string_view EdgeTypeName(v1::FollowEdgeType type) {
-  switch (type) {
-    case v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE:
-      return "MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE";
-    case v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE:
-      return "ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE";
-    default:
-      return "";
-  }
-}
-
 absl::string_view KindName(v1::FollowerKind kind) {
   switch (kind) {
     case v1::FOLLOWER_KIND_MEMBER:
@@ -32,6 +21,17 @@ absl::string_view KindName(v1::FollowerKind kind) {
 }
 
 }  // namespace
+
+absl::string_view EdgeTypeName(v1::FollowEdgeType type) {
+  switch (type) {
+    case v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE:
+      return "MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE";
+    case v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE:
+      return "ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE";
+    default:
+      return "";
+  }
+}
 
 absl::StatusOr<EdgeFormat> ParseEdgeFormat(absl::string_view name) {
   if (name == "jsonl") return EdgeFormat::kJsonLines;

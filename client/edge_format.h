@@ -15,6 +15,10 @@ enum class EdgeFormat { kJsonLines, kCsv };
 // "jsonl" or "csv"; INVALID_ARGUMENT otherwise.
 absl::StatusOr<EdgeFormat> ParseEdgeFormat(absl::string_view name);
 
+// LinkedIn's name of an edge type ("MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE"), as
+// the output's edgeType column shows it; "" when unspecified.
+absl::string_view EdgeTypeName(v1::FollowEdgeType type);
+
 // The CSV header row (with its newline); "" for JSON lines.
 std::string FormatHeader(EdgeFormat format);
 

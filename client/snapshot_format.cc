@@ -14,17 +14,6 @@ std::string TimeText(const google::protobuf::Timestamp& t) {
       absl::UTCTimeZone());
 }
 
-absl::string_view EdgeTypeName(v1::FollowEdgeType type) {
-  switch (type) {
-    case v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE:
-      return "MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE";
-    case v1::FOLLOW_EDGE_TYPE_ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE:
-      return "ORGANIZATIONAL_PAGE_FOLLOWS_ORGANIZATIONAL_PAGE";
-    default:
-      return "";
-  }
-}
-
 absl::string_view ChangeTypeName(v1::FollowChangeType type) {
   switch (type) {
     case v1::FOLLOW_CHANGE_TYPE_FOLLOWED:
