@@ -104,6 +104,15 @@ ABSL_FLAG(int64_t, snapshot_max_bytes, int64_t{1} << 30,
 ABSL_FLAG(int32_t, snapshot_keep_newest, 2,
           "Within --snapshot_max_age a query keeps this many newest complete "
           "snapshots (2 to 1000) and the newest of each UTC day.");
+ABSL_FLAG(std::string, watch, "",
+          "Followee pages kept warm, e.g. urn:li:organizationalPage:1000,"
+          "urn:li:organizationalPage:2000 (all follower kinds): their snapshots are "
+          "refreshed every --watch_interval using only LinkedIn budget slots for which "
+          "no caller is waiting.");
+ABSL_FLAG(absl::Duration, watch_interval, absl::Hours(24),
+          "A watched page's snapshot is refreshed once it is this old (at least 1s). "
+          "At or below --max_staleness, callers are served the watched snapshot "
+          "without a LinkedIn request.");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(10),
           "A stream waiting for LinkedIn's budget sends a heartbeat this often.");
 ABSL_FLAG(int, call_threads, 4,
@@ -262,6 +271,10 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   options.snapshots.retention.max_age = absl::GetFlag(FLAGS_snapshot_max_age);
   options.snapshots.retention.max_bytes = absl::GetFlag(FLAGS_snapshot_max_bytes);
   options.snapshots.retention.keep_newest = absl::GetFlag(FLAGS_snapshot_keep_newest);
+  auto watched = ParseWatchedPages(absl::GetFlag(FLAGS_watch));
+  if (!watched.ok()) return watched.status();
+  options.watch.pages = *std::move(watched);
+  options.watch.interval = absl::GetFlag(FLAGS_watch_interval);
   options.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
   options.call_threads = absl::GetFlag(FLAGS_call_threads);
   options.connectsafely.base_url = absl::GetFlag(FLAGS_connectsafely_base_url);

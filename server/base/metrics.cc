@@ -43,6 +43,11 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& throttled =
       prometheus::BuildCounter().Name("followgate_upstream_throttled_total")
           .Help("429 answers from LinkedIn and ConnectSafely.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& slots =
+      prometheus::BuildCounter().Name("followgate_linkedin_slots_total")
+          .Help("LinkedIn budget slots by use: caller (a request for a caller), watch (a "
+                "watched page refreshed in an idle slot), idle (no request started).")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& snapshots =
       prometheus::BuildCounter().Name("followgate_snapshot_opens_total")
           .Help("Snapshot reads by how they were served: hit (fresh and complete), "
@@ -106,6 +111,11 @@ void Metrics::SetBudgetInterval(absl::Duration interval) {
 
 void Metrics::RecordThrottled(absl::string_view upstream) {
   impl_->throttled.Add({{"upstream", std::string(upstream)}}).Increment();
+}
+
+void Metrics::RecordLinkedInSlots(absl::string_view use, int64_t slots) {
+  if (slots <= 0) return;
+  impl_->slots.Add({{"use", std::string(use)}}).Increment(static_cast<double>(slots));
 }
 
 void Metrics::RecordSnapshotOpen(absl::string_view result) {

@@ -2,6 +2,7 @@
 #ifndef FOLLOWGATE_SERVER_BASE_METRICS_H_
 #define FOLLOWGATE_SERVER_BASE_METRICS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,10 @@ namespace followgate {
 //   followgate_budget_queue_length                      requests waiting for it
 //   followgate_budget_interval_seconds                  LinkedIn's interval in force
 //   followgate_upstream_throttled_total{upstream}       429 answers
+//   followgate_linkedin_slots_total{use}                LinkedIn budget slots: caller,
+//                                                       watch (--watch, idle slots
+//                                                       only) and idle (unused; counted
+//                                                       at the next grant)
 //   followgate_snapshot_opens_total{result}             hit (fresh), continued, new
 //   followgate_invitations_total{outcome}               profile outcomes
 class Metrics {
@@ -41,6 +46,8 @@ class Metrics {
   void SetBudgetQueueLength(int waiting);
   void SetBudgetInterval(absl::Duration interval);
   void RecordThrottled(absl::string_view upstream);
+  // `slots` slots of LinkedIn's budget went to `use` (caller, watch, idle).
+  void RecordLinkedInSlots(absl::string_view use, int64_t slots = 1);
   void RecordSnapshotOpen(absl::string_view result);
   void RecordInvitation(absl::string_view outcome);
 

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "server/base/error_details.h"
 #include "server/base/log.h"
+#include "server/base/metrics.h"
 #include "server/base/status_macros.h"
 #include "server/storage/pg_db.h"
 #include "server/storage/pg_migrations.h"
@@ -127,15 +128,17 @@ absl::StatusOr<FleetBudget::Look> FleetBudget::LookOnce(PgDb& db, const PacerReq
   absl::Status status = db.InTransaction([&]() -> absl::Status {
     FG_ASSIGN_OR_RETURN(
         PgResult budget,
-        db.Query("SELECT " FG_TS_TO_MICROS("next_grant") ", last_caller FROM fleet_budgets "
+        db.Query("SELECT " FG_TS_TO_MICROS("next_grant") ", last_caller, "
+                 "GREATEST(raised_interval_micros, $2::bigint) FROM fleet_budgets "
                  "WHERE name = $1 FOR UPDATE",
-                 {name}));
+                 {name, absl::ToInt64Microseconds(options_.interval)}));
     if (budget.rows.empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat("the fleet budget \"", name, "\" has no row in fleet_budgets"));
     }
     const absl::Time next_grant = absl::FromUnixMicros(budget.rows[0].Int(0));
     const std::string last_caller = budget.rows[0].Text(1);
+    const absl::Duration interval_in_force = absl::Microseconds(budget.rows[0].Int(2));
     // Read only now that the row is locked: every earlier grant has
     // committed, so this time is later than theirs.
     FG_ASSIGN_OR_RETURN(const int64_t now_micros, DbNowMicros(db));
@@ -154,8 +157,18 @@ absl::StatusOr<FleetBudget::Look> FleetBudget::LookOnce(PgDb& db, const PacerReq
     if (renewed.affected_rows == 0) {
       // This waiter stalled past its alive_until and someone dropped its
       // row: it queues again, at the back.
-      FG_ASSIGN_OR_RETURN(waiter_id, InsertWaiter(db, options_, request, not_before_micros));
+      FG_ASSIGN_OR_RETURN(waiter_id, InsertWaiter(db, options_, EffectiveRequest(request, ticket),
+                                                  not_before_micros));
       if (ticket != nullptr) ticket->id = static_cast<uint64_t>(waiter_id);
+    }
+    if (const PacerRequest effective = EffectiveRequest(request, ticket);
+        request.idle_only && !effective.idle_only) {
+      // Promoted (a caller joined the watched page's crawl): an ordinary
+      // request from now on.
+      FG_RETURN_IF_ERROR(db.Query("UPDATE fleet_budget_waiters SET idle_only = false, "
+                                  "priority = $2 WHERE id = $1 AND idle_only",
+                                  {waiter_id, effective.priority})
+                             .status());
     }
 
     FG_ASSIGN_OR_RETURN(
@@ -182,6 +195,7 @@ absl::StatusOr<FleetBudget::Look> FleetBudget::LookOnce(PgDb& db, const PacerReq
       FG_RETURN_IF_ERROR(
           db.Query("DELETE FROM fleet_budget_waiters WHERE id = $1", {waiter_id}).status());
       look.granted = true;
+      look.idle_slots = IdleSlotsBefore(next_grant, now, interval_in_force);
       return db.Notify(channel(), "granted");
     }
     if (head == static_cast<uint64_t>(waiter_id)) {
@@ -220,8 +234,9 @@ absl::Status FleetBudget::Acquire(const PacerRequest& request, const Cancellatio
       std::clamp(request.not_before - options_.clock->Now(), absl::ZeroDuration(), kLongestDelay);
   FG_ASSIGN_OR_RETURN(const int64_t now_micros, DbNowMicros(*db));
   const int64_t not_before_micros = now_micros + absl::ToInt64Microseconds(delay);
-  FG_ASSIGN_OR_RETURN(int64_t waiter_id,
-                      InsertWaiter(*db, options_, request, not_before_micros));
+  FG_ASSIGN_OR_RETURN(int64_t waiter_id, InsertWaiter(*db, options_,
+                                                      EffectiveRequest(request, ticket),
+                                                      not_before_micros));
   if (ticket != nullptr) ticket->id = static_cast<uint64_t>(waiter_id);
   struct ClearTicket {
     WaitTicket* ticket;
@@ -244,6 +259,11 @@ absl::Status FleetBudget::Acquire(const PacerRequest& request, const Cancellatio
       break;
     }
     if (look->granted) {
+      // Idle slots count from this replica's first grant: before it, the
+      // gap may be the fleet's whole history.
+      if (granted_before_.exchange(true)) {
+        Metrics::Get().RecordLinkedInSlots("idle", look->idle_slots);
+      }
       if (granted_at != nullptr) *granted_at = look->db_now;
       return absl::OkStatus();
     }
@@ -414,6 +434,22 @@ void FleetBudget::OnThrottled(absl::Duration retry_after) {
   if (!changed.ok()) {
     LogError(absl::StrCat("fleet budget ", options_.name, ": 429 not recorded: ",
                           StatusForLog(changed)));
+  }
+}
+
+void FleetBudget::Promote(WaitTicket* ticket, int priority) {
+  ticket->promoted_priority = priority;
+  ticket->promoted = true;
+  // The waiting Acquire (on any thread of this replica) applies the
+  // promotion to its row at its next look; wake it now rather than at its
+  // next recheck.
+  absl::MutexLock lock(&shared_mu_);
+  absl::StatusOr<PgDb*> db = SharedDb();
+  absl::Status woken = db.ok() ? (*db)->Notify(channel(), "promoted") : db.status();
+  if (!woken.ok()) {
+    LogError(absl::StrCat("fleet budget ", options_.name,
+                          ": promotion not announced (applied at the next recheck): ",
+                          StatusForLog(woken)));
   }
 }
 

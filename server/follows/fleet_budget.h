@@ -4,6 +4,7 @@
 #ifndef FOLLOWGATE_SERVER_FOLLOWS_FLEET_BUDGET_H_
 #define FOLLOWGATE_SERVER_FOLLOWS_FLEET_BUDGET_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -134,6 +135,8 @@ class FleetBudget : public UpstreamBudget {
   void OnThrottled() override;
   void OnThrottled(absl::Duration retry_after) override;
   void OnAnswered() override;
+  // Wakes the waiting Acquire, which applies the promotion to its row.
+  void Promote(WaitTicket* ticket, int priority) override;
   absl::Duration interval() const override;
   absl::Time next_grant_time() const override;
 
@@ -150,6 +153,8 @@ class FleetBudget : public UpstreamBudget {
     absl::Time db_now;
     // How long to wait before looking again, when not granted.
     absl::Duration wait;
+    // When granted: the slots left idle before it (IdleSlotsBefore).
+    int64_t idle_slots = 0;
   };
   // Inserts this waiter's row; returns its id. `not_before_micros` is on the
   // database's clock.
@@ -186,6 +191,8 @@ class FleetBudget : public UpstreamBudget {
   // The last pace read, on the replica's clock (next_grant converted).
   mutable absl::Duration last_interval_ ABSL_GUARDED_BY(shared_mu_);
   mutable absl::Time last_next_grant_ ABSL_GUARDED_BY(shared_mu_) = absl::InfinitePast();
+  // Whether this replica granted before (idle slots count from its first).
+  std::atomic<bool> granted_before_{false};
 };
 
 }  // namespace followgate

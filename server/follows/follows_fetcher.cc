@@ -25,6 +25,7 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
   PacerRequest slot;
   slot.caller = requester.caller;
   slot.priority = requester.priority;
+  slot.idle_only = requester.idle_only;
   slot.not_before = clock_->Now();
   absl::Duration waited;
   bool retried_with_a_rotated_token = false;
@@ -34,6 +35,8 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
         !granted.ok()) {
       return granted;
     }
+    Metrics::Get().RecordLinkedInSlots(
+        EffectiveRequest(slot, requester.ticket).idle_only ? "watch" : "caller");
     waited += clock_->Now() - wait_started;
     Metrics::Get().RecordBudgetWait(clock_->Now() - wait_started);
     const int64_t token_used = client_->token_generation();

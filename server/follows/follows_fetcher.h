@@ -38,6 +38,10 @@ struct FollowsFetcherOptions {
 struct Requester {
   std::string caller;
   int priority = 0;
+  // Background work (a watched page): its requests wait for budget slots no
+  // caller is ready for (PacerRequest::idle_only), unless promoted through
+  // `ticket` (UpstreamBudget::Promote).
+  bool idle_only = false;
   // Optional; not owned. Names the fetch while it waits in the pacer.
   WaitTicket* ticket = nullptr;
 };

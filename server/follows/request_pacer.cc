@@ -83,7 +83,9 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
   CancellationCallback wake(cancel, [this] { absl::MutexLock lock(&mu_); });
   absl::MutexLock lock(&mu_);
   const uint64_t ticket = next_ticket_++;
-  waiters_.emplace(ticket, Waiter{request.caller, request.priority, request.not_before, request.idle_only});
+  const PacerRequest effective = EffectiveRequest(request, ticket_out);
+  waiters_.emplace(ticket, Waiter{request.caller, effective.priority, request.not_before,
+                                  effective.idle_only});
   Metrics::Get().SetBudgetQueueLength(static_cast<int>(waiters_.size()));
   if (ticket_out != nullptr) ticket_out->id = ticket;
   auto leave = [&] {
@@ -100,6 +102,10 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
     const absl::Time now = clock_->Now();
     if (now >= next_grant_ && ChooseNextWaiter(waiters_, last_caller_, now) == ticket) {
       leave();
+      if (granted_before_) {
+        Metrics::Get().RecordLinkedInSlots("idle", IdleSlotsBefore(next_grant_, now, interval_));
+      }
+      granted_before_ = true;
       SetNextGrantLocked(now + interval_);
       last_caller_ = request.caller;
       return absl::OkStatus();
@@ -110,6 +116,19 @@ absl::Status RequestPacer::Acquire(const PacerRequest& request,
     };
     clock_->AwaitWithDeadline(&mu_, absl::Condition(&changed), WakeTimeFor(ticket, now));
   }
+}
+
+void RequestPacer::Promote(WaitTicket* ticket, int priority) {
+  ticket->promoted_priority = priority;
+  ticket->promoted = true;
+  // Under mu_: an Acquire registering now reads the flag; one registered
+  // before is updated here.
+  absl::MutexLock lock(&mu_);
+  auto it = waiters_.find(ticket->id.load());
+  if (it == waiters_.end()) return;
+  it->second.idle_only = false;
+  it->second.priority = priority;
+  ++generation_;
 }
 
 void RequestPacer::OnThrottled() {

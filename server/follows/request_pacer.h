@@ -83,6 +83,7 @@ class RequestPacer : public UpstreamBudget {
   // The upstream answered something other than 429: counts towards stepping
   // a raised interval back.
   void OnAnswered() override;
+  void Promote(WaitTicket* ticket, int priority) override;
 
   // Where the waiter with this ticket id stands; nullopt when it is not
   // waiting.
@@ -124,6 +125,8 @@ class RequestPacer : public UpstreamBudget {
   // Bumped on every change that may hand the turn to another waiter.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_caller_ ABSL_GUARDED_BY(mu_);
+  // Whether this pacer granted before (idle slots count from the first).
+  bool granted_before_ ABSL_GUARDED_BY(mu_) = false;
   Waiters waiters_ ABSL_GUARDED_BY(mu_);
 };
 

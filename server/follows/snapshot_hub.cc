@@ -29,6 +29,8 @@ struct SnapshotHub::Crawl {
   bool finished ABSL_GUARDED_BY(mu) = false;  // The thread is ending.
   absl::Status error ABSL_GUARDED_BY(mu);
   int leases = 0;  // Guarded by SnapshotHub::mu_.
+  // A caller joined this watch crawl (who.idle_only): see LeaseLocked.
+  bool promoted = false;  // Guarded by SnapshotHub::mu_.
 
   // Readers waiting for a page (see SnapshotLease::WatchPage): by id, the
   // page each waits for and its wake-up.
@@ -143,30 +145,47 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
     info = *now;
   }
   if (registry_ != nullptr) registry_->Pin(info.id);  // Undone by Release.
-  absl::MutexLock lock(&mu_);
-  ReapLocked();
-  ++pins_[info.id];
-  if (info.complete) {
-    return std::unique_ptr<SnapshotLease>(
-        new SnapshotLease(this, info.id, nullptr, info.page_count));
-  }
-  auto it = crawls_.find(info.id);
-  if (it == crawls_.end()) {
-    auto crawl = std::make_shared<Crawl>();
-    crawl->query = query;
-    crawl->snapshot_id = info.id;
-    crawl->who = who;
-    crawl->who.ticket = &crawl->ticket;
-    {
-      absl::MutexLock crawl_lock(&crawl->mu);
-      crawl->pages_stored = info.page_count;
+  std::shared_ptr<Crawl> promote;
+  std::unique_ptr<SnapshotLease> lease;
+  {
+    absl::MutexLock lock(&mu_);
+    ReapLocked();
+    ++pins_[info.id];
+    if (info.complete) {
+      return std::unique_ptr<SnapshotLease>(
+          new SnapshotLease(this, info.id, nullptr, info.page_count));
     }
-    Crawl* raw = crawl.get();
-    crawl->thread = std::thread([this, raw, cursor = info.next_cursor] { RunCrawl(raw, cursor); });
-    it = crawls_.emplace(info.id, std::move(crawl)).first;
+    auto it = crawls_.find(info.id);
+    if (it == crawls_.end()) {
+      auto crawl = std::make_shared<Crawl>();
+      crawl->query = query;
+      crawl->snapshot_id = info.id;
+      crawl->who = who;
+      crawl->who.ticket = &crawl->ticket;
+      {
+        absl::MutexLock crawl_lock(&crawl->mu);
+        crawl->pages_stored = info.page_count;
+      }
+      Crawl* raw = crawl.get();
+      crawl->thread =
+          std::thread([this, raw, cursor = info.next_cursor] { RunCrawl(raw, cursor); });
+      it = crawls_.emplace(info.id, std::move(crawl)).first;
+    } else if (it->second->who.idle_only && !who.idle_only && !it->second->promoted) {
+      it->second->promoted = true;
+      promote = it->second;
+    }
+    ++it->second->leases;
+    lease.reset(new SnapshotLease(this, info.id, it->second, 0));
   }
-  ++it->second->leases;
-  return std::unique_ptr<SnapshotLease>(new SnapshotLease(this, info.id, it->second, 0));
+  if (promote != nullptr) {
+    // A caller joined a watched page's crawl: it fetches for callers now
+    // (its request waiting for an idle slot included), to its end. Outside
+    // mu_: a fleet's budget announces it through the database.
+    LogInfo(absl::StrCat("a caller joined the watch crawl of snapshot ", info.id,
+                         ": it no longer waits for idle slots"));
+    pacer_->Promote(&promote->ticket, who.priority);
+  }
+  return lease;
 }
 
 absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Open(

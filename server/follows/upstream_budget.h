@@ -37,10 +37,38 @@ struct QueuePosition {
   absl::Duration estimated_wait;
 };
 
-// Lets another thread ask where a waiting Acquire stands.
+// Lets another thread ask where a waiting Acquire stands, and promote the
+// background work it names.
 struct WaitTicket {
   std::atomic<uint64_t> id{0};  // 0 while not waiting.
+  // Set by UpstreamBudget::Promote: the requests made with this ticket are
+  // no longer idle-only, and go at `promoted_priority`.
+  std::atomic<bool> promoted{false};
+  std::atomic<int> promoted_priority{0};
 };
+
+// `request` as it stands for `ticket` (optional): a promoted idle-only
+// request is an ordinary one at the promoted priority.
+inline PacerRequest EffectiveRequest(const PacerRequest& request, const WaitTicket* ticket) {
+  PacerRequest effective = request;
+  if (request.idle_only && ticket != nullptr && ticket->promoted.load()) {
+    effective.idle_only = false;
+    effective.priority = ticket->promoted_priority.load();
+  }
+  return effective;
+}
+
+// Whole slots of `interval` that passed unused between `next_grant` (the
+// earliest a request could have started) and a grant at `now`: the slots
+// LinkedIn's budget left idle (followgate_linkedin_slots_total{use="idle"}).
+inline int64_t IdleSlotsBefore(absl::Time next_grant, absl::Time now, absl::Duration interval) {
+  if (interval <= absl::ZeroDuration() || now <= next_grant ||
+      next_grant == absl::InfinitePast()) {
+    return 0;
+  }
+  absl::Duration remainder;
+  return absl::IDivDuration(now - next_grant, interval, &remainder);
+}
 
 // The contract of an upstream budget. Grants are never closer than the
 // interval in force; among ready waiters the highest priority goes first,
@@ -71,6 +99,12 @@ class UpstreamBudget {
   // The upstream answered something other than 429: counts towards stepping
   // a raised interval back.
   virtual void OnAnswered() = 0;
+
+  // A caller joined the background work that makes its requests with
+  // `ticket` (a watched page's crawl): from now on they are ordinary
+  // requests at `priority`, the one waiting now included. Works whether or
+  // not a request is waiting.
+  virtual void Promote(WaitTicket* ticket, int priority) = 0;
 
   // The interval in force now (the minimum unless the upstream throttled).
   virtual absl::Duration interval() const = 0;

@@ -64,6 +64,7 @@ struct FollowgateServer::Parts {
   std::unique_ptr<SnapshotStore> snapshot_store;
   std::unique_ptr<PgCrawlRegistry> crawl_registry;  // A fleet's; outlives the hub.
   std::unique_ptr<SnapshotHub> snapshot_hub;
+  std::unique_ptr<PageWatcher> watcher;  // After the hub: destroyed before it.
   std::unique_ptr<ResumeTokenCodec> resume_tokens;
   std::unique_ptr<InvitationLedger> ledger;
   std::unique_ptr<ConnectSafelyClient> connectsafely;
@@ -192,6 +193,9 @@ absl::Status Validate(const ServerOptions& options) {
       options.snapshots.retention.keep_newest > 1000) {
     return absl::InvalidArgumentError(
         "snapshot_keep_newest must be 2 to 1000 (changes compare the two newest)");
+  }
+  if (options.watch.interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("watch_interval must be at least 1s");
   }
   if (options.snapshots.retention.max_bytes < 0) {
     return absl::InvalidArgumentError("snapshot_max_bytes must not be negative");
@@ -356,6 +360,10 @@ absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
     if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;
     LogError(absl::StrCat("retention skipped: ", pruned.message()));
   }
+  if (!options.watch.pages.empty()) {
+    watcher = std::make_unique<PageWatcher>(snapshot_hub.get(), snapshot_store.get(), clock,
+                                            options.watch);
+  }
   return absl::OkStatus();
 }
 
@@ -486,6 +494,7 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   FG_RETURN_IF_ERROR(parts->WatchDatabase(clock));
   parts->started = true;
   parts->UpdateHealth();
+  if (parts->watcher != nullptr) parts->watcher->Start();
   return std::unique_ptr<FollowgateServer>(new FollowgateServer(std::move(parts)));
 }
 
@@ -534,6 +543,7 @@ void FollowgateServer::Shutdown() {
   parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   parts_->grpc_server->Wait();
   parts_->streams.WaitUntilNoneLive();  // Their producers have stopped.
+  parts_->watcher.reset();              // Lets go of its crawl.
   parts_->snapshot_hub.reset();         // Stops the crawls.
 }
 

@@ -11,6 +11,7 @@
 #include "server/follows/follows_fetcher.h"
 #include "server/invitations/invitation_batcher.h"
 #include "server/upstream/linkedin_client.h"
+#include "server/follows/page_watcher.h"
 #include "server/follows/snapshot_hub.h"
 
 namespace followgate {
@@ -61,6 +62,8 @@ struct ServerOptions {
   absl::Duration invitation_lease = absl::Minutes(5);
   // Snapshot freshness and retention.
   SnapshotHubOptions snapshots;
+  // Pages kept warm with idle budget slots (--watch); none by default.
+  PageWatcherOptions watch;
   // Threads that run every call's steps (storage reads, building pages),
   // however many calls are open; waiting calls hold none. Crawls and
   // invitation batches, which block on upstream requests, have a thread each.

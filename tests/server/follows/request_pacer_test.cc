@@ -1,5 +1,6 @@
 #include "server/follows/request_pacer.h"
 
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -133,6 +134,72 @@ TEST(RequestPacer, CallerArrivingWhileAnIdleOnlyRequestWaitsIsGrantedFirst) {
   caller.join();
   // The caller waited for no more than the one slot already in use.
   EXPECT_THAT(order, ::testing::ElementsAre("caller", "a-watch"));
+}
+
+// Two waiters, the idle-only "a-watch" (named by `ticket`) first and the
+// caller "b"; `promote` runs once both wait. The callers in grant order.
+std::vector<std::string> GrantOrderWithWatch(const std::function<void(RequestPacer&)>& promote,
+                                             WaitTicket* ticket) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  CancellationToken never;
+  EXPECT_THAT(pacer.Acquire(clock.Now(), never), IsOk());
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  auto acquire = [&](PacerRequest request, WaitTicket* t) {
+    ASSERT_THAT(pacer.Acquire(request, never, t), IsOk());
+    absl::MutexLock lock(&mu);
+    order.push_back(request.caller);
+  };
+  std::thread watch(acquire, PacerRequest{"a-watch", 0, absl::InfinitePast(), true}, ticket);
+  clock.BlockUntilWaiters(1);
+  std::thread caller(acquire, PacerRequest{"b"}, nullptr);
+  clock.BlockUntilWaiters(2);
+  promote(pacer);
+  for (size_t i = 0; i < 2; ++i) {
+    clock.Advance(kInterval);
+    absl::MutexLock lock(&mu);
+    auto granted = [&order, i] { return order.size() > i; };
+    mu.Await(absl::Condition(&granted));
+  }
+  watch.join();
+  caller.join();
+  return order;
+}
+
+TEST(RequestPacer, PromotedIdleOnlyRequestCompetesAsACallersRequest) {
+  WaitTicket ticket;
+  // Without the promotion the caller goes first (see above).
+  EXPECT_THAT(GrantOrderWithWatch([](RequestPacer&) {}, &ticket),
+              ::testing::ElementsAre("b", "a-watch"));
+  WaitTicket promoted;
+  // Promoted while it waits: arrival and name order put it first now.
+  EXPECT_THAT(GrantOrderWithWatch([&](RequestPacer& p) { p.Promote(&promoted, 0); }, &promoted),
+              ::testing::ElementsAre("a-watch", "b"));
+  EXPECT_TRUE(promoted.promoted);
+}
+
+TEST(RequestPacer, PromotionBeforeTheRequestWaitsAppliesToIt) {
+  FakeClock clock;
+  RequestPacer pacer(&clock, kInterval);
+  WaitTicket ticket;
+  pacer.Promote(&ticket, 5);  // Between two requests of the watch's crawl.
+  EXPECT_EQ(EffectiveRequest(PacerRequest{"w", 0, absl::InfinitePast(), true}, &ticket).priority,
+            5);
+  EXPECT_FALSE(
+      EffectiveRequest(PacerRequest{"w", 0, absl::InfinitePast(), true}, &ticket).idle_only);
+  // Ordinary requests are left as they are.
+  EXPECT_EQ(EffectiveRequest(PacerRequest{"c", 2}, &ticket).priority, 2);
+}
+
+TEST(IdleSlotsBefore, CountsTheWholeIntervalsThatPassedUnused) {
+  const absl::Time t = absl::FromUnixSeconds(1000);
+  EXPECT_EQ(IdleSlotsBefore(t, t, kInterval), 0);
+  EXPECT_EQ(IdleSlotsBefore(t, t + absl::Seconds(59), kInterval), 0);
+  EXPECT_EQ(IdleSlotsBefore(t, t + absl::Seconds(150), kInterval), 2);
+  EXPECT_EQ(IdleSlotsBefore(t, t - absl::Seconds(5), kInterval), 0);  // Waited for it.
+  EXPECT_EQ(IdleSlotsBefore(absl::InfinitePast(), t, kInterval), 0);  // No grant before.
+  EXPECT_EQ(IdleSlotsBefore(t, t + absl::Hours(1), absl::ZeroDuration()), 0);  // No pacing.
 }
 
 TEST(RequestPacer, EarlierArrivalGoesFirstAmongReadyWaiters) {
