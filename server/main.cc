@@ -37,7 +37,7 @@ ABSL_FLAG(std::string, linkedin_base_url, "https://api.linkedin.com",
 ABSL_FLAG(std::string, linkedin_token_file, "",
           "File holding the LinkedIn member access token (default: env "
           "LINKEDIN_ACCESS_TOKEN).");
-ABSL_FLAG(std::string, linkedin_version, "202510",
+ABSL_FLAG(std::string, linkedin_version, "202611",
           "LinkedIn-Version header (YYYYMM).");
 ABSL_FLAG(absl::Duration, linkedin_min_interval, absl::Seconds(60),
           "No two LinkedIn requests start closer than this (0s: no pacing, "

@@ -29,7 +29,7 @@ struct LinkedInClientOptions {
   // file rotated while the server runs); `access_token` is then unused.
   std::shared_ptr<SecretSource> token_source;
   // LinkedIn-Version header, YYYYMM.
-  std::string version = "202510";
+  std::string version = "202611";
   absl::Duration request_timeout = absl::Seconds(30);
   // Tells consented members from obfuscated ones.
   FollowerClassifier classifier;
