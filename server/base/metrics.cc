@@ -48,6 +48,9 @@ struct Metrics::Impl {
           .Help("LinkedIn budget slots by use: caller (a request for a caller), watch (a "
                 "watched page refreshed in an idle slot), idle (no request started).")
           .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& credential_rejected =
+      prometheus::BuildGauge().Name("followgate_linkedin_credential_rejected")
+          .Help("1 while LinkedIn rejects the credential (401), else 0.").Register(*registry);
   prometheus::Family<prometheus::Counter>& snapshots =
       prometheus::BuildCounter().Name("followgate_snapshot_opens_total")
           .Help("Snapshot reads by how they were served: hit (fresh and complete), "
@@ -116,6 +119,10 @@ void Metrics::RecordThrottled(absl::string_view upstream) {
 void Metrics::RecordLinkedInSlots(absl::string_view use, int64_t slots) {
   if (slots <= 0) return;
   impl_->slots.Add({{"use", std::string(use)}}).Increment(static_cast<double>(slots));
+}
+
+void Metrics::SetLinkedInCredentialRejected(absl::string_view credential, bool rejected) {
+  impl_->credential_rejected.Add({{"credential", Label(credential)}}).Set(rejected ? 1 : 0);
 }
 
 void Metrics::RecordSnapshotOpen(absl::string_view result) {

@@ -32,6 +32,7 @@ namespace followgate {
 //                                                       watch (--watch, idle slots
 //                                                       only) and idle (unused; counted
 //                                                       at the next grant)
+//   followgate_linkedin_credential_rejected{credential} 1 while LinkedIn rejects it
 //   followgate_snapshot_opens_total{result}             hit (fresh), continued, new
 //   followgate_invitations_total{outcome}               profile outcomes
 class Metrics {
@@ -48,6 +49,7 @@ class Metrics {
   void RecordThrottled(absl::string_view upstream);
   // `slots` slots of LinkedIn's budget went to `use` (caller, watch, idle).
   void RecordLinkedInSlots(absl::string_view use, int64_t slots = 1);
+  void SetLinkedInCredentialRejected(absl::string_view credential, bool rejected);
   void RecordSnapshotOpen(absl::string_view result);
   void RecordInvitation(absl::string_view outcome);
 

@@ -49,6 +49,10 @@
 
 namespace followgate {
 
+std::string LinkedInCredentialHealthName(const std::string& credential) {
+  return absl::StrCat("followgate.linkedin.credential.", credential);
+}
+
 struct FollowgateServer::Parts {
   // Declared first, destroyed last: the state dir stays locked until every
   // part that writes into it is gone.
@@ -83,8 +87,11 @@ struct FollowgateServer::Parts {
   std::string database_target;  // The database as logs name it.
   int port = 0;
   int metrics_port = -1;
-  // What health reports: SERVING once started, unless draining or LinkedIn
-  // rejects the token (the follows service, and so the server, then).
+  // What health reports: the server and its services SERVING once started,
+  // unless draining (or, in a fleet, while the database does not answer):
+  // warm snapshots and invitations are served whatever LinkedIn thinks of
+  // the token. A credential LinkedIn rejects is NOT_SERVING under its own
+  // name (LinkedInCredentialHealthName) only.
   std::atomic<bool> started{false};
   std::atomic<bool> linkedin_credential_ok{true};
   // With a database: whether it answers (DatabaseWatch). Every service
@@ -95,10 +102,11 @@ struct FollowgateServer::Parts {
     grpc::HealthCheckServiceInterface* health = grpc_server->GetHealthCheckService();
     if (health == nullptr) return;
     const bool up = started && !streams.draining() && database_ok;
-    const bool follows_up = up && linkedin_credential_ok;
-    health->SetServingStatus("followgate.v1.FollowsService", follows_up);
+    health->SetServingStatus("followgate.v1.FollowsService", up);
     health->SetServingStatus("followgate.v1.InvitationsService", up && batcher != nullptr);
-    health->SetServingStatus("", follows_up);
+    health->SetServingStatus(LinkedInCredentialHealthName(options.linkedin.credential_name),
+                             up && linkedin_credential_ok);
+    health->SetServingStatus("", up);
   }
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
@@ -477,11 +485,17 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   // NOT_SERVING until LinkedIn accepts it again.
   options.fetcher.on_credential_checked = [raw_parts](bool accepted) {
     if (raw_parts->linkedin_credential_ok.exchange(accepted) == accepted) return;
-    LogInfo(accepted ? "LinkedIn accepts the access token again: SERVING"
-                     : "LinkedIn rejects the access token: NOT_SERVING until it accepts it");
+    const std::string& name = raw_parts->options.linkedin.credential_name;
+    Metrics::Get().SetLinkedInCredentialRejected(name, !accepted);
+    LogInfo(absl::StrCat("LinkedIn ", accepted ? "accepts" : "rejects", " credential \"", name,
+                         "\": ", LinkedInCredentialHealthName(name), " ",
+                         accepted ? "SERVING again"
+                                  : "NOT_SERVING until it accepts it (the server and warm "
+                                    "snapshots stay SERVING)"));
     raw_parts->UpdateHealth();
   };
   parts->options = options;
+  Metrics::Get().SetLinkedInCredentialRejected(options.linkedin.credential_name, false);
   Clock* clock = Clock::Real();
   if (!options.state_dir.empty()) {
     FG_ASSIGN_OR_RETURN(parts->state, StateDir::Open(options.state_dir));

@@ -16,6 +16,10 @@
 
 namespace followgate {
 
+// The health service name of a LinkedIn credential: NOT_SERVING while
+// LinkedIn rejects it (401), e.g. "followgate.linkedin.credential.default".
+std::string LinkedInCredentialHealthName(const std::string& credential);
+
 struct ServerOptions {
   // Address to listen on; port 0 picks a free port (see FollowgateServer::port).
   std::string host = "0.0.0.0";

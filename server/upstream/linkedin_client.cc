@@ -216,6 +216,16 @@ bool LinkedInClient::TokenRotatedSince(int64_t used) const {
   return options_.token_source != nullptr && options_.token_source->RereadAfterRejection(used);
 }
 
+absl::Status LinkedInClient::NamingCredential(absl::Status error) const {
+  absl::Status named(error.code(), absl::StrCat("LinkedIn credential \"",
+                                                options_.credential_name,
+                                                "\": ", error.message()));
+  error.ForEachPayload([&named](absl::string_view type_url, const absl::Cord& payload) {
+    named.SetPayload(type_url, payload);
+  });
+  return WithErrorMetadata(std::move(named), "credential", options_.credential_name);
+}
+
 absl::StatusOr<FollowsPage> LinkedInClient::FetchPage(
     const FollowsQuery& query, absl::string_view cursor,
     const CancellationToken* cancel) const {
@@ -243,6 +253,7 @@ absl::StatusOr<FollowsPage> LinkedInClient::FetchPage(
   if (!response.ok()) return LinkedInTransportError(response.status());
   if (response->status_code < 200 || response->status_code > 299) {
     absl::Status error = LinkedInHttpError(response->status_code, response->body);
+    if (response->status_code == 401) return NamingCredential(std::move(error));
     if (response->status_code != 429) return error;
     Metrics::Get().RecordThrottled("linkedin");
     // Undocumented for LinkedIn, but honoured when sent (see FollowsFetcher).

@@ -28,6 +28,10 @@ struct LinkedInClientOptions {
   // When set, the token is taken from it for every request instead (a token
   // file rotated while the server runs); `access_token` is then unused.
   std::shared_ptr<SecretSource> token_source;
+  // The credential's name in errors, health and metrics (never the token):
+  // a 401 is UNAUTHENTICATED naming it, with ErrorInfo metadata
+  // "credential". "default" for --linkedin_token_file.
+  std::string credential_name = "default";
   // LinkedIn-Version header, YYYYMM.
   std::string version = "202611";
   absl::Duration request_timeout = absl::Seconds(30);
@@ -71,6 +75,10 @@ class LinkedInClient {
   std::string RequestUrl(const FollowsQuery& query, absl::string_view cursor) const;
 
  private:
+  // A 401's status, its message naming this credential (and ErrorInfo
+  // metadata "credential"), its details kept.
+  absl::Status NamingCredential(absl::Status error) const;
+
   HttpClient* const http_;
   Clock* const clock_;
   const LinkedInClientOptions options_;

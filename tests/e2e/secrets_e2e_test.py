@@ -12,8 +12,8 @@ import urllib.request
 import grpc
 
 import junit
-from harness import (CLI, SANDBOX_API_KEY, SANDBOX_TOKEN, SERVER, Sandbox, Server, run_cli,
-                     temp_dir, wait_until)
+from harness import (CLI, SANDBOX_API_KEY, SANDBOX_TOKEN, SERVER, Sandbox, Server,
+                     health_status, run_cli, temp_dir, wait_until)
 from followgate_client import FollowgateClient
 
 PAGE = "urn:li:organizationalPage:42"
@@ -77,6 +77,48 @@ class RotationTest(unittest.TestCase):
             self.assertEqual(invited.returncode, 0, invited.stderr)
             self.assertEqual(sandbox.cs_stats()["requests"], 1)
             self.assertIn("changed: using the new one", server.log())
+        finally:
+            self.assertEqual(server.stop(), 0)  # Fails if a secret is in its log.
+            sandbox.stop()
+
+
+class RevokedTokenTest(unittest.TestCase):
+    """LinkedIn stops accepting the token (the sandbox is replaced on its
+    port by one that knows another): only the credential goes out."""
+
+    def test_a_revoked_token_takes_out_only_its_credential_and_the_server_stays_serving(self):
+        sandbox = Sandbox(pages="42:1500:0,43:800:0", min_interval="0.05s")
+        server = Server(sandbox, state_dir=temp_dir(), extra=["--metrics_port=0"])
+        credential = "followgate.linkedin.credential.default"
+        try:
+            warm = run_cli(server, "followers", PAGE, "--edge_type=members")
+            self.assertEqual(warm.returncode, 0, warm.stderr)
+            self.assertEqual(health_status(server, credential), "SERVING")
+            port = sandbox.port
+            self.assertEqual(sandbox.stop(), 0)
+            sandbox = Sandbox(pages="42:1500:0,43:800:0", min_interval="0.05s", port=port,
+                              token="a-token-followgate-does-not-have-7d1c")
+
+            cold = run_cli(server, "followers", "urn:li:organizationalPage:43",
+                           "--edge_type=members")
+            self.assertEqual(cold.returncode, 1)
+            self.assertIn("UNAUTHENTICATED", cold.stderr)
+            self.assertIn('LinkedIn credential "default"', cold.stderr)
+            self.assertEqual(health_status(server, credential), "NOT_SERVING")
+            self.assertEqual(health_status(server, ""), "SERVING")
+            self.assertEqual(health_status(server, "followgate.v1.FollowsService"), "SERVING")
+            self.assertEqual(health_status(server, "followgate.v1.InvitationsService"), "SERVING")
+            # What is warm is still served, and invitations still go out.
+            again = run_cli(server, "followers", PAGE, "--edge_type=members")
+            self.assertEqual(again.returncode, 0, again.stderr)
+            self.assertEqual(len(again.stdout.splitlines()), 1500)
+            invited = run_cli(server, "invite", "--company=" + COMPANY, "--request_id=revoked",
+                              "urn:li:fsd_profile:ACoArevoked1")
+            self.assertEqual(invited.returncode, 0, invited.stderr)
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port(server.log()),
+                                        timeout=10) as r:
+                self.assertIn('followgate_linkedin_credential_rejected{credential="default"} 1',
+                              r.read().decode())
         finally:
             self.assertEqual(server.stop(), 0)  # Fails if a secret is in its log.
             sandbox.stop()

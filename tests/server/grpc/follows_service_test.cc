@@ -384,7 +384,7 @@ TEST_F(FollowsServiceTest, MaxStreamDurationNotBelowConnectionAgePlusGraceIsRefu
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(FollowsServiceTest, RejectedLinkedInTokenTurnsTheFollowsServiceNotServing) {
+TEST_F(FollowsServiceTest, RejectedLinkedInTokenTurnsOnlyItsCredentialNotServing) {
   Start(absl::Milliseconds(20), {{42, 10, 0}});
   linkedin_->AddFaults({sandbox::SandboxFault::Status(401)});
   grpc::ClientContext context;
@@ -392,23 +392,34 @@ TEST_F(FollowsServiceTest, RejectedLinkedInTokenTurnsTheFollowsServiceNotServing
   v1::FollowerPage page;
   while (reader->Read(&page)) {
   }
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  const grpc::Status rejected = reader->Finish();
+  EXPECT_EQ(rejected.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  // Named by its credential, never by its token.
+  EXPECT_THAT(rejected.error_message(), HasSubstr("LinkedIn credential \"default\""));
   auto health = grpc::health::v1::Health::NewStub(channel_);
-  grpc::ClientContext health_context;
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service("followgate.v1.FollowsService");
-  grpc::health::v1::HealthCheckResponse response;
-  ASSERT_TRUE(health->Check(&health_context, request, &response).ok());
-  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  auto status_of = [&](const std::string& service) {
+    grpc::ClientContext health_context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    EXPECT_TRUE(health->Check(&health_context, request, &response).ok()) << service;
+    return response.status();
+  };
+  const std::string credential = LinkedInCredentialHealthName("default");
+  EXPECT_EQ(credential, "followgate.linkedin.credential.default");
+  EXPECT_EQ(status_of(credential), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // The server still serves what it can (warm snapshots): a readiness probe
+  // keeps it in the load balancer.
+  EXPECT_EQ(status_of(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(status_of("followgate.v1.FollowsService"),
+            grpc::health::v1::HealthCheckResponse::SERVING);
   // The next accepted request turns it back.
   grpc::ClientContext again;
   auto ok_reader = stub_->StreamFollowers(&again, FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS));
   while (ok_reader->Read(&page)) {
   }
   EXPECT_TRUE(ok_reader->Finish().ok());
-  grpc::ClientContext after;
-  ASSERT_TRUE(health->Check(&after, request, &response).ok());
-  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(status_of(credential), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 TEST_F(FollowsServiceTest, ErrorsCarryReasonFieldViolationsAndRetryDelays) {
