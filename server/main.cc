@@ -37,6 +37,10 @@ ABSL_FLAG(std::string, linkedin_base_url, "https://api.linkedin.com",
 ABSL_FLAG(std::string, linkedin_token_file, "",
           "File holding the LinkedIn member access token (default: env "
           "LINKEDIN_ACCESS_TOKEN).");
+ABSL_FLAG(std::string, linkedin_credentials_file, "",
+          "JSON file naming several LinkedIn credentials, each with a token file (or "
+          "environment variable), the organizational pages it serves and the budget it "
+          "spends (see the README); instead of --linkedin_token_file.");
 ABSL_FLAG(std::string, linkedin_version, "202611",
           "LinkedIn-Version header (YYYYMM).");
 ABSL_FLAG(absl::Duration, linkedin_min_interval, absl::Seconds(60),
@@ -331,9 +335,45 @@ absl::Status ReadUpstreamCredentials(ServerOptions* options) {
   return absl::OkStatus();
 }
 
+// Reads --linkedin_credentials_file and opens each credential's token.
+// INVALID_ARGUMENT for a file that breaks a rule (naming it) or beside
+// --linkedin_token_file; a token that cannot be read is an error.
+absl::Status ReadLinkedInCredentials(ServerOptions* options) {
+  const std::string path = absl::GetFlag(FLAGS_linkedin_credentials_file);
+  if (path.empty()) return absl::OkStatus();
+  if (!absl::GetFlag(FLAGS_linkedin_token_file).empty()) {
+    return absl::InvalidArgumentError(
+        "--linkedin_credentials_file and --linkedin_token_file both name LinkedIn tokens: "
+        "give one (a credential of the file may be the token file's)");
+  }
+  std::ifstream in(path);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--linkedin_credentials_file ", path, " cannot be read"));
+  }
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<std::vector<LinkedInCredentialConfig>> configs = ParseLinkedInCredentials(json);
+  if (!configs.ok()) return configs.status();
+  for (LinkedInCredentialConfig& config : *configs) {
+    absl::StatusOr<std::shared_ptr<SecretSource>> token = SecretSource::Open(
+        config.token_file, config.token_env.empty() ? nullptr : config.token_env.c_str(),
+        Clock::Real(), kSecretFileCheckInterval);
+    if (!token.ok()) {
+      return absl::Status(token.status().code(),
+                          absl::StrCat("LinkedIn credential \"", config.name,
+                                       "\": ", token.status().message()));
+    }
+    options->linkedin_credentials.push_back(LinkedInCredential{std::move(config), *token});
+  }
+  return absl::OkStatus();
+}
+
 // The secrets SIGHUP re-reads.
 std::vector<std::shared_ptr<SecretSource>> RereadableSecrets(const ServerOptions& options) {
   std::vector<std::shared_ptr<SecretSource>> secrets;
+  for (const LinkedInCredential& credential : options.linkedin_credentials) {
+    secrets.push_back(credential.token_source);
+  }
   for (const auto& source : {options.linkedin.token_source,
                              options.connectsafely.api_key_source}) {
     if (source != nullptr) secrets.push_back(source);
@@ -347,9 +387,14 @@ std::vector<std::shared_ptr<SecretSource>> RereadableSecrets(const ServerOptions
 absl::StatusOr<std::unique_ptr<sandbox::SandboxUpstreams>> ConnectUpstreams(
     ServerOptions* options) {
   if (absl::GetFlag(FLAGS_sandbox)) {
+    if (!absl::GetFlag(FLAGS_linkedin_credentials_file).empty()) {
+      return absl::InvalidArgumentError(
+          "--linkedin_credentials_file names real LinkedIn tokens; --sandbox brings its own");
+    }
     ApplySandboxDefaults(options);
     return StartSandboxFor(options);
   }
+  if (absl::Status read = ReadLinkedInCredentials(options); !read.ok()) return read;
   if (absl::Status read = ReadUpstreamCredentials(options); !read.ok()) return read;
   return std::unique_ptr<sandbox::SandboxUpstreams>();
 }

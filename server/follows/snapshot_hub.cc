@@ -19,6 +19,7 @@ struct SnapshotHub::Crawl {
   FollowsQuery query;
   int64_t snapshot_id = 0;
   Requester who;
+  FollowsRoute route;  // Its fetcher and budget.
   WaitTicket ticket;
   CancellationToken cancel;
   std::thread thread;
@@ -86,12 +87,20 @@ std::string SnapshotQueryKey(const FollowsQuery& query) {
   return absl::StrCat("followee:", query.urn, ":", EdgeTypeName(query.edge_type));
 }
 
+SnapshotHub::SnapshotHub(SnapshotStore* store, const FollowsRoutes* routes, Clock* clock,
+                         SnapshotHubOptions options, CrawlRegistry* registry)
+    : store_(store),
+      routes_(routes),
+      clock_(clock),
+      options_(options),
+      registry_(registry) {}
+
 SnapshotHub::SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher,
                          UpstreamBudget* pacer, Clock* clock, SnapshotHubOptions options,
                          CrawlRegistry* registry)
     : store_(store),
-      fetcher_(fetcher),
-      pacer_(pacer),
+      own_routes_(std::make_unique<SingleRoute>(fetcher, pacer)),
+      routes_(own_routes_.get()),
       clock_(clock),
       options_(options),
       registry_(registry) {}
@@ -144,6 +153,10 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
     if (!now.has_value()) return absl::FailedPreconditionError("the snapshot is gone");
     info = *now;
   }
+  FollowsRoute route;
+  if (!info.complete) {
+    FG_ASSIGN_OR_RETURN(route, routes_->RouteFor(query));
+  }
   if (registry_ != nullptr) registry_->Pin(info.id);  // Undone by Release.
   std::shared_ptr<Crawl> promote;
   std::unique_ptr<SnapshotLease> lease;
@@ -162,6 +175,7 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
       crawl->snapshot_id = info.id;
       crawl->who = who;
       crawl->who.ticket = &crawl->ticket;
+      crawl->route = route;
       {
         absl::MutexLock crawl_lock(&crawl->mu);
         crawl->pages_stored = info.page_count;
@@ -183,7 +197,7 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
     // mu_: a fleet's budget announces it through the database.
     LogInfo(absl::StrCat("a caller joined the watch crawl of snapshot ", info.id,
                          ": it no longer waits for idle slots"));
-    pacer_->Promote(&promote->ticket, who.priority);
+    promote->route.budget->Promote(&promote->ticket, who.priority);
   }
   return lease;
 }
@@ -212,6 +226,8 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Open(
     Metrics::Get().RecordSnapshotOpen("hit");
     return LeaseLocked(*complete, query, who);
   }
+  // Nothing is stored for a query no credential serves.
+  FG_RETURN_IF_ERROR(routes_->RouteFor(query).status());
   if (in_progress.has_value()) {
     Metrics::Get().RecordSnapshotOpen("continued");
     return LeaseLocked(*in_progress, query, who);
@@ -260,7 +276,7 @@ absl::Status SnapshotHub::LeadCrawl(Crawl* crawl, std::string cursor) {
   SequenceHistory history;
   history.pages = seq;
   FG_ASSIGN_OR_RETURN(history.cursors, store_->Cursors(crawl->snapshot_id));
-  return fetcher_->FetchSequence(
+  return crawl->route.fetcher->FetchSequence(
       crawl->query, std::move(cursor), crawl->cancel, crawl->who,
       [&](StreamedPage page) -> absl::Status {
         const std::string next = page.page.next_cursor;
@@ -516,7 +532,7 @@ std::optional<QueuePosition> SnapshotLease::Position() const {
   if (crawl_ == nullptr) return std::nullopt;
   const uint64_t ticket = crawl_->ticket.id;
   if (ticket == 0) return std::nullopt;
-  return hub_->pacer_->PositionOf(ticket);
+  return crawl_->route.budget->PositionOf(ticket);
 }
 
 }  // namespace followgate

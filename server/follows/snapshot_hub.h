@@ -18,6 +18,7 @@
 #include "server/base/message_source.h"
 #include "server/follows/crawl_registry.h"
 #include "server/follows/follows_fetcher.h"
+#include "server/follows/follows_routes.h"
 #include "server/follows/upstream_budget.h"
 #include "server/follows/snapshot_store.h"
 
@@ -63,10 +64,19 @@ class SnapshotLease;
 // one step of the store (CreateUnlessInProgress). Without a registry
 // (nullptr) the hub is alone, as with SQLite.
 //
-// Thread-safe. `store`, `fetcher`, `pacer`, `clock` and `registry` are not
-// owned and must outlive this; every lease must be destroyed before this is.
+// A crawl fetches through the route of its query (FollowsRoutes: the
+// credential that serves the page, and its budget); a query nothing serves
+// is refused before anything is stored, while a fresh complete snapshot of
+// it is still served.
+//
+// Thread-safe. `store`, `routes` (or `fetcher` and `pacer`), `clock` and
+// `registry` are not owned and must outlive this; every lease must be
+// destroyed before this is.
 class SnapshotHub {
  public:
+  SnapshotHub(SnapshotStore* store, const FollowsRoutes* routes, Clock* clock,
+              SnapshotHubOptions options, CrawlRegistry* registry = nullptr);
+  // One credential: every query through `fetcher` and `pacer`.
   SnapshotHub(SnapshotStore* store, const FollowsFetcher* fetcher, UpstreamBudget* pacer,
               Clock* clock, SnapshotHubOptions options, CrawlRegistry* registry = nullptr);
   ~SnapshotHub();
@@ -93,6 +103,8 @@ class SnapshotHub {
   struct Crawl;
   class CrawlWatch;
 
+  // Opens a lease on `info` (a crawl for it starts unless it is complete or
+  // crawling already).
   absl::StatusOr<std::unique_ptr<SnapshotLease>> LeaseLocked(const SnapshotInfo& info,
                                                              const FollowsQuery& query,
                                                              const Requester& who)
@@ -113,8 +125,8 @@ class SnapshotHub {
   void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   SnapshotStore* const store_;
-  const FollowsFetcher* const fetcher_;
-  UpstreamBudget* const pacer_;
+  const std::unique_ptr<FollowsRoutes> own_routes_;  // Set by the one-credential constructor.
+  const FollowsRoutes* const routes_;
   Clock* const clock_;
   const SnapshotHubOptions options_;
   // Bytes of pages the leases hold read ahead, all together.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <thread>
 #include <utility>
 
@@ -20,6 +21,7 @@
 #include "server/storage/pg_db.h"
 #include "server/storage/pg_fleet_secrets.h"
 #include "server/follows/fleet_budget.h"
+#include "server/follows/follows_routes.h"
 #include "server/follows/pg_crawl_registry.h"
 #include "server/follows/pg_snapshot_store.h"
 #include "server/invitations/pg_invitation_ledger.h"
@@ -60,11 +62,20 @@ struct FollowgateServer::Parts {
   ServerOptions options;
   std::unique_ptr<CurlHttpClient> curl;
   std::unique_ptr<RecordingHttpClient> http;  // Over curl: every upstream request is logged.
-  std::unique_ptr<LinkedInClient> linkedin;
-  std::unique_ptr<BudgetMark> budget_mark;  // Outlives the pacer that writes it.
-  // One process: a RequestPacer; a fleet: a FleetBudget.
-  std::unique_ptr<UpstreamBudget> budget;
-  std::unique_ptr<FollowsFetcher> fetcher;
+  // One per budget, before the pacers that write them.
+  std::vector<std::unique_ptr<BudgetMark>> budget_marks;
+  // By budget name. One process: RequestPacers; a fleet: FleetBudgets.
+  std::map<std::string, std::unique_ptr<UpstreamBudget>> budgets;
+  // Each LinkedIn credential: its client (token) and fetcher (budget).
+  struct Credential {
+    std::string name;
+    std::unique_ptr<LinkedInClient> client;
+    std::unique_ptr<FollowsFetcher> fetcher;
+    // Whether LinkedIn accepted its token last time (health, metrics).
+    std::atomic<bool> accepted{true};
+  };
+  std::vector<std::unique_ptr<Credential>> credentials;
+  std::unique_ptr<FollowsRoutes> routes;  // Queries to credentials.
   std::unique_ptr<SnapshotStore> snapshot_store;
   std::unique_ptr<PgCrawlRegistry> crawl_registry;  // A fleet's; outlives the hub.
   std::unique_ptr<SnapshotHub> snapshot_hub;
@@ -93,7 +104,6 @@ struct FollowgateServer::Parts {
   // the token. A credential LinkedIn rejects is NOT_SERVING under its own
   // name (LinkedInCredentialHealthName) only.
   std::atomic<bool> started{false};
-  std::atomic<bool> linkedin_credential_ok{true};
   // With a database: whether it answers (DatabaseWatch). Every service
   // needs it then.
   std::atomic<bool> database_ok{true};
@@ -104,12 +114,20 @@ struct FollowgateServer::Parts {
     const bool up = started && !streams.draining() && database_ok;
     health->SetServingStatus("followgate.v1.FollowsService", up);
     health->SetServingStatus("followgate.v1.InvitationsService", up && batcher != nullptr);
-    health->SetServingStatus(LinkedInCredentialHealthName(options.linkedin.credential_name),
-                             up && linkedin_credential_ok);
+    for (const auto& credential : credentials) {
+      health->SetServingStatus(LinkedInCredentialHealthName(credential->name),
+                               up && credential->accepted);
+    }
     health->SetServingStatus("", up);
   }
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+
+  // LinkedIn accepted (or rejected) `credential`'s token.
+  void CredentialChecked(Credential* credential, bool accepted);
+  // The budget named `name`, made on first use.
+  absl::StatusOr<UpstreamBudget*> BudgetNamed(const std::string& name, bool several,
+                                              Clock* clock);
 
   // BuildAndStart's steps, in order.
   absl::Status BuildUpstream(Clock* clock);
@@ -170,7 +188,7 @@ absl::Status Validate(const ServerOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "linkedin_version must be YYYYMM (e.g. 202510), got \"", version, "\""));
   }
-  if (options.linkedin.access_token.empty()) {
+  if (options.linkedin.access_token.empty() && options.linkedin_credentials.empty()) {
     return absl::FailedPreconditionError(
         "no LinkedIn access token: pass --linkedin_token_file or set "
         "LINKEDIN_ACCESS_TOKEN, or run with --sandbox");
@@ -300,25 +318,39 @@ std::string DefaultReplicaId(int port) {
 
 }  // namespace
 
-// The LinkedIn side: HTTP, the client, the pacer (restored from the state
-// dir's budget mark, so that a restart never starts a request closer than
-// the interval to the last one) and the fetcher.
-absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
-  CurlHttpClientOptions http_options;
-  http_options.max_body_bytes = static_cast<size_t>(options.max_upstream_body_bytes);
-  curl = std::make_unique<CurlHttpClient>(http_options);
-  http = std::make_unique<RecordingHttpClient>(curl.get(), clock);
-  linkedin = std::make_unique<LinkedInClient>(http.get(), clock, options.linkedin);
+void FollowgateServer::Parts::CredentialChecked(Credential* credential, bool accepted) {
+  if (options.fetcher.on_credential_checked) options.fetcher.on_credential_checked(accepted);
+  if (credential->accepted.exchange(accepted) == accepted) return;
+  const std::string& name = credential->name;
+  Metrics::Get().SetLinkedInCredentialRejected(name, !accepted);
+  LogInfo(absl::StrCat("LinkedIn ", accepted ? "accepts" : "rejects", " credential \"", name,
+                       "\": ", LinkedInCredentialHealthName(name), " ",
+                       accepted ? "SERVING again"
+                                : "NOT_SERVING until it accepts it (the server, warm "
+                                  "snapshots and the other credentials stay SERVING)"));
+  UpdateHealth();
+}
+
+// One process: a pacer, restored from the state dir's budget mark, so that
+// a restart never starts a request closer than the interval to the last
+// one. A fleet: the budget in the database. The one budget of a single
+// credential keeps the names of earlier releases ("linkedin",
+// linkedin_budget); several are "linkedin:<name>", linkedin_budget.<name>.
+absl::StatusOr<UpstreamBudget*> FollowgateServer::Parts::BudgetNamed(const std::string& name,
+                                                                     bool several,
+                                                                     Clock* clock) {
+  if (auto it = budgets.find(name); it != budgets.end()) return it->second.get();
   const absl::Duration max_interval = std::min(
       options.linkedin_max_interval > absl::ZeroDuration() ? options.linkedin_max_interval
                                                            : 8 * options.linkedin_min_interval,
       std::max(options.fetcher.max_wait, options.linkedin_min_interval));
+  std::unique_ptr<UpstreamBudget> budget;
   if (fleet()) {
     // The database times the fleet's grants; it survives every replica.
     FleetBudgetOptions fleet_options;
     fleet_options.url = options.database_url;
     fleet_options.password = options.database_password;
-    fleet_options.name = "linkedin";
+    fleet_options.name = several ? absl::StrCat("linkedin:", name) : "linkedin";
     fleet_options.interval = options.linkedin_min_interval;
     fleet_options.max_interval = max_interval;
     fleet_options.replica_id = options.replica_id;
@@ -328,14 +360,63 @@ absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
     auto pacer =
         std::make_unique<RequestPacer>(clock, options.linkedin_min_interval, max_interval);
     if (state != nullptr) {
-      FG_ASSIGN_OR_RETURN(budget_mark, BudgetMark::Open(options.state_dir + "/linkedin_budget"));
-      pacer->RestoreNextGrant(budget_mark->Stored(clock->Now(), options.linkedin_min_interval));
-      BudgetMark* mark = budget_mark.get();
-      pacer->SetNextGrantListener([mark](absl::Time next_grant) { mark->Record(next_grant); });
+      const std::string file = absl::StrCat(options.state_dir, "/linkedin_budget",
+                                            several ? absl::StrCat(".", name) : "");
+      FG_ASSIGN_OR_RETURN(std::unique_ptr<BudgetMark> mark, BudgetMark::Open(file));
+      pacer->RestoreNextGrant(mark->Stored(clock->Now(), options.linkedin_min_interval));
+      BudgetMark* raw = mark.get();
+      pacer->SetNextGrantListener([raw](absl::Time next_grant) { raw->Record(next_grant); });
+      budget_marks.push_back(std::move(mark));
     }
     budget = std::move(pacer);
   }
-  fetcher = std::make_unique<FollowsFetcher>(linkedin.get(), budget.get(), clock, options.fetcher);
+  UpstreamBudget* raw = budget.get();
+  budgets.emplace(name, std::move(budget));
+  return raw;
+}
+
+// The LinkedIn side: HTTP, and for each credential its client, budget and
+// fetcher; the routes from queries to them.
+absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
+  CurlHttpClientOptions http_options;
+  http_options.max_body_bytes = static_cast<size_t>(options.max_upstream_body_bytes);
+  curl = std::make_unique<CurlHttpClient>(http_options);
+  http = std::make_unique<RecordingHttpClient>(curl.get(), clock);
+  const bool several = !options.linkedin_credentials.empty();
+  std::vector<LinkedInCredentialConfig> configs;
+  std::vector<FollowsRoute> routes_list;
+  const size_t count = several ? options.linkedin_credentials.size() : 1;
+  for (size_t i = 0; i < count; ++i) {
+    LinkedInClientOptions client_options = options.linkedin;
+    std::string budget_name = kDefaultCredentialName;
+    if (several) {
+      const LinkedInCredential& configured = options.linkedin_credentials[i];
+      configs.push_back(configured.config);
+      client_options.credential_name = configured.config.name;
+      client_options.token_source = configured.token_source;
+      client_options.access_token = configured.token_source->Current().secret;
+      budget_name = configured.config.budget;
+    }
+    FG_ASSIGN_OR_RETURN(UpstreamBudget* const budget, BudgetNamed(budget_name, several, clock));
+    auto credential = std::make_unique<Credential>();
+    credential->name = client_options.credential_name;
+    credential->client = std::make_unique<LinkedInClient>(http.get(), clock, client_options);
+    FollowsFetcherOptions fetcher_options = options.fetcher;
+    Credential* raw = credential.get();
+    fetcher_options.on_credential_checked = [this, raw](bool accepted) {
+      CredentialChecked(raw, accepted);
+    };
+    credential->fetcher = std::make_unique<FollowsFetcher>(credential->client.get(), budget,
+                                                           clock, fetcher_options);
+    routes_list.push_back(FollowsRoute{credential->fetcher.get(), budget, credential->name});
+    Metrics::Get().SetLinkedInCredentialRejected(credential->name, false);
+    credentials.push_back(std::move(credential));
+  }
+  if (several) {
+    routes = std::make_unique<CredentialRoutes>(CredentialRouter(configs), routes_list);
+  } else {
+    routes = std::make_unique<SingleRoute>(routes_list[0].fetcher, routes_list[0].budget);
+  }
   return absl::OkStatus();
 }
 
@@ -361,8 +442,8 @@ absl::Status FollowgateServer::Parts::BuildFollows(Clock* clock) {
     FG_ASSIGN_OR_RETURN(ResumeTokenCodec codec, ResumeTokenCodecFor(options.state_dir));
     resume_tokens = std::make_unique<ResumeTokenCodec>(std::move(codec));
   }
-  snapshot_hub = std::make_unique<SnapshotHub>(snapshot_store.get(), fetcher.get(), budget.get(),
-                                               clock, options.snapshots, crawl_registry.get());
+  snapshot_hub = std::make_unique<SnapshotHub>(snapshot_store.get(), routes.get(), clock,
+                                               options.snapshots, crawl_registry.get());
   if (absl::Status pruned = snapshot_hub->Prune(); !pruned.ok()) {
     // A full disk must not keep the server from serving what is stored.
     if (ErrorReason(pruned) != "STORAGE_FULL") return pruned;
@@ -480,22 +561,7 @@ absl::StatusOr<std::unique_ptr<FollowgateServer>> FollowgateServer::BuildAndStar
   // options), no outgoing text may hold the credentials.
   RegisterSecret(options.linkedin.access_token);
   RegisterSecret(options.connectsafely.api_key);
-  FollowgateServer::Parts* raw_parts = parts.get();
-  // A rejected LinkedIn token makes the follows service (and the server)
-  // NOT_SERVING until LinkedIn accepts it again.
-  options.fetcher.on_credential_checked = [raw_parts](bool accepted) {
-    if (raw_parts->linkedin_credential_ok.exchange(accepted) == accepted) return;
-    const std::string& name = raw_parts->options.linkedin.credential_name;
-    Metrics::Get().SetLinkedInCredentialRejected(name, !accepted);
-    LogInfo(absl::StrCat("LinkedIn ", accepted ? "accepts" : "rejects", " credential \"", name,
-                         "\": ", LinkedInCredentialHealthName(name), " ",
-                         accepted ? "SERVING again"
-                                  : "NOT_SERVING until it accepts it (the server and warm "
-                                    "snapshots stay SERVING)"));
-    raw_parts->UpdateHealth();
-  };
   parts->options = options;
-  Metrics::Get().SetLinkedInCredentialRejected(options.linkedin.credential_name, false);
   Clock* clock = Clock::Real();
   if (!options.state_dir.empty()) {
     FG_ASSIGN_OR_RETURN(parts->state, StateDir::Open(options.state_dir));

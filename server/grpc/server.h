@@ -11,6 +11,7 @@
 #include "server/follows/follows_fetcher.h"
 #include "server/invitations/invitation_batcher.h"
 #include "server/upstream/linkedin_client.h"
+#include "server/upstream/linkedin_credentials.h"
 #include "server/follows/page_watcher.h"
 #include "server/follows/snapshot_hub.h"
 
@@ -20,11 +21,23 @@ namespace followgate {
 // LinkedIn rejects it (401), e.g. "followgate.linkedin.credential.default".
 std::string LinkedInCredentialHealthName(const std::string& credential);
 
+// A credential of --linkedin_credentials_file, its token opened.
+struct LinkedInCredential {
+  LinkedInCredentialConfig config;
+  std::shared_ptr<SecretSource> token_source;
+};
+
 struct ServerOptions {
   // Address to listen on; port 0 picks a free port (see FollowgateServer::port).
   std::string host = "0.0.0.0";
   int port = 50051;
   LinkedInClientOptions linkedin;
+  // Several LinkedIn credentials (--linkedin_credentials_file): follows
+  // queries are routed by page (CredentialRouter), each credential spends
+  // its budget (one request per linkedin_min_interval per budget), and
+  // `linkedin`'s token is unused. Empty: the one credential of `linkedin`,
+  // named "default", for every page.
+  std::vector<LinkedInCredential> linkedin_credentials;
   // No two LinkedIn requests of the process start closer than this.
   absl::Duration linkedin_min_interval = absl::Seconds(60);
   // The ceiling of the adaptive interval (see RequestPacer); zero: 8 times

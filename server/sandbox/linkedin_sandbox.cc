@@ -120,7 +120,11 @@ absl::StatusOr<std::unique_ptr<LinkedInSandbox>> LinkedInSandbox::Start(
 LinkedInSandbox::LinkedInSandbox(const LinkedInSandboxOptions& options,
                                  FollowDataset dataset,
                                  LinkedInFollowsApiOptions api_options)
-    : access_token_(options.access_token),
+    : tokens_([&options] {
+        std::vector<std::string> tokens = {options.access_token};
+        tokens.insert(tokens.end(), options.more_tokens.begin(), options.more_tokens.end());
+        return tokens;
+      }()),
       min_interval_(options.min_interval),
       max_recorded_requests_(options.max_recorded_requests),
       api_(std::move(dataset), api_options),
@@ -164,7 +168,7 @@ void LinkedInSandbox::Reset() {
   stats_ = LinkedInSandboxStats();
   requests_.clear();
   faults_.clear();
-  last_accepted_.reset();
+  last_accepted_.clear();
 }
 
 namespace {
@@ -216,26 +220,27 @@ HttpReply LinkedInSandbox::HandleApi(const HttpRequest& request) {
       MakeHostile(*decision.fault, request, &reply);
     }
   }
-  Record(request, reply, decision.throttled);
+  Record(request, reply, decision.throttled, decision.token);
   return reply;
 }
 
 LinkedInSandbox::GatewayDecision LinkedInSandbox::Admit(
     const HttpRequest& request) {
   GatewayDecision decision;
-  decision.reply = CheckToken(request);
+  decision.reply = CheckToken(request, &decision.token);
   if (decision.reply.has_value()) return decision;
 
   absl::MutexLock lock(&mu_);
-  if (min_interval_ > absl::ZeroDuration() && last_accepted_.has_value() &&
-      request.arrival_time - *last_accepted_ < min_interval_) {
+  auto last = last_accepted_.find(decision.token);
+  if (min_interval_ > absl::ZeroDuration() && last != last_accepted_.end() &&
+      request.arrival_time - last->second < min_interval_) {
     decision.reply = LinkedInThrottled();
     decision.throttled = true;
     return decision;
   }
-  last_accepted_ = last_accepted_.has_value()
-                       ? std::max(*last_accepted_, request.arrival_time)
-                       : request.arrival_time;
+  last_accepted_[decision.token] = last != last_accepted_.end()
+                                       ? std::max(last->second, request.arrival_time)
+                                       : request.arrival_time;
   if (faults_.empty()) return decision;
   const SandboxFault fault = faults_.front();
   faults_.pop_front();
@@ -269,8 +274,8 @@ LinkedInSandbox::GatewayDecision LinkedInSandbox::Admit(
   return decision;
 }
 
-absl::optional<HttpReply> LinkedInSandbox::CheckToken(
-    const HttpRequest& request) const {
+absl::optional<HttpReply> LinkedInSandbox::CheckToken(const HttpRequest& request,
+                                                      int* token_index) const {
   const std::string* authorization = request.FindHeader("Authorization");
   const absl::string_view value =
       authorization == nullptr ? absl::string_view()
@@ -283,19 +288,25 @@ absl::optional<HttpReply> LinkedInSandbox::CheckToken(
     return LinkedInError(401, 65600, "EMPTY_ACCESS_TOKEN",
                          "Empty oauth2 access token");
   }
-  if (!bearer || token != access_token_) {
+  const auto known = std::find(tokens_.begin(), tokens_.end(), token);
+  if (!bearer || known == tokens_.end()) {
     return LinkedInError(401, 65600, "INVALID_ACCESS_TOKEN",
                          "Invalid access token");
   }
+  *token_index = static_cast<int>(known - tokens_.begin());
   return absl::nullopt;
 }
 
 void LinkedInSandbox::Record(const HttpRequest& request, const HttpReply& reply,
-                             bool throttled) {
+                             bool throttled, int token) {
   const bool reset = reply.fault == HttpFault::kReset;
   absl::MutexLock lock(&mu_);
   ++stats_.requests;
   if (throttled) ++stats_.throttled;
+  if (token >= 0) {
+    ++stats_.requests_by_token[token];
+    if (throttled) ++stats_.throttled_by_token[token];
+  }
   if (reset) {
     ++stats_.connection_resets;
   } else {
@@ -345,6 +356,14 @@ HttpReply LinkedInSandbox::AdminStats() const {
   body["by_status"] = std::move(by_status);
   body["connection_resets"] = stats.connection_resets;
   body["faults_pending"] = stats.faults_pending;
+  Json by_token = Json::object();
+  for (const auto& [token, count] : stats.requests_by_token) {
+    auto throttled = stats.throttled_by_token.find(token);
+    by_token[absl::StrCat(token)] = {
+        {"requests", count},
+        {"throttled", throttled == stats.throttled_by_token.end() ? 0 : throttled->second}};
+  }
+  body["by_token"] = std::move(by_token);
   return JsonReply(200, body);
 }
 

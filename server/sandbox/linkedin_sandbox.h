@@ -53,12 +53,17 @@ struct LinkedInSandboxOptions {
   int port = 0;
   // The only bearer token accepted. Never logged.
   std::string access_token = "sandbox-token";
+  // Further bearer tokens accepted (several credentials). Each token has a
+  // rate limit of its own (min_interval); stats count requests per token,
+  // by index: 0 is access_token, 1 the first of these.
+  std::vector<std::string> more_tokens;
   // Accepted LinkedIn-Version range, YYYYMM. Older (or newer, when
   // newest_version is set) answers 426; a missing header answers 400.
   std::string oldest_version = "202411";
   std::string newest_version;  // Empty: no upper bound.
-  // Minimum spacing of API requests; one arriving sooner after the last
-  // accepted one answers 429. Zero disables the limit.
+  // Minimum spacing of one token's API requests; one arriving sooner after
+  // the last accepted one with the same token answers 429. Zero disables
+  // the limit.
   absl::Duration min_interval = absl::ZeroDuration();
   // The followee pages the sandbox knows.
   std::vector<SeededPage> pages = {{1000, 25000, 1500}};
@@ -86,6 +91,10 @@ struct LinkedInSandboxStats {
   int64_t throttled = 0;             // 429s from the rate limiter (not faults).
   int64_t connection_resets = 0;     // Requests answered with a reset fault.
   std::map<int, int64_t> by_status;  // Statuses sent, including faults.
+  // By token index (see LinkedInSandboxOptions::more_tokens): requests that
+  // passed the token check, and those throttled.
+  std::map<int, int64_t> requests_by_token;
+  std::map<int, int64_t> throttled_by_token;
   int64_t faults_pending = 0;
 };
 
@@ -124,6 +133,7 @@ class LinkedInSandbox {
     absl::optional<HttpReply> reply;     // Set: answer this, skip the API.
     absl::optional<SandboxFault> fault;  // Applied to the API's reply.
     bool throttled = false;
+    int token = -1;  // The token's index, once checked.
   };
 
   LinkedInSandbox(const LinkedInSandboxOptions& options, FollowDataset dataset,
@@ -131,22 +141,22 @@ class LinkedInSandbox {
 
   HttpReply HandleApi(const HttpRequest& request);
   GatewayDecision Admit(const HttpRequest& request);
-  absl::optional<HttpReply> CheckToken(const HttpRequest& request) const;
-  void Record(const HttpRequest& request, const HttpReply& reply,
-              bool throttled);
+  // A 401 reply, or nothing with `*token` set to the token's index.
+  absl::optional<HttpReply> CheckToken(const HttpRequest& request, int* token) const;
+  void Record(const HttpRequest& request, const HttpReply& reply, bool throttled, int token);
 
   HttpReply HandleAdmin(const HttpRequest& request);
   HttpReply AdminAddFaults(const HttpRequest& request);
   HttpReply AdminStats() const;
 
-  const std::string access_token_;
+  const std::vector<std::string> tokens_;  // access_token, then more_tokens.
   const absl::Duration min_interval_;
   const size_t max_recorded_requests_;
   const LinkedInFollowsApi api_;
   HttpRouter router_;
 
   mutable absl::Mutex mu_;
-  absl::optional<absl::Time> last_accepted_ ABSL_GUARDED_BY(mu_);
+  std::map<int, absl::Time> last_accepted_ ABSL_GUARDED_BY(mu_);  // By token.
   std::deque<SandboxFault> faults_ ABSL_GUARDED_BY(mu_);
   LinkedInSandboxStats stats_ ABSL_GUARDED_BY(mu_);
   std::deque<RecordedRequest> requests_ ABSL_GUARDED_BY(mu_);

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "server/sandbox/connectsafely_api.h"
 #include "server/sandbox/linkedin_dataset.h"
@@ -33,10 +34,13 @@ ABSL_FLAG(int, port, 0, "TCP port on 127.0.0.1; 0 picks a free one.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, the bound port is written to this file (atomically).");
 ABSL_FLAG(std::string, token, "sandbox-token",
-          "The only bearer token the sandbox accepts.");
+          "The bearer token the sandbox accepts (token 0 in stats).");
+ABSL_FLAG(std::string, more_tokens, "",
+          "Further accepted bearer tokens, comma-separated (tokens 1, 2, ... in stats), "
+          "each rate-limited on its own.");
 ABSL_FLAG(absl::Duration, min_interval, absl::ZeroDuration(),
-          "Minimum spacing of API requests (e.g. 60s); sooner ones answer "
-          "429. 0 disables the limit.");
+          "Minimum spacing of one token's API requests (e.g. 60s); sooner ones "
+          "answer 429. 0 disables the limit.");
 ABSL_FLAG(std::string, pages, "1000:25000:1500",
           "Seeded followee pages as id:member_followers:page_followers, "
           "comma-separated.");
@@ -64,6 +68,8 @@ absl::StatusOr<LinkedInSandboxOptions> LinkedInOptionsFromFlags() {
   LinkedInSandboxOptions options;
   options.port = absl::GetFlag(FLAGS_port);
   options.access_token = absl::GetFlag(FLAGS_token);
+  options.more_tokens =
+      absl::StrSplit(absl::GetFlag(FLAGS_more_tokens), ',', absl::SkipEmpty());
   options.min_interval = absl::GetFlag(FLAGS_min_interval);
   options.masked_every = absl::GetFlag(FLAGS_masked_every);
   options.oldest_version = absl::GetFlag(FLAGS_oldest_version);

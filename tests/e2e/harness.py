@@ -137,10 +137,13 @@ class Server(Process):
     """followgate_server pointed at a sandbox through a token file."""
 
     def __init__(self, sandbox=None, interval="0.15s", extra=(), env=None, token=SANDBOX_TOKEN,
-                 state_dir=None, api_key=SANDBOX_API_KEY, database_url=None, replica_id=None):
+                 state_dir=None, api_key=SANDBOX_API_KEY, database_url=None, replica_id=None,
+                 credentials_file=None):
         """With `database_url` (and a sandbox) the server is a fleet replica
         named `replica_id`: it keeps its state in that database instead of
-        `state_dir`, and sends invitations to the sandbox."""
+        `state_dir`, and sends invitations to the sandbox. With
+        `credentials_file` its LinkedIn tokens are that file's
+        (--linkedin_credentials_file) rather than `token`."""
         register_secret(token)
         register_secret(api_key)
         argv = [SERVER, "--host=127.0.0.1", "--port=0",
@@ -153,7 +156,8 @@ class Server(Process):
             with open(token_file, "w") as f:
                 f.write(token + "\n")
             argv += ["--linkedin_base_url=" + sandbox.url,
-                     "--linkedin_token_file=" + token_file]
+                     "--linkedin_token_file=" + token_file if credentials_file is None
+                     else "--linkedin_credentials_file=" + credentials_file]
             if state_dir is not None or database_url is not None:
                 key_file = self.key_file = os.path.join(secrets, "connectsafely_key")
                 with open(key_file, "w") as f:

@@ -250,6 +250,47 @@ TEST_F(SnapshotHubTest, ConcurrentIdenticalStreamsCostTheRequestsOfOne) {
   }
 }
 
+// Routes every query to one fetcher while `serve` is set, and no query
+// otherwise (as a page no credential serves).
+class SwitchableRoutes final : public FollowsRoutes {
+ public:
+  SwitchableRoutes(const FollowsFetcher* fetcher, UpstreamBudget* budget)
+      : route_{fetcher, budget, "acme"} {}
+  absl::StatusOr<FollowsRoute> RouteFor(const FollowsQuery& query) const override {
+    if (serve) return route_;
+    return absl::FailedPreconditionError("no LinkedIn credential serves page 42");
+  }
+  std::atomic<bool> serve{true};
+
+ private:
+  const FollowsRoute route_;
+};
+
+TEST_F(SnapshotHubTest, QueryNoCredentialServesStoresNothingButAFreshSnapshotIsStillServed) {
+  SwitchableRoutes routes(fetcher_.get(), pacer_.get());
+  hub_ = std::make_unique<SnapshotHub>(store_.get(), &routes, &clock_, SnapshotHubOptions{});
+  FollowsQuery members;
+  members.urn = kPage;
+  members.edge_type = v1::FOLLOW_EDGE_TYPE_MEMBER_FOLLOWS_ORGANIZATIONAL_PAGE;
+  routes.serve = false;
+  EXPECT_THAT(hub_->Open(members, std::nullopt, Requester{"pipeline"}).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("page 42")));
+  EXPECT_TRUE(http_.sent().empty());
+  EXPECT_FALSE(store_->LatestInProgress(SnapshotQueryKey(members))->has_value());
+
+  routes.serve = true;
+  clock_.EnableAutoAdvance(2);
+  ASSERT_THAT(Stream(Followers()).status, IsOk());
+  clock_.ParticipantDone();
+  ASSERT_EQ(http_.sent().size(), 5u);
+  // No credential any more (its page left the file), but what is fresh is
+  // served still.
+  routes.serve = false;
+  auto lease = hub_->Open(members, std::nullopt, Requester{"pipeline"});
+  ASSERT_THAT(lease.status(), IsOk());
+  EXPECT_EQ(http_.sent().size(), 5u);
+}
+
 TEST_F(SnapshotHubTest, FreshCompleteSnapshotCostsNothingAndStaleOneIsFetchedAgain) {
   clock_.EnableAutoAdvance(2);
   ASSERT_THAT(Stream(Followers()).status, IsOk());
