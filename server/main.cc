@@ -41,6 +41,9 @@ ABSL_FLAG(std::string, linkedin_credentials_file, "",
           "JSON file naming several LinkedIn credentials, each with a token file (or "
           "environment variable), the organizational pages it serves and the budget it "
           "spends (see the README); instead of --linkedin_token_file.");
+ABSL_FLAG(std::string, linkedin_oauth_url, "https://www.linkedin.com",
+          "LinkedIn's OAuth base URL (token refresh and introspection of credentials that "
+          "name a client_id).");
 ABSL_FLAG(std::string, linkedin_version, "202611",
           "LinkedIn-Version header (YYYYMM).");
 ABSL_FLAG(absl::Duration, linkedin_min_interval, absl::Seconds(60),
@@ -232,6 +235,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   options.port = absl::GetFlag(FLAGS_port);
   options.linkedin.base_url = absl::GetFlag(FLAGS_linkedin_base_url);
   options.linkedin.version = absl::GetFlag(FLAGS_linkedin_version);
+  options.linkedin_oauth_url = absl::GetFlag(FLAGS_linkedin_oauth_url);
   options.linkedin.request_timeout = absl::GetFlag(FLAGS_linkedin_request_timeout);
   options.linkedin_min_interval = absl::GetFlag(FLAGS_linkedin_min_interval);
   options.fetcher.timeout_backoff = absl::GetFlag(FLAGS_linkedin_timeout_backoff);
@@ -335,6 +339,28 @@ absl::Status ReadUpstreamCredentials(ServerOptions* options) {
   return absl::OkStatus();
 }
 
+// A credential's client secret and refresh token, when it names a client
+// id; errors name the credential.
+absl::Status OpenOAuthSecrets(LinkedInCredential* credential) {
+  const LinkedInCredentialConfig& config = credential->config;
+  if (config.client_id.empty()) return absl::OkStatus();
+  const auto named = [&config](const absl::Status& status) {
+    return absl::Status(status.code(), absl::StrCat("LinkedIn credential \"", config.name,
+                                                    "\": ", status.message()));
+  };
+  absl::StatusOr<std::shared_ptr<SecretSource>> secret = SecretSource::Open(
+      config.client_secret_file,
+      config.client_secret_env.empty() ? nullptr : config.client_secret_env.c_str(),
+      Clock::Real(), kSecretFileCheckInterval);
+  if (!secret.ok()) return named(secret.status());
+  credential->client_secret = *secret;
+  if (config.refresh_token_file.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> refresh = ReadSecret(config.refresh_token_file, "");
+  if (!refresh.ok()) return named(refresh.status());
+  credential->refresh_token = *refresh;
+  return absl::OkStatus();
+}
+
 // Reads --linkedin_credentials_file and opens each credential's token.
 // INVALID_ARGUMENT for a file that breaks a rule (naming it) or beside
 // --linkedin_token_file; a token that cannot be read is an error.
@@ -363,7 +389,9 @@ absl::Status ReadLinkedInCredentials(ServerOptions* options) {
                           absl::StrCat("LinkedIn credential \"", config.name,
                                        "\": ", token.status().message()));
     }
-    options->linkedin_credentials.push_back(LinkedInCredential{std::move(config), *token});
+    LinkedInCredential credential{std::move(config), *token};
+    if (absl::Status opened = OpenOAuthSecrets(&credential); !opened.ok()) return opened;
+    options->linkedin_credentials.push_back(std::move(credential));
   }
   return absl::OkStatus();
 }

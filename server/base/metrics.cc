@@ -51,6 +51,14 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Gauge>& credential_rejected =
       prometheus::BuildGauge().Name("followgate_linkedin_credential_rejected")
           .Help("1 while LinkedIn rejects the credential (401), else 0.").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& token_expiry =
+      prometheus::BuildGauge().Name("followgate_linkedin_token_expiry_timestamp_seconds")
+          .Help("When the credential's access token expires (Unix time), where known.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& refresh_token_expiry =
+      prometheus::BuildGauge().Name("followgate_linkedin_refresh_token_expiry_timestamp_seconds")
+          .Help("When the credential's refresh token expires (Unix time), where known.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& snapshots =
       prometheus::BuildCounter().Name("followgate_snapshot_opens_total")
           .Help("Snapshot reads by how they were served: hit (fresh and complete), "
@@ -123,6 +131,18 @@ void Metrics::RecordLinkedInSlots(absl::string_view use, int64_t slots) {
 
 void Metrics::SetLinkedInCredentialRejected(absl::string_view credential, bool rejected) {
   impl_->credential_rejected.Add({{"credential", Label(credential)}}).Set(rejected ? 1 : 0);
+}
+
+void Metrics::SetLinkedInTokenExpiry(absl::string_view credential, absl::Time access,
+                                     absl::Time refresh) {
+  if (access != absl::InfiniteFuture()) {
+    impl_->token_expiry.Add({{"credential", Label(credential)}})
+        .Set(absl::ToDoubleSeconds(access - absl::UnixEpoch()));
+  }
+  if (refresh != absl::InfiniteFuture()) {
+    impl_->refresh_token_expiry.Add({{"credential", Label(credential)}})
+        .Set(absl::ToDoubleSeconds(refresh - absl::UnixEpoch()));
+  }
 }
 
 void Metrics::RecordSnapshotOpen(absl::string_view result) {

@@ -33,6 +33,9 @@ namespace followgate {
 //                                                       only) and idle (unused; counted
 //                                                       at the next grant)
 //   followgate_linkedin_credential_rejected{credential} 1 while LinkedIn rejects it
+//   followgate_linkedin_token_expiry_timestamp_seconds{credential}
+//   followgate_linkedin_refresh_token_expiry_timestamp_seconds{credential}
+//                                                       when they expire, where known
 //   followgate_snapshot_opens_total{result}             hit (fresh), continued, new
 //   followgate_invitations_total{outcome}               profile outcomes
 class Metrics {
@@ -50,6 +53,10 @@ class Metrics {
   // `slots` slots of LinkedIn's budget went to `use` (caller, watch, idle).
   void RecordLinkedInSlots(absl::string_view use, int64_t slots = 1);
   void SetLinkedInCredentialRejected(absl::string_view credential, bool rejected);
+  // When the credential's access token and refresh token expire
+  // (InfiniteFuture: unknown, not exported).
+  void SetLinkedInTokenExpiry(absl::string_view credential, absl::Time access,
+                              absl::Time refresh);
   void RecordSnapshotOpen(absl::string_view result);
   void RecordInvitation(absl::string_view outcome);
 

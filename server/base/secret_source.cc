@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/base/log.h"
+#include "server/base/redaction.h"
 #include "server/base/secrets.h"
 
 namespace followgate {
@@ -64,6 +65,14 @@ bool SecretSource::RereadAfterRejection(int64_t used) {
   absl::MutexLock lock(&mu_);
   if (!path_.empty()) RereadLocked().IgnoreError();
   return generation_ != used;
+}
+
+void SecretSource::Set(std::string secret) {
+  RegisterSecret(secret);
+  absl::MutexLock lock(&mu_);
+  if (secret == secret_) return;
+  secret_ = std::move(secret);
+  ++generation_;
 }
 
 absl::Status SecretSource::Reload() {

@@ -51,6 +51,9 @@ class SecretSource {
   bool RereadAfterRejection(int64_t used) ABSL_LOCKS_EXCLUDED(mu_);
   // Re-reads the file now. An error (the old secret stays) names the file.
   absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
+  // Replaces the secret (a token renewed by OAuth): a new generation,
+  // registered with RegisterSecret. A later change of the file still wins.
+  void Set(std::string secret) ABSL_LOCKS_EXCLUDED(mu_);
 
   // "file PATH" or "environment variable NAME" (for logs; never the secret).
   const std::string& origin() const { return origin_; }

@@ -22,6 +22,8 @@
 #include "server/storage/pg_fleet_secrets.h"
 #include "server/follows/fleet_budget.h"
 #include "server/follows/follows_routes.h"
+#include "server/upstream/linkedin_oauth.h"
+#include "server/upstream/token_keeper.h"
 #include "server/follows/pg_crawl_registry.h"
 #include "server/follows/pg_snapshot_store.h"
 #include "server/invitations/pg_invitation_ledger.h"
@@ -76,6 +78,10 @@ struct FollowgateServer::Parts {
   };
   std::vector<std::unique_ptr<Credential>> credentials;
   std::unique_ptr<FollowsRoutes> routes;  // Queries to credentials.
+  // Credentials that name a client id: OAuth, and the keeper of each token
+  // (after the clients they use, so destroyed before them).
+  std::vector<std::unique_ptr<LinkedInOAuthClient>> oauth_clients;
+  std::vector<std::unique_ptr<TokenKeeper>> token_keepers;
   std::unique_ptr<SnapshotStore> snapshot_store;
   std::unique_ptr<PgCrawlRegistry> crawl_registry;  // A fleet's; outlives the hub.
   std::unique_ptr<SnapshotHub> snapshot_hub;
@@ -125,6 +131,8 @@ struct FollowgateServer::Parts {
 
   // LinkedIn accepted (or rejected) `credential`'s token.
   void CredentialChecked(Credential* credential, bool accepted);
+  // Starts the keeper of `credential`'s token (refresh, expiry).
+  absl::Status KeepToken(const LinkedInCredential& credential, Clock* clock);
   // The budget named `name`, made on first use.
   absl::StatusOr<UpstreamBudget*> BudgetNamed(const std::string& name, bool several,
                                               Clock* clock);
@@ -375,6 +383,31 @@ absl::StatusOr<UpstreamBudget*> FollowgateServer::Parts::BudgetNamed(const std::
   return raw;
 }
 
+absl::Status FollowgateServer::Parts::KeepToken(const LinkedInCredential& credential,
+                                                Clock* clock) {
+  const LinkedInCredentialConfig& config = credential.config;
+  if (config.client_id.empty()) return absl::OkStatus();
+  LinkedInOAuthOptions oauth_options;
+  oauth_options.base_url = options.linkedin_oauth_url;
+  oauth_options.client_id = config.client_id;
+  oauth_options.client_secret = credential.client_secret;
+  oauth_options.request_timeout = options.linkedin.request_timeout;
+  oauth_options.credential = config.name;
+  oauth_clients.push_back(std::make_unique<LinkedInOAuthClient>(http.get(), clock, oauth_options));
+  TokenKeeperOptions keeper_options;
+  keeper_options.credential = config.name;
+  keeper_options.refresh_token = credential.refresh_token;
+  // One process keeps refreshed tokens beside its other state; a fleet's
+  // replicas keep theirs in memory (each refreshes once when it starts).
+  if (state != nullptr && !credential.refresh_token.empty()) {
+    keeper_options.state_file =
+        absl::StrCat(options.state_dir, "/linkedin_token.", config.name, ".json");
+  }
+  token_keepers.push_back(std::make_unique<TokenKeeper>(
+      oauth_clients.back().get(), credential.token_source, clock, keeper_options));
+  return token_keepers.back()->Start();
+}
+
 // The LinkedIn side: HTTP, and for each credential its client, budget and
 // fetcher; the routes from queries to them.
 absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
@@ -396,6 +429,7 @@ absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
       client_options.token_source = configured.token_source;
       client_options.access_token = configured.token_source->Current().secret;
       budget_name = configured.config.budget;
+      FG_RETURN_IF_ERROR(KeepToken(configured, clock));
     }
     FG_ASSIGN_OR_RETURN(UpstreamBudget* const budget, BudgetNamed(budget_name, several, clock));
     auto credential = std::make_unique<Credential>();

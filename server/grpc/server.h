@@ -25,6 +25,10 @@ std::string LinkedInCredentialHealthName(const std::string& credential);
 struct LinkedInCredential {
   LinkedInCredentialConfig config;
   std::shared_ptr<SecretSource> token_source;
+  // With config.client_id: the application's secret, and the refresh token
+  // as its file held it at startup (empty: none, introspection only).
+  std::shared_ptr<SecretSource> client_secret;
+  std::string refresh_token;
 };
 
 struct ServerOptions {
@@ -38,6 +42,8 @@ struct ServerOptions {
   // `linkedin`'s token is unused. Empty: the one credential of `linkedin`,
   // named "default", for every page.
   std::vector<LinkedInCredential> linkedin_credentials;
+  // Where LinkedIn's OAuth endpoints live (refresh, introspection).
+  std::string linkedin_oauth_url = "https://www.linkedin.com";
   // No two LinkedIn requests of the process start closer than this.
   absl::Duration linkedin_min_interval = absl::Seconds(60);
   // The ceiling of the adaptive interval (see RequestPacer); zero: 8 times

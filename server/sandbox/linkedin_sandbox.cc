@@ -108,6 +108,9 @@ absl::StatusOr<std::unique_ptr<LinkedInSandbox>> LinkedInSandbox::Start(
   sandbox->router_.Mount(kAdminPrefix, [raw](const HttpRequest& request) {
     return raw->HandleAdmin(request);
   });
+  sandbox->router_.Mount("/oauth/v2/", [raw](const HttpRequest& request) {
+    return raw->HandleOAuth(request);
+  });
   HttpServerOptions server_options;
   server_options.port = options.port;
   absl::StatusOr<std::unique_ptr<HttpServer>> server =
@@ -120,15 +123,19 @@ absl::StatusOr<std::unique_ptr<LinkedInSandbox>> LinkedInSandbox::Start(
 LinkedInSandbox::LinkedInSandbox(const LinkedInSandboxOptions& options,
                                  FollowDataset dataset,
                                  LinkedInFollowsApiOptions api_options)
-    : tokens_([&options] {
-        std::vector<std::string> tokens = {options.access_token};
-        tokens.insert(tokens.end(), options.more_tokens.begin(), options.more_tokens.end());
-        return tokens;
-      }()),
+    : options_(options),
       min_interval_(options.min_interval),
       max_recorded_requests_(options.max_recorded_requests),
       api_(std::move(dataset), api_options),
-      router_(NoSuchResource) {}
+      router_(NoSuchResource) {
+  const absl::Time expires_at = options.token_lifetime == absl::InfiniteDuration()
+                                    ? absl::InfiniteFuture()
+                                    : absl::Now() + options.token_lifetime;
+  tokens_.push_back(AcceptedToken{options.access_token, expires_at});
+  for (const std::string& token : options.more_tokens) {
+    tokens_.push_back(AcceptedToken{token, expires_at});
+  }
+}
 
 LinkedInSandbox::~LinkedInSandbox() {
   if (server_ != nullptr) server_->Stop();
@@ -288,10 +295,16 @@ absl::optional<HttpReply> LinkedInSandbox::CheckToken(const HttpRequest& request
     return LinkedInError(401, 65600, "EMPTY_ACCESS_TOKEN",
                          "Empty oauth2 access token");
   }
-  const auto known = std::find(tokens_.begin(), tokens_.end(), token);
+  absl::MutexLock lock(&mu_);
+  const auto known = std::find_if(tokens_.begin(), tokens_.end(),
+                                  [&](const AcceptedToken& t) { return t.token == token; });
   if (!bearer || known == tokens_.end()) {
     return LinkedInError(401, 65600, "INVALID_ACCESS_TOKEN",
                          "Invalid access token");
+  }
+  if (request.arrival_time >= known->expires_at) {
+    return LinkedInError(401, 65601, "EXPIRED_ACCESS_TOKEN",
+                         "The token used in the request has expired");
   }
   *token_index = static_cast<int>(known - tokens_.begin());
   return absl::nullopt;
@@ -356,6 +369,8 @@ HttpReply LinkedInSandbox::AdminStats() const {
   body["by_status"] = std::move(by_status);
   body["connection_resets"] = stats.connection_resets;
   body["faults_pending"] = stats.faults_pending;
+  body["token_refreshes"] = stats.token_refreshes;
+  body["introspections"] = stats.introspections;
   Json by_token = Json::object();
   for (const auto& [token, count] : stats.requests_by_token) {
     auto throttled = stats.throttled_by_token.find(token);

@@ -57,6 +57,21 @@ struct LinkedInSandboxOptions {
   // rate limit of its own (min_interval); stats count requests per token,
   // by index: 0 is access_token, 1 the first of these.
   std::vector<std::string> more_tokens;
+  // Every access token (these and the ones OAuth issues) expires this long
+  // after the sandbox started or issued it; then it answers 401
+  // EXPIRED_ACCESS_TOKEN. Infinite: never.
+  absl::Duration token_lifetime = absl::InfiniteDuration();
+  // LinkedIn's OAuth endpoints, when `oauth_client_id` is set:
+  //   POST /oauth/v2/accessToken   grant_type=refresh_token with
+  //                                `refresh_token` and the client's id and
+  //                                secret: a new access token (accepted from
+  //                                then on, with the stats index after the
+  //                                others), expires_in `token_lifetime`;
+  //   POST /oauth/v2/introspectToken  {"active", "expires_at"} of a token.
+  std::string oauth_client_id;
+  std::string oauth_client_secret;
+  std::string refresh_token;
+  absl::Duration refresh_token_lifetime = absl::Hours(365 * 24);
   // Accepted LinkedIn-Version range, YYYYMM. Older (or newer, when
   // newest_version is set) answers 426; a missing header answers 400.
   std::string oldest_version = "202411";
@@ -90,6 +105,8 @@ struct LinkedInSandboxStats {
   int64_t requests = 0;              // API requests, whatever their outcome.
   int64_t throttled = 0;             // 429s from the rate limiter (not faults).
   int64_t connection_resets = 0;     // Requests answered with a reset fault.
+  int64_t token_refreshes = 0;       // Access tokens issued by OAuth refresh.
+  int64_t introspections = 0;
   std::map<int, int64_t> by_status;  // Statuses sent, including faults.
   // By token index (see LinkedInSandboxOptions::more_tokens): requests that
   // passed the token check, and those throttled.
@@ -146,10 +163,19 @@ class LinkedInSandbox {
   void Record(const HttpRequest& request, const HttpReply& reply, bool throttled, int token);
 
   HttpReply HandleAdmin(const HttpRequest& request);
+  // /oauth/v2/ (linkedin_oauth_emulation.cc).
+  HttpReply HandleOAuth(const HttpRequest& request);
+  HttpReply OAuthRefresh(const std::vector<std::pair<std::string, std::string>>& form,
+                         absl::Time now);
+  HttpReply OAuthIntrospect(const std::vector<std::pair<std::string, std::string>>& form);
   HttpReply AdminAddFaults(const HttpRequest& request);
   HttpReply AdminStats() const;
 
-  const std::vector<std::string> tokens_;  // access_token, then more_tokens.
+  struct AcceptedToken {
+    std::string token;
+    absl::Time expires_at = absl::InfiniteFuture();
+  };
+  const LinkedInSandboxOptions options_;
   const absl::Duration min_interval_;
   const size_t max_recorded_requests_;
   const LinkedInFollowsApi api_;
@@ -157,6 +183,8 @@ class LinkedInSandbox {
 
   mutable absl::Mutex mu_;
   std::map<int, absl::Time> last_accepted_ ABSL_GUARDED_BY(mu_);  // By token.
+  // access_token, more_tokens, then those OAuth issued (their stats index).
+  std::vector<AcceptedToken> tokens_ ABSL_GUARDED_BY(mu_);
   std::deque<SandboxFault> faults_ ABSL_GUARDED_BY(mu_);
   LinkedInSandboxStats stats_ ABSL_GUARDED_BY(mu_);
   std::deque<RecordedRequest> requests_ ABSL_GUARDED_BY(mu_);

@@ -38,6 +38,14 @@ ABSL_FLAG(std::string, token, "sandbox-token",
 ABSL_FLAG(std::string, more_tokens, "",
           "Further accepted bearer tokens, comma-separated (tokens 1, 2, ... in stats), "
           "each rate-limited on its own.");
+ABSL_FLAG(absl::Duration, token_lifetime, absl::InfiniteDuration(),
+          "Access tokens expire this long after the start (or after OAuth issued them); "
+          "inf: never.");
+ABSL_FLAG(std::string, oauth_client_id, "",
+          "Emulate LinkedIn's OAuth endpoints (/oauth/v2/accessToken, "
+          "/oauth/v2/introspectToken) for this client id.");
+ABSL_FLAG(std::string, oauth_client_secret, "", "The emulated OAuth client's secret.");
+ABSL_FLAG(std::string, refresh_token, "", "The refresh token the emulated OAuth accepts.");
 ABSL_FLAG(absl::Duration, min_interval, absl::ZeroDuration(),
           "Minimum spacing of one token's API requests (e.g. 60s); sooner ones "
           "answer 429. 0 disables the limit.");
@@ -71,6 +79,10 @@ absl::StatusOr<LinkedInSandboxOptions> LinkedInOptionsFromFlags() {
   options.more_tokens =
       absl::StrSplit(absl::GetFlag(FLAGS_more_tokens), ',', absl::SkipEmpty());
   options.min_interval = absl::GetFlag(FLAGS_min_interval);
+  options.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
+  options.oauth_client_id = absl::GetFlag(FLAGS_oauth_client_id);
+  options.oauth_client_secret = absl::GetFlag(FLAGS_oauth_client_secret);
+  options.refresh_token = absl::GetFlag(FLAGS_refresh_token);
   options.masked_every = absl::GetFlag(FLAGS_masked_every);
   options.oldest_version = absl::GetFlag(FLAGS_oldest_version);
   absl::StatusOr<std::vector<SeededPage>> pages =

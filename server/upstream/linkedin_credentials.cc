@@ -41,13 +41,16 @@ absl::StatusOr<std::string> OptionalString(const nlohmann::json& object, const c
 absl::StatusOr<LinkedInCredentialConfig> ParseOne(const nlohmann::json& entry,
                                                  const std::string& field) {
   if (!entry.is_object()) return Invalid(field, "must be an object");
-  static const std::set<std::string> kKeys = {"name", "token_file", "token_env",
-                                              "pages", "people", "budget"};
+  static const std::set<std::string> kKeys = {
+      "name",      "token_file",         "token_env",         "pages",
+      "people",    "budget",             "client_id",         "client_secret_file",
+      "client_secret_env", "refresh_token_file"};
   for (auto it = entry.begin(); it != entry.end(); ++it) {
     if (kKeys.count(it.key()) == 0) {
       return Invalid(absl::StrCat(field, ".", QuoteForMessage(it.key())),
                      "is not a credential key (name, token_file, token_env, pages, people, "
-                     "budget)");
+                     "budget, client_id, client_secret_file, client_secret_env, "
+                     "refresh_token_file)");
     }
   }
   LinkedInCredentialConfig credential;
@@ -98,6 +101,25 @@ absl::StatusOr<LinkedInCredentialConfig> ParseOne(const nlohmann::json& entry,
     return Invalid(absl::StrCat(named, ".budget"), "must be 1 to 40 of a-z 0-9 _ -");
   }
   credential.budget = budget->empty() ? credential.name : *budget;
+  for (auto [key, value] : {std::pair{"client_id", &credential.client_id},
+                            std::pair{"client_secret_file", &credential.client_secret_file},
+                            std::pair{"client_secret_env", &credential.client_secret_env},
+                            std::pair{"refresh_token_file", &credential.refresh_token_file}}) {
+    absl::StatusOr<std::string> text = OptionalString(entry, key, named);
+    if (!text.ok()) return text.status();
+    *value = *text;
+  }
+  const bool has_secret =
+      !credential.client_secret_file.empty() || !credential.client_secret_env.empty();
+  if (!credential.client_secret_file.empty() && !credential.client_secret_env.empty()) {
+    return Invalid(named, "needs at most one of client_secret_file and client_secret_env");
+  }
+  if (credential.client_id.empty() != !has_secret) {
+    return Invalid(named, "needs client_id and a client secret together");
+  }
+  if (!credential.refresh_token_file.empty() && credential.client_id.empty()) {
+    return Invalid(named, "needs client_id and a client secret for its refresh_token_file");
+  }
   return credential;
 }
 

@@ -32,6 +32,14 @@ struct LinkedInCredentialConfig {
   // The budget it spends (one request per interval per budget); credentials
   // naming the same budget share it. Defaults to the credential's name.
   std::string budget;
+  // The LinkedIn application, for OAuth: its client id and secret (a file
+  // or an environment variable). With them the token's expiry is asked of
+  // LinkedIn (introspection); with a refresh token too, the token is
+  // renewed before it expires (TokenKeeper).
+  std::string client_id;
+  std::string client_secret_file;
+  std::string client_secret_env;
+  std::string refresh_token_file;
 };
 
 // Parses the credentials file:
@@ -44,7 +52,9 @@ struct LinkedInCredentialConfig {
 // INVALID_ARGUMENT naming the field and the rule: no credential, a name
 // twice or malformed, not exactly one of token_file and token_env, a page
 // that is not an id (1 to 2^63-1) or "*", a page (or "*", or people) claimed
-// by two credentials, an unknown key (a typo would otherwise go unnoticed).
+// by two credentials, an unknown key (a typo would otherwise go unnoticed),
+// a client id without a secret or the other way round, a refresh token
+// without both.
 absl::StatusOr<std::vector<LinkedInCredentialConfig>> ParseLinkedInCredentials(
     absl::string_view json);
 

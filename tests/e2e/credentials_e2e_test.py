@@ -8,10 +8,11 @@ import subprocess
 import threading
 import time
 import unittest
+import urllib.request
 
 import junit
 from harness import (SERVER, Sandbox, Server, health_status, register_secret, run_cli,
-                     temp_dir)
+                     temp_dir, wait_until)
 
 ACME_PAGE = "urn:li:organizationalPage:1000"
 GLOBEX_PAGE = "urn:li:organizationalPage:2000"
@@ -144,6 +145,83 @@ class CredentialsTest(unittest.TestCase):
         invited = run_cli(self.server, "invite", "--company=" + COMPANY,
                           "--request_id=credentials", "urn:li:fsd_profile:ACoAcredentials1")
         self.assertEqual(invited.returncode, 0, invited.stderr)
+
+
+def metric(server, name, credential):
+    port = None
+    for line in server.log().splitlines():
+        if '"event":"metrics"' in line:
+            port = json.loads(line)["port"]
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith('%s{credential="%s"}' % (name, credential)):
+                return float(line.split()[-1])
+    return None
+
+
+class RefreshTest(unittest.TestCase):
+    """A credential with a client id and a refresh token: its access token is
+    renewed through the sandbox's OAuth endpoint before it expires."""
+
+    CLIENT_SECRET = "oauth-client-secret-5d4c"
+    REFRESH_TOKEN = "oauth-refresh-token-9a8b"
+
+    def start(self, token_lifetime, refresh=True):
+        for secret in (TOKEN_A, self.CLIENT_SECRET, self.REFRESH_TOKEN):
+            register_secret(secret)
+        self.sandbox = Sandbox(pages="1000:12000:0", min_interval="0.25s", token=TOKEN_A,
+                               extra=["--token_lifetime=" + token_lifetime,
+                                      "--oauth_client_id=app-1",
+                                      "--oauth_client_secret=" + self.CLIENT_SECRET,
+                                      "--refresh_token=" + self.REFRESH_TOKEN])
+        directory = temp_dir()
+        oauth = {"client_id": "app-1",
+                 "client_secret_file": os.path.join(directory, "client_secret")}
+        with open(oauth["client_secret_file"], "w") as f:
+            f.write(self.CLIENT_SECRET)
+        if refresh:
+            oauth["refresh_token_file"] = os.path.join(directory, "refresh_token")
+            with open(oauth["refresh_token_file"], "w") as f:
+                f.write(self.REFRESH_TOKEN)
+        credentials = write_credentials([("acme", TOKEN_A, ["*"], oauth)])
+        self.state_dir = temp_dir()
+        self.server = Server(self.sandbox, interval="0.3s", state_dir=self.state_dir,
+                             credentials_file=credentials,
+                             extra=["--linkedin_oauth_url=" + self.sandbox.url,
+                                    "--metrics_port=0"])
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0, self.server.log())  # No secret in its log.
+        self.sandbox.stop()
+
+    def test_a_stream_longer_than_the_tokens_lifetime_finishes_on_refreshed_tokens(self):
+        # Every access token lives 3 s; the stream takes about 4 s.
+        self.start("3s")
+        result = run_cli(self.server, "followers", ACME_PAGE, "--edge_type=members",
+                         "--reconnect=false")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        followers = followers_of(result.stdout)
+        self.assertEqual(len(followers), 12000)
+        self.assertEqual(len(set(followers)), 12000)
+        stats = self.sandbox.stats()
+        self.assertGreaterEqual(stats["token_refreshes"], 2)
+        self.assertNotIn("401", stats["by_status"])
+        expiry = metric(self.server, "followgate_linkedin_token_expiry_timestamp_seconds", "acme")
+        self.assertIsNotNone(expiry)
+        self.assertGreater(expiry, time.time() - 1)
+        self.assertIsNotNone(metric(
+            self.server, "followgate_linkedin_refresh_token_expiry_timestamp_seconds", "acme"))
+        state = os.path.join(self.state_dir, "linkedin_token.acme.json")
+        self.assertEqual(os.stat(state).st_mode & 0o777, 0o600)
+
+    def test_without_a_refresh_token_the_expiry_comes_from_introspection(self):
+        self.start("1h", refresh=False)
+        self.assertTrue(wait_until(lambda: self.sandbox.stats()["introspections"] >= 1, 30))
+        self.assertTrue(wait_until(lambda: metric(
+            self.server, "followgate_linkedin_token_expiry_timestamp_seconds", "acme"), 30))
+        expiry = metric(self.server, "followgate_linkedin_token_expiry_timestamp_seconds", "acme")
+        self.assertAlmostEqual(expiry, time.time() + 3600, delta=120)
+        self.assertEqual(self.sandbox.stats()["token_refreshes"], 0)
 
 
 class CredentialsFileTest(unittest.TestCase):

@@ -53,6 +53,16 @@ TEST(ParseLinkedInCredentials, ReadsNamesTokensPagesPeopleAndBudgets) {
   EXPECT_EQ((*credentials)[2].budget, "app-1");  // Shared with globex.
 }
 
+TEST(ParseLinkedInCredentials, ReadsTheOAuthApplicationAndRefreshToken) {
+  auto credentials = ParseLinkedInCredentials(R"({"credentials": [
+    {"name": "acme", "token_file": "/run/acme", "pages": ["1000"], "client_id": "86abc",
+     "client_secret_file": "/run/secret", "refresh_token_file": "/run/refresh"}]})");
+  ASSERT_THAT(credentials.status(), IsOk());
+  EXPECT_EQ((*credentials)[0].client_id, "86abc");
+  EXPECT_EQ((*credentials)[0].client_secret_file, "/run/secret");
+  EXPECT_EQ((*credentials)[0].refresh_token_file, "/run/refresh");
+}
+
 TEST(ParseLinkedInCredentials, RefusesEachBrokenRuleNamingTheField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"[]", "is not a JSON object"},
@@ -88,6 +98,17 @@ TEST(ParseLinkedInCredentials, RefusesEachBrokenRuleNamingTheField) {
        "people is true for \"a\" already"},
       {R"({"credentials": [{"name": "a", "token_file": "f", "pages": ["1"], "budget": "B!"}]})",
        "budget must be 1 to 40"},
+      {R"({"credentials": [{"name": "a", "token_file": "f", "pages": ["1"], "client_id": "c"}]})",
+       "needs client_id and a client secret together"},
+      {R"({"credentials": [{"name": "a", "token_file": "f", "pages": ["1"],
+                            "client_secret_env": "S"}]})",
+       "needs client_id and a client secret together"},
+      {R"({"credentials": [{"name": "a", "token_file": "f", "pages": ["1"],
+                            "refresh_token_file": "r"}]})",
+       "needs client_id and a client secret for its refresh_token_file"},
+      {R"({"credentials": [{"name": "a", "token_file": "f", "pages": ["1"], "client_id": "c",
+                            "client_secret_file": "s", "client_secret_env": "S"}]})",
+       "at most one of client_secret_file and client_secret_env"},
   };
   for (const auto& [json, rule] : cases) {
     EXPECT_THAT(ParseLinkedInCredentials(json).status(),
