@@ -1,5 +1,6 @@
 #include "server/upstream/linkedin_oauth.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,13 +23,23 @@ std::string OAuthError(const std::string& body) {
   return it != answer.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-// Seconds `key` of `answer` from `now`, or infinity when absent.
-absl::Time ExpiryOf(const nlohmann::json& answer, const char* key, absl::Time now) {
+// The longest lifetime or time believed; beyond, it counts as unknown.
+constexpr double kMaxSeconds = 100.0 * 366 * 24 * 3600;
+
+// A positive whole number of seconds up to kMaxSeconds (an upstream's text:
+// any JSON number, huge or fractional, may come), else nullopt.
+std::optional<int64_t> Seconds(const nlohmann::json& answer, const char* key) {
   auto it = answer.find(key);
-  if (it == answer.end() || !it->is_number() || it->get<double>() <= 0) {
-    return absl::InfiniteFuture();
-  }
-  return now + absl::Seconds(it->get<int64_t>());
+  if (it == answer.end() || !it->is_number()) return std::nullopt;
+  const double seconds = it->get<double>();
+  if (!(seconds > 0) || seconds > kMaxSeconds) return std::nullopt;
+  return static_cast<int64_t>(seconds);
+}
+
+// `key` of `answer` seconds from `now`, or infinity when absent or unusable.
+absl::Time ExpiryOf(const nlohmann::json& answer, const char* key, absl::Time now) {
+  const std::optional<int64_t> seconds = Seconds(answer, key);
+  return seconds.has_value() ? now + absl::Seconds(*seconds) : absl::InfiniteFuture();
 }
 
 }  // namespace
@@ -119,9 +130,9 @@ absl::StatusOr<absl::Time> LinkedInOAuthClient::Introspect(const std::string& to
     return absl::NotFoundError(absl::StrCat("LinkedIn credential \"", options_.credential,
                                             "\": LinkedIn says the token is not active"));
   }
-  auto expires = answer.find("expires_at");
-  if (expires == answer.end() || !expires->is_number()) return absl::InfiniteFuture();
-  return absl::FromUnixSeconds(expires->get<int64_t>());
+  // Unix seconds; one that is not a usable time is "unknown".
+  const std::optional<int64_t> expires = Seconds(answer, "expires_at");
+  return expires.has_value() ? absl::FromUnixSeconds(*expires) : absl::InfiniteFuture();
 }
 
 }  // namespace followgate
