@@ -22,6 +22,7 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
                                                        absl::string_view cursor,
                                                        const CancellationToken& cancel,
                                                        const Requester& requester) const {
+  if (absl::Status known = KnownRejection(); !known.ok()) return known;
   PacerRequest slot;
   slot.caller = requester.caller;
   slot.priority = requester.priority;
@@ -52,6 +53,7 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
       slot.not_before = clock_->Now();
       continue;
     }
+    RecordTokenAnswer(page.status(), token_used);
     if (options_.on_credential_checked) {
       if (page.ok()) options_.on_credential_checked(true);
       if (absl::IsUnauthenticated(page.status())) options_.on_credential_checked(false);
@@ -111,6 +113,33 @@ absl::StatusOr<StreamedPage> FollowsFetcher::FetchPage(const FollowsQuery& query
     } else {
       slot.not_before = clock_->Now() + options_.timeout_backoff;
     }
+  }
+}
+
+absl::Status FollowsFetcher::KnownRejection() const {
+  if (options_.rejected_token_retry <= absl::ZeroDuration()) return absl::OkStatus();
+  const int64_t generation = client_->token_generation();
+  absl::MutexLock lock(&rejected_mu_);
+  if (rejected_generation_ != generation) return absl::OkStatus();
+  const absl::Time retry_at = rejected_at_ + options_.rejected_token_retry;
+  if (clock_->Now() >= retry_at) return absl::OkStatus();
+  const std::string& name = client_->credential_name();
+  return WithErrorInfo(
+      absl::UnauthenticatedError(absl::StrCat(
+          "LinkedIn credential \"", name, "\": LinkedIn rejected its access token ",
+          absl::FormatDuration(absl::Trunc(clock_->Now() - rejected_at_, absl::Seconds(1))),
+          " ago; not sent again before a new token (a replaced token file, a refresh) or ",
+          absl::FormatDuration(options_.rejected_token_retry), " after the rejection")),
+      "LINKEDIN_TOKEN_REJECTED", {{"credential", name}});
+}
+
+void FollowsFetcher::RecordTokenAnswer(const absl::Status& answer, int64_t used) const {
+  absl::MutexLock lock(&rejected_mu_);
+  if (absl::IsUnauthenticated(answer)) {
+    rejected_generation_ = used;
+    rejected_at_ = clock_->Now();
+  } else if (rejected_generation_ == used) {
+    rejected_generation_ = -1;  // Accepted after all (or another answer than 401).
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/base/cancellation.h"
 #include "server/base/clock.h"
@@ -32,6 +33,11 @@ struct FollowsFetcherOptions {
   // Optional: told after each LinkedIn answer whether it accepted the access
   // token (false on 401, true on success). Must be quick and thread-safe.
   std::function<void(bool accepted)> on_credential_checked;
+  // After LinkedIn rejected the token (401), requests with that same token
+  // fail at once with UNAUTHENTICATED (no request, no budget slot) for this
+  // long; then one request tries again. A new token (a rotated file, a
+  // refresh) is tried at once. Zero: every request asks LinkedIn.
+  absl::Duration rejected_token_retry = absl::Minutes(5);
 };
 
 // Who a fetch is for, for the pacer's fair sharing and for heartbeats.
@@ -112,11 +118,20 @@ class FollowsFetcher {
  private:
   // RESOURCE_EXHAUSTED for a Retry-After beyond max_wait, with RetryInfo.
   absl::Status TooLongAWait(const absl::Status& throttled, absl::Duration asked) const;
+  // UNAUTHENTICATED while the token in use is the one LinkedIn rejected
+  // less than rejected_token_retry ago; OK otherwise.
+  absl::Status KnownRejection() const;
+  // Records the answer to a request made with token generation `used`.
+  void RecordTokenAnswer(const absl::Status& answer, int64_t used) const;
 
   const LinkedInClient* const client_;
   UpstreamBudget* const pacer_;
   Clock* const clock_;
   const FollowsFetcherOptions options_;
+  mutable absl::Mutex rejected_mu_;
+  // The token generation LinkedIn last rejected, and when; -1: none.
+  mutable int64_t rejected_generation_ ABSL_GUARDED_BY(rejected_mu_) = -1;
+  mutable absl::Time rejected_at_ ABSL_GUARDED_BY(rejected_mu_);
 };
 
 }  // namespace followgate

@@ -67,6 +67,8 @@ class LinkedInClient {
   // The access token's generation (SecretSource::Value), 0 without a
   // source. Read it before a request to learn, after a 401, whether...
   int64_t token_generation() const;
+  // The credential's name (LinkedInClientOptions::credential_name).
+  const std::string& credential_name() const { return options_.credential_name; }
   // ...the token source now holds another token than generation `used`
   // (the file is re-read at once): one more request is worth its slot then.
   bool TokenRotatedSince(int64_t used) const;

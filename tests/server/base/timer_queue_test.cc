@@ -32,10 +32,12 @@ TEST_F(TimerQueueTest, RunsACallbackOnlyOnceItsTimeComes) {
 }
 
 TEST_F(TimerQueueTest, RunsTimersEarliestFirstWhateverTheOrderTheyCameIn) {
-  TimerQueue timers(&clock_);
+  // Before the queue, so destroyed after its thread stopped: the last
+  // callback may still hold `mu` when the test reads `order`.
   absl::Mutex mu;
   std::vector<int> order;
   absl::Notification all;
+  TimerQueue timers(&clock_);
   auto record = [&](int n) {
     absl::MutexLock lock(&mu);
     order.push_back(n);
@@ -47,6 +49,7 @@ TEST_F(TimerQueueTest, RunsTimersEarliestFirstWhateverTheOrderTheyCameIn) {
   WaitUntilAsleep();
   clock_.Advance(absl::Seconds(5));
   all.WaitForNotification();
+  absl::MutexLock lock(&mu);
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
 }
 

@@ -252,10 +252,10 @@ TEST_F(FetcherTest, ThrottledThenSuccessContinues) {
 TEST_F(FetcherTest, ClientErrorsAreNotRetried) {
   const std::pair<int, absl::StatusCode> cases[] = {
       {400, absl::StatusCode::kInvalidArgument},
-      {401, absl::StatusCode::kUnauthenticated},
       {403, absl::StatusCode::kPermissionDenied},
       {404, absl::StatusCode::kNotFound},
       {426, absl::StatusCode::kFailedPrecondition},
+      {401, absl::StatusCode::kUnauthenticated},  // Last: later requests would fail fast.
   };
   for (const auto& [http_status, code] : cases) {
     http_.Expect(Url(Members(), ""), http_status, R"({"message":"no"})");
@@ -282,9 +282,11 @@ class RotatedTokenTest : public FetcherTest {
     WriteToken("old-token");
     auto source = SecretSource::Open(path_, "FOLLOWGATE_TEST_UNSET_VAR", &clock_, absl::Hours(1));
     ASSERT_THAT(source, IsOk());
+    source_ = *source;
     LinkedInClientOptions options = ClientOptions();
     options.access_token.clear();
     options.token_source = *source;
+    options.credential_name = "acme";
     rotating_client_ = std::make_unique<LinkedInClient>(&http_, &clock_, options);
     rotating_fetcher_ = std::make_unique<FollowsFetcher>(
         rotating_client_.get(), &pacer_, &clock_,
@@ -303,6 +305,7 @@ class RotatedTokenTest : public FetcherTest {
   }
 
   std::string path_;
+  std::shared_ptr<SecretSource> source_;
   std::unique_ptr<LinkedInClient> rotating_client_;
   std::unique_ptr<FollowsFetcher> rotating_fetcher_;
 };
@@ -331,6 +334,32 @@ TEST_F(RotatedTokenTest, ASecond401WithTheNewTokenIsReported) {
   http_.Expect(Url(Members(), ""), 401, R"({"message":"revoked"})");
   WriteToken("new-token");
   EXPECT_THAT(Stream(), StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("revoked")));
+  EXPECT_EQ(http_.sent().size(), 2u);
+}
+
+TEST_F(RotatedTokenTest, ARejectedTokenFailsFastWithoutARequestUntilANewTokenComes) {
+  http_.Expect(Url(Members(), ""), 401, R"({"message":"revoked"})");
+  EXPECT_THAT(Stream(), StatusIs(absl::StatusCode::kUnauthenticated));
+  const absl::Status fast = Stream();
+  EXPECT_THAT(fast, StatusIs(absl::StatusCode::kUnauthenticated,
+                             HasSubstr("LinkedIn credential \"acme\": LinkedIn rejected its "
+                                       "access token")));
+  EXPECT_EQ(ErrorReason(fast).value_or(""), "LINKEDIN_TOKEN_REJECTED");
+  EXPECT_EQ(http_.sent().size(), 1u);  // No request, no budget slot.
+  WriteToken("new-token");
+  ASSERT_THAT(source_->Reload(), IsOk());  // As SIGHUP or the periodic check.
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1, ""));
+  EXPECT_THAT(Stream(), IsOk());
+  ASSERT_EQ(http_.sent().size(), 2u);
+  EXPECT_EQ(AuthorizationOf(http_.sent()[1].request), "Bearer new-token");
+}
+
+TEST_F(RotatedTokenTest, ARejectedTokenIsAskedAboutAgainAfterTheRetryTime) {
+  http_.Expect(Url(Members(), ""), 401, R"({"message":"revoked"})");
+  EXPECT_THAT(Stream(), StatusIs(absl::StatusCode::kUnauthenticated));
+  clock_.Advance(absl::Minutes(5));
+  http_.Expect(Url(Members(), ""), 200, PageBody(0, 1, ""));
+  EXPECT_THAT(Stream(), IsOk());  // LinkedIn accepts it again after all.
   EXPECT_EQ(http_.sent().size(), 2u);
 }
 

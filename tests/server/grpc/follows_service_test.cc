@@ -54,6 +54,7 @@ class FollowsServiceTest : public ::testing::Test {
     options.heartbeat_interval = heartbeat_interval_;
     options.max_stream_duration = max_stream_duration_;
     options.state_dir = state_dir_;
+    options.fetcher.rejected_token_retry = rejected_token_retry_;
     auto server = FollowgateServer::BuildAndStart(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -65,6 +66,7 @@ class FollowsServiceTest : public ::testing::Test {
   std::string state_dir_;  // "": state in memory.
   absl::Duration heartbeat_interval_ = absl::Seconds(10);
   absl::Duration max_stream_duration_ = absl::Minutes(50);
+  absl::Duration rejected_token_retry_ = absl::Minutes(5);
   std::unique_ptr<sandbox::LinkedInSandbox> linkedin_;
   std::unique_ptr<FollowgateServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -384,7 +386,34 @@ TEST_F(FollowsServiceTest, MaxStreamDurationNotBelowConnectionAgePlusGraceIsRefu
             absl::StatusCode::kInvalidArgument);
 }
 
+// Reads `request` to its end; its status.
+grpc::Status StreamToEnd(v1::FollowsService::Stub* stub, const v1::StreamFollowersRequest& request) {
+  grpc::ClientContext context;
+  auto reader = stub->StreamFollowers(&context, request);
+  v1::FollowerPage page;
+  while (reader->Read(&page)) {
+  }
+  return reader->Finish();
+}
+
+TEST_F(FollowsServiceTest, RejectedTokenFailsFastWithoutARequestWhileWarmSnapshotsAreServed) {
+  Start(absl::Milliseconds(20), {{42, 10, 0}, {43, 10, 0}});
+  ASSERT_TRUE(StreamToEnd(stub_.get(), FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS)).ok());
+  linkedin_->AddFaults({sandbox::SandboxFault::Status(401)});
+  EXPECT_EQ(StreamToEnd(stub_.get(), FollowersOf(43, v1::FOLLOWER_FILTER_MEMBERS)).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const int64_t requests = linkedin_->Stats().requests;
+  // LinkedIn would answer now (the fault is spent), but the token is known
+  // rejected: no request.
+  const grpc::Status fast = StreamToEnd(stub_.get(), FollowersOf(43, v1::FOLLOWER_FILTER_MEMBERS));
+  EXPECT_EQ(fast.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(fast.error_message(), HasSubstr("not sent again before a new token"));
+  EXPECT_EQ(linkedin_->Stats().requests, requests);
+  EXPECT_TRUE(StreamToEnd(stub_.get(), FollowersOf(42, v1::FOLLOWER_FILTER_MEMBERS)).ok());  // Warm.
+}
+
 TEST_F(FollowsServiceTest, RejectedLinkedInTokenTurnsOnlyItsCredentialNotServing) {
+  rejected_token_retry_ = absl::ZeroDuration();  // Every request asks LinkedIn.
   Start(absl::Milliseconds(20), {{42, 10, 0}});
   linkedin_->AddFaults({sandbox::SandboxFault::Status(401)});
   grpc::ClientContext context;
