@@ -11,6 +11,7 @@ import unittest
 import urllib.request
 
 import junit
+from postgres import PostgresServer
 from harness import (SERVER, Sandbox, Server, health_status, register_secret, run_cli,
                      temp_dir, wait_until)
 
@@ -145,6 +146,56 @@ class CredentialsTest(unittest.TestCase):
         invited = run_cli(self.server, "invite", "--company=" + COMPANY,
                           "--request_id=credentials", "urn:li:fsd_profile:ACoAcredentials1")
         self.assertEqual(invited.returncode, 0, invited.stderr)
+
+
+class FleetCredentialsTest(unittest.TestCase):
+    """Two replicas on one PostgreSQL, both with the same two credentials:
+    each credential's budget is the fleet's."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.db = PostgresServer()
+        cls.addClassCleanup(cls.db.close)
+
+    def test_each_credentials_budget_is_fleet_wide(self):
+        register_secret(TOKEN_A)
+        register_secret(TOKEN_B)
+        sandbox = Sandbox(pages="1000:3000:0,1001:3000:0,2000:3000:0", min_interval="0.45s",
+                          token=TOKEN_A, extra=["--more_tokens=" + TOKEN_B])
+        self.addCleanup(sandbox.stop)
+        credentials = write_credentials([("acme", TOKEN_A, ["1000", "1001"], {}),
+                                         ("globex", TOKEN_B, ["2000"], {})])
+        replicas = [Server(sandbox, interval="0.5s", database_url=self.db.url,
+                           replica_id="replica-%d" % i, credentials_file=credentials)
+                    for i in range(2)]
+        for replica in replicas:
+            self.addCleanup(replica.stop)
+        results = {}
+
+        def read(replica, urn):
+            results[urn] = run_cli(replica, "followers", urn, "--edge_type=members")
+
+        # Acme's two pages on two replicas, globex's beside them.
+        threads = [threading.Thread(target=read, args=args) for args in (
+            (replicas[0], ACME_PAGE), (replicas[1], "urn:li:organizationalPage:1001"),
+            (replicas[1], GLOBEX_PAGE))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for urn, result in results.items():
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(len(set(followers_of(result.stdout))), 3000, urn)
+        stats = sandbox.stats()
+        self.assertEqual(stats["throttled"], 0)
+        self.assertEqual(stats["by_token"]["0"]["requests"], 6)
+        self.assertEqual(stats["by_token"]["1"]["requests"], 3)
+        times = sorted(request_times(replicas[0].log()) + request_times(replicas[1].log()))
+        acme = [t for t, urn in times if urn != GLOBEX_PAGE]
+        gaps = [b - a for a, b in zip(acme, acme[1:])]
+        self.assertGreaterEqual(min(gaps), 0.45, times)  # One budget across replicas.
+        globex = [t for t, urn in times if urn == GLOBEX_PAGE]
+        self.assertLess(min(abs(a - g) for a in acme for g in globex), 0.4, times)
 
 
 def metric(server, name, credential):
