@@ -19,6 +19,7 @@
 #include "server/storage/budget_mark.h"
 #include "server/storage/database_watch.h"
 #include "server/storage/pg_db.h"
+#include "server/base/state_blob.h"
 #include "server/storage/pg_fleet_secrets.h"
 #include "server/follows/fleet_budget.h"
 #include "server/follows/follows_routes.h"
@@ -397,11 +398,16 @@ absl::Status FollowgateServer::Parts::KeepToken(const LinkedInCredential& creden
   TokenKeeperOptions keeper_options;
   keeper_options.credential = config.name;
   keeper_options.refresh_token = credential.refresh_token;
-  // One process keeps refreshed tokens beside its other state; a fleet's
-  // replicas keep theirs in memory (each refreshes once when it starts).
-  if (state != nullptr && !credential.refresh_token.empty()) {
-    keeper_options.state_file =
-        absl::StrCat(options.state_dir, "/linkedin_token.", config.name, ".json");
+  // Refreshed tokens are kept with the other state: beside it in the state
+  // dir, or in the fleet's database, shared by the replicas.
+  if (!credential.refresh_token.empty()) {
+    if (fleet()) {
+      keeper_options.state = FleetSecretBlob(options.database_url, options.database_password,
+                                             absl::StrCat("linkedin_token:", config.name));
+    } else if (state != nullptr) {
+      keeper_options.state = FileStateBlob(
+          absl::StrCat(options.state_dir, "/linkedin_token.", config.name, ".json"));
+    }
   }
   token_keepers.push_back(std::make_unique<TokenKeeper>(
       oauth_clients.back().get(), credential.token_source, clock, keeper_options));

@@ -5,10 +5,12 @@
 #define FOLLOWGATE_SERVER_STORAGE_PG_FLEET_SECRETS_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/base/state_blob.h"
 #include "server/storage/pg_db.h"
 
 namespace followgate {
@@ -29,6 +31,12 @@ absl::Status MigrateFleetSecrets(PgDb& db);
 // one. `make`'s error is returned as it is; PgDb's errors otherwise.
 absl::StatusOr<std::string> GetOrCreateFleetSecret(
     PgDb& db, absl::string_view name, const std::function<absl::StatusOr<std::string>()>& make);
+
+// The fleet secret `name` as a StateBlob (Save replaces it for every
+// replica), over its own connection to `url`; e.g. a credential's refreshed
+// tokens. Thread-safe.
+std::shared_ptr<StateBlob> FleetSecretBlob(std::string url, std::string password,
+                                           std::string name);
 
 }  // namespace followgate
 

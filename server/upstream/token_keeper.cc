@@ -1,13 +1,8 @@
 #include "server/upstream/token_keeper.h"
 
-#include <fcntl.h>
 #include <openssl/sha.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -64,8 +59,14 @@ TokenKeeper::~TokenKeeper() {
 }
 
 absl::Status TokenKeeper::Start() {
-  if (!options_.refresh_token.empty() && !options_.state_file.empty()) {
-    if (absl::Status loaded = LoadState(); !loaded.ok()) return loaded;
+  if (!options_.refresh_token.empty() && options_.state != nullptr) {
+    absl::StatusOr<bool> adopted = AdoptStored();
+    if (!adopted.ok() && absl::IsDataLoss(adopted.status())) return adopted.status();
+    if (!adopted.ok()) {
+      // The database may be away: refresh on our own, store later.
+      LogEvent("WARNING", "linkedin_token_state_not_read",
+               {{"credential", options_.credential}, {"error", StatusForLog(adopted.status())}});
+    }
   }
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -114,19 +115,16 @@ absl::Time TokenKeeper::Step() {
   const bool refreshing = !options_.refresh_token.empty();
   bool due;
   {
-    absl::MutexLock lock(&mu_);
     if (refreshing) {
-      const bool known = expires_at_ != absl::InfiniteFuture();
-      const absl::Time refresh_at =
-          known ? expires_at_ - std::min(options_.refresh_margin, (expires_at_ - obtained_at_) / 2)
-          : obtained_at_ == absl::InfinitePast() ? now
-                                                 : obtained_at_ + kUnknownExpiryRefresh;
+      const absl::Time refresh_at = RefreshDue();
+      absl::MutexLock lock(&mu_);
       due = now >= refresh_at;
       if (!due) {
         Warn();
         return refresh_at;
       }
     } else {
+      absl::MutexLock lock(&mu_);
       due = access_token_->Current().generation != introspected_generation_ ||
             now >= obtained_at_ + options_.introspect_every;
       if (!due) {
@@ -156,6 +154,15 @@ absl::Time TokenKeeper::Step() {
 }
 
 absl::Status TokenKeeper::Refresh() {
+  if (options_.state != nullptr) {
+    // Another replica (or this one before a restart) may have refreshed.
+    absl::StatusOr<bool> adopted = AdoptStored();
+    if (adopted.ok() && *adopted && RefreshDue() > clock_->Now()) {
+      LogEvent("INFO", "linkedin_token_taken_from_state",
+               {{"credential", options_.credential}, {"from", options_.state->Describe()}});
+      return absl::OkStatus();
+    }
+  }
   std::string refresh_token;
   {
     absl::MutexLock lock(&mu_);
@@ -179,13 +186,23 @@ absl::Status TokenKeeper::Refresh() {
               {"expires_at", UnixOrZero(expires_at_)},
               {"refresh_token_expires_at", UnixOrZero(refresh_token_expires_at_)}});
   }
-  if (options_.state_file.empty()) return absl::OkStatus();
+  if (options_.state == nullptr) return absl::OkStatus();
   if (absl::Status saved = SaveState(); !saved.ok()) {
     // The new token is in use; a restart would refresh again.
     LogEvent("WARNING", "linkedin_token_state_not_saved",
              {{"credential", options_.credential}, {"error", StatusForLog(saved)}});
   }
   return absl::OkStatus();
+}
+
+absl::Time TokenKeeper::RefreshDue() const {
+  absl::MutexLock lock(&mu_);
+  if (expires_at_ != absl::InfiniteFuture()) {
+    return expires_at_ - std::min(options_.refresh_margin, (expires_at_ - obtained_at_) / 2);
+  }
+  // Unknown: at once the first time, then daily.
+  return obtained_at_ == absl::InfinitePast() ? absl::InfinitePast()
+                                              : obtained_at_ + kUnknownExpiryRefresh;
 }
 
 absl::Status TokenKeeper::Introspect() {
@@ -224,38 +241,40 @@ void TokenKeeper::Warn() {
                         : "the access token expires and its refresh has not succeeded"}});
 }
 
-absl::Status TokenKeeper::LoadState() {
-  std::ifstream in(options_.state_file);
-  if (!in) return absl::OkStatus();  // None yet.
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const nlohmann::json state = nlohmann::json::parse(text, nullptr, false);
+absl::StatusOr<bool> TokenKeeper::AdoptStored() {
+  absl::StatusOr<std::optional<std::string>> text = options_.state->Load();
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return false;  // None yet.
+  const nlohmann::json state = nlohmann::json::parse(**text, nullptr, false);
   const auto text_of = [&](const char* key) {
-    auto it = state.find(key);
+    auto it = state.is_object() ? state.find(key) : state.end();
     return it != state.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  if (!state.is_object() || text_of("access_token").empty() || text_of("refresh_token").empty()) {
+  if (text_of("access_token").empty() || text_of("refresh_token").empty()) {
     return absl::DataLossError(absl::StrCat("LinkedIn credential \"", options_.credential,
-                                            "\": the token state ", options_.state_file,
+                                            "\": the token state in ",
+                                            options_.state->Describe(),
                                             " cannot be read; delete it to refresh anew"));
   }
-  if (text_of("seed") != Digest(options_.refresh_token)) {
-    LogInfo(absl::StrCat("LinkedIn credential \"", options_.credential,
-                         "\": the refresh token file holds a new refresh token; the stored "
-                         "tokens are set aside"));
-    return absl::OkStatus();
+  if (text_of("seed") != Digest(options_.refresh_token)) return false;  // Another consent.
+  const absl::Time expires_at = TimeOrInfinite(state.value("expires_at", nlohmann::json()));
+  {
+    absl::MutexLock lock(&mu_);
+    if (expires_at_ != absl::InfiniteFuture() && expires_at <= expires_at_) return false;
   }
   RegisterSecret(text_of("access_token"));
   RegisterSecret(text_of("refresh_token"));
   access_token_->Set(text_of("access_token"));
   absl::MutexLock lock(&mu_);
   refresh_token_ = text_of("refresh_token");
-  expires_at_ = TimeOrInfinite(state.value("expires_at", nlohmann::json()));
+  expires_at_ = expires_at;
   obtained_at_ = TimeOrInfinite(state.value("obtained_at", nlohmann::json()));
   if (obtained_at_ == absl::InfiniteFuture()) obtained_at_ = absl::InfinitePast();
-  refresh_token_expires_at_ = TimeOrInfinite(state.value("refresh_token_expires_at", nlohmann::json()));
+  refresh_token_expires_at_ =
+      TimeOrInfinite(state.value("refresh_token_expires_at", nlohmann::json()));
   Metrics::Get().SetLinkedInTokenExpiry(options_.credential, expires_at_,
                                         refresh_token_expires_at_);
-  return absl::OkStatus();
+  return true;
 }
 
 absl::Status TokenKeeper::SaveState() const {
@@ -269,18 +288,7 @@ absl::Status TokenKeeper::SaveState() const {
     state["expires_at"] = UnixOrZero(expires_at_);
     state["refresh_token_expires_at"] = UnixOrZero(refresh_token_expires_at_);
   }
-  const std::string text = state.dump();
-  const std::string tmp = options_.state_file + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                       ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || std::rename(tmp.c_str(), options_.state_file.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot write ", options_.state_file));
-  }
-  return absl::OkStatus();
+  return options_.state->Save(state.dump());
 }
 
 }  // namespace followgate

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "server/base/clock.h"
 #include "server/base/secret_source.h"
+#include "server/base/state_blob.h"
 #include "server/upstream/linkedin_oauth.h"
 
 namespace followgate {
@@ -22,9 +23,10 @@ struct TokenKeeperOptions {
   // The refresh token as the operator gave it (its file's content); empty:
   // no refresh, the expiry is asked of LinkedIn's introspection instead.
   std::string refresh_token;
-  // Where refreshed tokens are kept (mode 0600), so that a restart goes on
-  // with them; empty: in memory only (every start refreshes once).
-  std::string state_file;
+  // Where refreshed tokens are kept (a 0600 file, or the fleet's database),
+  // so that a restart goes on with them, and the replicas of a fleet share
+  // them; null: in memory only (every start refreshes once).
+  std::shared_ptr<StateBlob> state;
   // Refresh when the access token has less than this left, or less than
   // half its lifetime, whichever is shorter.
   absl::Duration refresh_margin = absl::Hours(7 * 24);
@@ -42,10 +44,11 @@ struct TokenKeeperOptions {
 // token (`access_token`'s secret, through SecretSource::Set) before it
 // expires: at once when its expiry is unknown (a first start), then when
 // less than the margin is left; a refresh LinkedIn refuses keeps the token
-// in use and is tried again with backoff. It keeps the tokens in
-// `state_file` (written atomically, 0600) with a digest of the refresh
-// token it began from: a restart goes on with the stored tokens unless the
-// operator has given another refresh token since. Without a refresh token
+// in use and is tried again with backoff. It keeps the tokens in `state`
+// with a digest of the refresh token it began from: a restart goes on with
+// the stored tokens unless the operator has given another refresh token
+// since; and when a refresh is due it first looks there, so that of the
+// replicas sharing the state, one refreshes and the others take its tokens. Without a refresh token
 // it asks introspection when the token expires, daily and whenever the
 // token changes. Either way it sets
 // followgate_linkedin_token_expiry_timestamp_seconds{credential} (and the
@@ -79,8 +82,12 @@ class TokenKeeper {
   // One refresh or introspection; the time of the next.
   absl::Time Step();
   absl::Status Refresh();
+  // When the token in use is due for a refresh.
+  absl::Time RefreshDue() const;
   absl::Status Introspect();
-  absl::Status LoadState();
+  // Takes the stored tokens when they began from the same refresh token and
+  // expire later than the ones in use; whether it did.
+  absl::StatusOr<bool> AdoptStored();
   absl::Status SaveState() const;
   void Warn() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

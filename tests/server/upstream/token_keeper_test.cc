@@ -74,7 +74,7 @@ class TokenKeeperTest : public ::testing::Test {
     TokenKeeperOptions options;
     options.credential = "acme";
     options.refresh_token = refresh_token;
-    options.state_file = keep_state ? state_file_ : "";
+    if (keep_state) options.state = FileStateBlob(state_file_);
     return std::make_unique<TokenKeeper>(oauth_.get(), access_, &clock_, options);
   }
 
@@ -163,6 +163,31 @@ TEST_F(TokenKeeperTest, StoredTokensOutliveARestartUnlessAnotherRefreshTokenIsGi
   ASSERT_THAT(renewed->Start(), IsOk());
   renewed->AwaitRounds(1);
   EXPECT_EQ(access_->Current().secret, "access-2-0123456789");
+}
+
+TEST_F(TokenKeeperTest, ReplicasSharingTheStateRefreshOnceAndTakeEachOthersTokens) {
+  auto first = Keeper(kRefresh);
+  ASSERT_THAT(first->Start(), IsOk());
+  first->AwaitRounds(1);
+  // A second replica, sharing the state, starts with the stored tokens...
+  auto second_access = SecretSource::Fixed("second-replica-token");
+  TokenKeeperOptions options;
+  options.credential = "acme";
+  options.refresh_token = kRefresh;
+  options.state = FileStateBlob(state_file_);
+  options.refresh_margin = absl::Hours(6 * 24);  // ...and comes due a day after the first.
+  TokenKeeper second(oauth_.get(), second_access, &clock_, options);
+  ASSERT_THAT(second.Start(), IsOk());
+  clock_.BlockUntilWaiters(2);
+  EXPECT_EQ(second_access->Current().secret, "access-1-0123456789");
+  EXPECT_EQ(http_.sent().size(), 1u);
+  clock_.Advance(kLifetime - absl::Hours(7 * 24));
+  first->AwaitRounds(2);  // The first refreshes and stores access-2.
+  clock_.BlockUntilWaiters(2);
+  clock_.Advance(absl::Hours(24));
+  second.AwaitRounds(1);  // The second finds it and takes it.
+  EXPECT_EQ(second_access->Current().secret, "access-2-0123456789");
+  EXPECT_EQ(http_.sent().size(), 2u);
 }
 
 TEST_F(TokenKeeperTest, RefusedRefreshKeepsTheTokenAndIsTriedAgainWithBackoff) {
