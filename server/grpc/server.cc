@@ -76,6 +76,8 @@ struct FollowgateServer::Parts {
     std::unique_ptr<FollowsFetcher> fetcher;
     // Whether LinkedIn accepted its token last time (health, metrics).
     std::atomic<bool> accepted{true};
+    // Its token's keeper, when it names a client id (not owned).
+    TokenKeeper* keeper = nullptr;
   };
   std::vector<std::unique_ptr<Credential>> credentials;
   std::unique_ptr<FollowsRoutes> routes;  // Queries to credentials.
@@ -329,6 +331,8 @@ std::string DefaultReplicaId(int port) {
 
 void FollowgateServer::Parts::CredentialChecked(Credential* credential, bool accepted) {
   if (options.fetcher.on_credential_checked) options.fetcher.on_credential_checked(accepted);
+  // A refresh may bring a token LinkedIn accepts.
+  if (!accepted && credential->keeper != nullptr) credential->keeper->Rejected();
   if (credential->accepted.exchange(accepted) == accepted) return;
   const std::string& name = credential->name;
   Metrics::Get().SetLinkedInCredentialRejected(name, !accepted);
@@ -439,6 +443,9 @@ absl::Status FollowgateServer::Parts::BuildUpstream(Clock* clock) {
     }
     FG_ASSIGN_OR_RETURN(UpstreamBudget* const budget, BudgetNamed(budget_name, several, clock));
     auto credential = std::make_unique<Credential>();
+    if (several && !options.linkedin_credentials[i].config.client_id.empty()) {
+      credential->keeper = token_keepers.back().get();
+    }
     credential->name = client_options.credential_name;
     credential->client = std::make_unique<LinkedInClient>(http.get(), clock, client_options);
     FollowsFetcherOptions fetcher_options = options.fetcher;

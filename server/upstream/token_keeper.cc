@@ -104,8 +104,10 @@ void TokenKeeper::Run() {
   for (;;) {
     const absl::Time next = Step();
     absl::MutexLock lock(&mu_);
-    const auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-    clock_->AwaitWithDeadline(&mu_, absl::Condition(&stopping), next);
+    const auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || rejected_;
+    };
+    clock_->AwaitWithDeadline(&mu_, absl::Condition(&woken), next);
     if (stopping_) return;
   }
 }
@@ -118,14 +120,15 @@ absl::Time TokenKeeper::Step() {
     if (refreshing) {
       const absl::Time refresh_at = RefreshDue();
       absl::MutexLock lock(&mu_);
-      due = now >= refresh_at;
+      due = now >= refresh_at || std::exchange(rejected_, false);
       if (!due) {
         Warn();
         return refresh_at;
       }
     } else {
       absl::MutexLock lock(&mu_);
-      due = access_token_->Current().generation != introspected_generation_ ||
+      due = std::exchange(rejected_, false) ||
+            access_token_->Current().generation != introspected_generation_ ||
             now >= obtained_at_ + options_.introspect_every;
       if (!due) {
         Warn();
@@ -193,6 +196,11 @@ absl::Status TokenKeeper::Refresh() {
              {{"credential", options_.credential}, {"error", StatusForLog(saved)}});
   }
   return absl::OkStatus();
+}
+
+void TokenKeeper::Rejected() {
+  absl::MutexLock lock(&mu_);
+  rejected_ = true;
 }
 
 absl::Time TokenKeeper::RefreshDue() const {

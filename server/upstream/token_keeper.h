@@ -68,6 +68,10 @@ class TokenKeeper {
   // it) and starts the thread.
   absl::Status Start();
 
+  // LinkedIn rejected the token in use (401): refresh (or introspect) now,
+  // rather than when it is due.
+  void Rejected();
+
   // When the access token expires; InfiniteFuture while unknown.
   absl::Time expires_at() const;
   absl::Time refresh_token_expires_at() const;
@@ -99,6 +103,7 @@ class TokenKeeper {
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool rejected_ ABSL_GUARDED_BY(mu_) = false;  // See Rejected().
   std::string refresh_token_ ABSL_GUARDED_BY(mu_);
   absl::Time obtained_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time expires_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();

@@ -139,6 +139,16 @@ TEST_F(TokenKeeperTest, RefreshesAtOnceWhenTheExpiryIsUnknownThenAWeekBeforeItEx
   EXPECT_EQ(access_->Current().generation, 2);
 }
 
+TEST_F(TokenKeeperTest, ATokenLinkedInRejectsIsRefreshedAtOnce) {
+  auto keeper = Keeper(kRefresh, /*keep_state=*/false);
+  ASSERT_THAT(keeper->Start(), IsOk());
+  keeper->AwaitRounds(1);
+  clock_.BlockUntilWaiters(1);  // Weeks from its next refresh.
+  keeper->Rejected();           // A 401 (revoked by an admin, say).
+  keeper->AwaitRounds(2);
+  EXPECT_EQ(access_->Current().secret, "access-2-0123456789");
+}
+
 TEST_F(TokenKeeperTest, StoredTokensOutliveARestartUnlessAnotherRefreshTokenIsGiven) {
   {
     auto keeper = Keeper(kRefresh);
