@@ -1,19 +1,17 @@
 """Several LinkedIn credentials (--linkedin_credentials_file) through the
 real binaries: routed by page, a budget each, one taken out alone."""
 
-import calendar
 import json
 import os
 import subprocess
 import threading
 import time
 import unittest
-import urllib.request
 
 import junit
 from postgres import PostgresServer
-from harness import (SERVER, Sandbox, Server, health_status, register_secret, run_cli,
-                     temp_dir, wait_until)
+from harness import (SERVER, Sandbox, Server, health_status, linkedin_requests, metrics_text,
+                     register_secret, run_cli, temp_dir, wait_until)
 
 ACME_PAGE = "urn:li:organizationalPage:1000"
 GLOBEX_PAGE = "urn:li:organizationalPage:2000"
@@ -38,18 +36,6 @@ def write_credentials(credentials):
     with open(path, "w") as f:
         json.dump({"credentials": entries}, f)
     return path
-
-
-def request_times(server_log):
-    """(unix time, urn) of each LinkedIn request the server logged."""
-    times = []
-    for line in server_log.splitlines():
-        if '"event":"upstream"' not in line or '"upstream":"linkedin"' not in line:
-            continue
-        event = json.loads(line)
-        stamp = calendar.timegm(time.strptime(event["time"][:19], "%Y-%m-%dT%H:%M:%S"))
-        times.append((stamp + int(event["time"][20:23]) / 1000.0, event["urn"]))
-    return times
 
 
 def followers_of(stdout):
@@ -102,7 +88,7 @@ class CredentialsTest(unittest.TestCase):
         self.assertEqual(stats["by_token"]["1"]["requests"], 3)
         # Two budgets: the pages' requests went side by side, closer than
         # one budget would allow.
-        times = request_times(self.server.log())
+        times = linkedin_requests(self.server.log())
         acme = [t for t, urn in times if urn == ACME_PAGE]
         globex = [t for t, urn in times if urn == GLOBEX_PAGE]
         closest = min(abs(a - g) for a in acme for g in globex)
@@ -111,7 +97,7 @@ class CredentialsTest(unittest.TestCase):
     def test_credentials_declared_to_share_a_budget_never_go_closer_than_the_interval(self):
         self.start(shared_budget=True)
         self.stream_both()
-        times = sorted(t for t, _ in request_times(self.server.log()))
+        times = sorted(t for t, _ in linkedin_requests(self.server.log()))
         self.assertEqual(len(times), 6)
         gaps = [b - a for a, b in zip(times, times[1:])]
         self.assertGreaterEqual(min(gaps), 0.45, gaps)
@@ -190,7 +176,7 @@ class FleetCredentialsTest(unittest.TestCase):
         self.assertEqual(stats["throttled"], 0)
         self.assertEqual(stats["by_token"]["0"]["requests"], 6)
         self.assertEqual(stats["by_token"]["1"]["requests"], 3)
-        times = sorted(request_times(replicas[0].log()) + request_times(replicas[1].log()))
+        times = sorted(linkedin_requests(replicas[0].log()) + linkedin_requests(replicas[1].log()))
         acme = [t for t, urn in times if urn != GLOBEX_PAGE]
         gaps = [b - a for a, b in zip(acme, acme[1:])]
         self.assertGreaterEqual(min(gaps), 0.45, times)  # One budget across replicas.
@@ -199,14 +185,10 @@ class FleetCredentialsTest(unittest.TestCase):
 
 
 def metric(server, name, credential):
-    port = None
-    for line in server.log().splitlines():
-        if '"event":"metrics"' in line:
-            port = json.loads(line)["port"]
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith('%s{credential="%s"}' % (name, credential)):
-                return float(line.split()[-1])
+    """The value of metric `name` for `credential`, or None."""
+    for line in metrics_text(server).splitlines():
+        if line.startswith('%s{credential="%s"}' % (name, credential)):
+            return float(line.split()[-1])
     return None
 
 

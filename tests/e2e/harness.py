@@ -5,6 +5,7 @@ file in the test's temp dir. Readiness is the port file appearing (checked
 while the process is alive), never a fixed sleep.
 """
 
+import calendar
 import json
 import os
 import signal
@@ -266,6 +267,36 @@ def _health_pb2():
         spec.loader.exec_module(module)
         _HEALTH_PB2.append(module)
     return _HEALTH_PB2[0]
+
+
+def metrics_port(server_log):
+    """The port a server started with --metrics_port logged, or None."""
+    for line in server_log.splitlines():
+        if '"event":"metrics"' in line:
+            return json.loads(line)["port"]
+    return None
+
+
+def metrics_text(server):
+    """What the server's /metrics answers (it needs --metrics_port)."""
+    url = "http://127.0.0.1:%d/metrics" % metrics_port(server.log())
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def linkedin_requests(server_log, urn=None):
+    """The LinkedIn requests the server logged, in order, as (unix time, urn),
+    all or those of `urn`; the time is the log line's (the answer's)."""
+    requests = []
+    for line in server_log.splitlines():
+        if '"event":"upstream"' not in line or '"upstream":"linkedin"' not in line:
+            continue
+        event = json.loads(line)
+        if urn is not None and event.get("urn") != urn:
+            continue
+        stamp = calendar.timegm(time.strptime(event["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+        requests.append((stamp + int(event["time"][20:23]) / 1000.0, event["urn"]))
+    return requests
 
 
 def wait_until(predicate, timeout=60.0, interval=0.01):

@@ -13,7 +13,7 @@ import grpc
 
 import junit
 from harness import (CLI, SANDBOX_API_KEY, SANDBOX_TOKEN, SERVER, Sandbox, Server,
-                     health_status, run_cli, temp_dir, wait_until)
+                     health_status, metrics_port, run_cli, temp_dir, wait_until)
 from followgate_client import FollowgateClient
 
 PAGE = "urn:li:organizationalPage:42"
@@ -27,13 +27,6 @@ def details_bytes(rpc_error):
         if key == "grpc-status-details-bin":
             return value
     return b""
-
-
-def metrics_port(server_log):
-    for line in server_log.splitlines():
-        if '"event":"metrics"' in line:
-            return json.loads(line)["port"]
-    return None
 
 
 def replace_file(path, contents):

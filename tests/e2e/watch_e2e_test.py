@@ -1,50 +1,25 @@
 """Watched pages (--watch) through the real binaries: refreshed with no
 caller asking, from budget slots no caller wants."""
 
-import calendar
 import json
 import re
 import threading
 import time
 import unittest
-import urllib.request
 
 import junit
-from harness import Sandbox, Server, run_cli, temp_dir, wait_until
+from harness import (Sandbox, Server, linkedin_requests, metrics_text, run_cli, temp_dir,
+                     wait_until)
 
 WATCHED = "urn:li:organizationalPage:7"
 OTHER = "urn:li:organizationalPage:8"
 
 
-def upstream_requests(server_log, urn=None):
-    """The LinkedIn requests the server logged, in order: (unix time, urn)."""
-    requests = []
-    for line in server_log.splitlines():
-        if '"event":"upstream"' not in line:
-            continue
-        event = json.loads(line)
-        if event.get("upstream") != "linkedin" or (urn and event.get("urn") != urn):
-            continue
-        stamp = time.strptime(event["time"][:19], "%Y-%m-%dT%H:%M:%S")
-        millis = int(event["time"][20:23])
-        requests.append((calendar.timegm(stamp) + millis / 1000.0, event["urn"]))
-    return requests
-
-
-def metrics_port(server_log):
-    for line in server_log.splitlines():
-        if '"event":"metrics"' in line:
-            return json.loads(line)["port"]
-    return None
-
-
 def slots(server):
     """followgate_linkedin_slots_total by use."""
-    port = metrics_port(server.log())
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as response:
-        text = response.read().decode()
     counts = {}
-    for match in re.finditer(r'followgate_linkedin_slots_total\{use="(\w+)"\} (\S+)', text):
+    for match in re.finditer(r'followgate_linkedin_slots_total\{use="(\w+)"\} (\S+)',
+                             metrics_text(server)):
         counts[match.group(1)] = float(match.group(2))
     return counts
 
@@ -89,7 +64,7 @@ class WatchTest(unittest.TestCase):
             self.server.log())
         # Two rounds of two requests (members: 2 pages, page followers: 1
         # empty page each), never more often than the interval allows.
-        member_requests = [t for t, _ in upstream_requests(self.server.log(), WATCHED)]
+        member_requests = [t for t, _ in linkedin_requests(self.server.log(), WATCHED)]
         self.assertGreaterEqual(len(member_requests), 5)
         rounds = [member_requests[0], member_requests[3]]
         self.assertGreaterEqual(rounds[1] - rounds[0], 2.9)
@@ -98,13 +73,13 @@ class WatchTest(unittest.TestCase):
         self.start("7:40000:0,8:4000:0", "1s")
         # The watch is crawling its 40 pages.
         self.assertTrue(wait_until(
-            lambda: len(upstream_requests(self.server.log(), WATCHED)) >= 2, 60))
+            lambda: len(linkedin_requests(self.server.log(), WATCHED)) >= 2, 60))
         started = time.time()
         result = run_cli(self.server, "followers", OTHER, "--edge_type=members")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(len(set(followers_of(result.stdout))), 4000)
 
-        requests = upstream_requests(self.server.log())
+        requests = linkedin_requests(self.server.log())
         mine = [t for t, urn in requests if urn == OTHER]
         self.assertEqual(len(mine), 4)
         # Once the caller asked, the watch got no slot but the one it had:
@@ -116,9 +91,9 @@ class WatchTest(unittest.TestCase):
         self.assertTrue(all(t < mine[0] for t in watch_after_start), requests)
         self.assertEqual(slots(self.server).get("caller"), 4)
         # ...and it goes on in the slots nobody wants.
-        watched_so_far = len(upstream_requests(self.server.log(), WATCHED))
+        watched_so_far = len(linkedin_requests(self.server.log(), WATCHED))
         self.assertTrue(wait_until(
-            lambda: len(upstream_requests(self.server.log(), WATCHED)) > watched_so_far, 30))
+            lambda: len(linkedin_requests(self.server.log(), WATCHED)) > watched_so_far, 30))
 
     def test_a_caller_joining_the_watch_crawl_is_not_left_to_the_idle_slots(self):
         # A busy caller keeps the budget wanted; another caller joins the
@@ -126,7 +101,7 @@ class WatchTest(unittest.TestCase):
         # waiting for the busy one to finish.
         self.start("7:6000:0,8:30000:0", "0.3s")
         self.assertTrue(wait_until(
-            lambda: len(upstream_requests(self.server.log(), WATCHED)) >= 1, 60))
+            lambda: len(linkedin_requests(self.server.log(), WATCHED)) >= 1, 60))
         finished = {}
 
         def read(name, urn):
@@ -138,7 +113,7 @@ class WatchTest(unittest.TestCase):
         busy = threading.Thread(target=read, args=("busy", OTHER))
         busy.start()
         self.assertTrue(wait_until(
-            lambda: len(upstream_requests(self.server.log(), OTHER)) >= 1, 60))
+            lambda: len(linkedin_requests(self.server.log(), OTHER)) >= 1, 60))
         read("joiner", WATCHED)
         busy.join()
         self.assertEqual(finished["joiner"][1], 6000)
