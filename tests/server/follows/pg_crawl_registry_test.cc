@@ -337,7 +337,9 @@ TEST_F(PgCrawlRegistryTest, StalledLeaderWhoseLeaseWasTakenDropsItsPageInFlightA
 TEST_F(PgCrawlRegistryTest, RecordedNotFoundReachesTheFollowerWithoutASecondRequest) {
   auto a = MakeReplica("a");
   auto b = MakeReplica("b");
+  absl::Notification a_sent;
   a->http.SetHandler([&](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+    if (!a_sent.HasBeenNotified()) a_sent.Notify();
     // B follows A by now (a bound, should it never).
     b->watched->followed.WaitForNotificationWithTimeout(absl::Seconds(20));
     HttpResponse response;
@@ -347,6 +349,9 @@ TEST_F(PgCrawlRegistryTest, RecordedNotFoundReachesTheFollowerWithoutASecondRequ
   });
   auto lease_a = a->hub->Open(Query(), std::nullopt, Requester{"x"});
   ASSERT_THAT(lease_a, IsOk());
+  // A leads: its crawl has sent its request before B opens (else B's crawl
+  // could win the lead).
+  ASSERT_TRUE(a_sent.WaitForNotificationWithTimeout(absl::Seconds(20)));
   auto lease_b = b->hub->Open(Query(), std::nullopt, Requester{"y"});
   ASSERT_THAT(lease_b, IsOk());
   EXPECT_THAT(ReadAll(**lease_b), StatusIs(absl::StatusCode::kNotFound));
