@@ -5,6 +5,7 @@
 #define FOLLOWGATE_SERVER_FOLLOWS_CRAWL_REGISTRY_H_
 
 #include <cstdint>
+#include <functional>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,6 +30,10 @@ namespace followgate {
 //    returns it to the followers, which report it instead of leading.
 //    TryLead takes the lease even when an outcome is recorded (a new crawl
 //    tries again), and clears the outcome when it does.
+//  - CallerWaits/WhenCallerWaits carry a caller's wait from a follower to
+//    the leader, so that a background crawl (a watched page's, fetching
+//    with idle slots only) fetches for callers once one waits for it on
+//    any replica.
 //  - Pin/Unpin count this replica's readers of a snapshot; while one is
 //    pinned here (and this replica lives), the fleet's retention keeps it.
 //  - WaitForChange returns when a page of the snapshot may have been
@@ -57,6 +62,18 @@ class CrawlRegistry {
   virtual absl::StatusOr<absl::Status> Outcome(int64_t snapshot_id) = 0;
   // Whether a live replica (this one included) leads the snapshot's crawl.
   virtual absl::StatusOr<bool> CrawlLive(int64_t snapshot_id) = 0;
+
+  // A caller (not a background refresh) at `priority` waits on this replica
+  // for the snapshot's crawl: the replica leading it, wherever it runs,
+  // hears of it through WhenCallerWaits. Kept with the crawl's lease until
+  // the crawl ends (the highest priority announced). Best effort.
+  virtual void CallerWaits(int64_t snapshot_id, int priority) = 0;
+  // While this replica leads `snapshot_id`: runs `promote` once, with the
+  // highest priority announced, as soon as a caller on any replica waits for
+  // the crawl (CallerWaits, also one announced before this call). Runs on
+  // the calling thread or a registry thread, never after StopLeading (or
+  // Abandon) has returned.
+  virtual void WhenCallerWaits(int64_t snapshot_id, std::function<void(int priority)> promote) = 0;
 
   // One more / one fewer local reader of `snapshot_id`. Best effort.
   virtual void Pin(int64_t snapshot_id) = 0;

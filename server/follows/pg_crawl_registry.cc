@@ -63,6 +63,10 @@ PgCrawlRegistry::~PgCrawlRegistry() {
 
 void PgCrawlRegistry::Abandon() {
   {
+    absl::MutexLock lock(&promote_mu_);
+    promotions_.clear();
+  }
+  {
     absl::MutexLock lock(&db_mu_);
     abandoned_ = true;
     leading_.clear();
@@ -89,7 +93,8 @@ absl::StatusOr<bool> PgCrawlRegistry::TryLead(int64_t snapshot_id) {
       "INSERT INTO crawl_leases(snapshot_id, owner, lease_until) "
       "VALUES ($1, $2, " FG_LEASE_FROM_NOW("3") ") ON CONFLICT (snapshot_id) DO UPDATE SET "
       "owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, outcome_code = NULL, "
-      "outcome_message = NULL WHERE crawl_leases.owner = EXCLUDED.owner OR "
+      "outcome_message = NULL, caller_priority = CASE WHEN crawl_leases.outcome_code IS NULL "
+      "THEN crawl_leases.caller_priority END WHERE crawl_leases.owner = EXCLUDED.owner OR "
       "crawl_leases.lease_until <= clock_timestamp() RETURNING owner",
       {snapshot_id, options_.replica_id, absl::ToInt64Microseconds(options_.lease)});
   if (!taken.ok()) {
@@ -112,6 +117,10 @@ bool PgCrawlRegistry::StillLeading(int64_t snapshot_id) {
 }
 
 void PgCrawlRegistry::StopLeading(int64_t snapshot_id, const absl::Status& outcome) {
+  {
+    absl::MutexLock lock(&promote_mu_);  // Waits for a promotion running.
+    promotions_.erase(snapshot_id);
+  }
   absl::MutexLock lock(&db_mu_);
   if (abandoned_) return;
   if (leading_.erase(snapshot_id) == 0) return;  // Lost meanwhile: not ours to release.
@@ -156,6 +165,67 @@ absl::StatusOr<bool> PgCrawlRegistry::CrawlLive(int64_t snapshot_id) {
   return !row.rows.empty();
 }
 
+void PgCrawlRegistry::CallerWaits(int64_t snapshot_id, int priority) {
+  absl::MutexLock lock(&db_mu_);
+  if (abandoned_) return;
+  // GREATEST ignores NULL: the first caller's priority, then the highest.
+  absl::StatusOr<PgResult> raised =
+      db_->Query("UPDATE crawl_leases SET caller_priority = GREATEST(caller_priority, $2) "
+                 "WHERE snapshot_id = $1",
+                 {snapshot_id, priority});
+  absl::Status told = raised.status();
+  // No row: nobody leads the crawl (this replica's crawl will), or it ended.
+  if (told.ok() && raised->affected_rows == 1) {
+    told = db_->Notify(kPgSnapshotPagesChannel, absl::StrCat(snapshot_id));
+  }
+  if (!told.ok()) {
+    LogError(absl::StrCat("a caller waiting for the crawl of snapshot ", snapshot_id,
+                          " was not announced: ", StatusForLog(told)));
+  }
+}
+
+void PgCrawlRegistry::WhenCallerWaits(int64_t snapshot_id,
+                                      std::function<void(int priority)> promote) {
+  {
+    absl::MutexLock lock(&promote_mu_);
+    promotions_[snapshot_id] = std::move(promote);
+  }
+  CheckCallerWaits(snapshot_id);  // One announced before.
+}
+
+bool PgCrawlRegistry::PromotionPending(int64_t snapshot_id) {
+  absl::MutexLock lock(&promote_mu_);
+  return promotions_.count(snapshot_id) != 0;
+}
+
+void PgCrawlRegistry::CheckCallerWaits(int64_t snapshot_id) {
+  if (!PromotionPending(snapshot_id)) return;
+  absl::StatusOr<PgResult> row;
+  {
+    absl::MutexLock lock(&db_mu_);
+    if (abandoned_ || leading_.count(snapshot_id) == 0) return;
+    row = db_->Query("SELECT caller_priority FROM crawl_leases WHERE snapshot_id = $1 AND "
+                     "owner = $2 AND caller_priority IS NOT NULL",
+                     {snapshot_id, options_.replica_id});
+  }
+  if (!row.ok()) {
+    // The next renewal looks again.
+    LogError(absl::StrCat("callers waiting for the crawl of snapshot ", snapshot_id,
+                          " not read: ", StatusForLog(row.status())));
+    return;
+  }
+  if (!row->rows.empty()) Promote(snapshot_id, static_cast<int>(row->rows[0].Int(0)));
+}
+
+void PgCrawlRegistry::Promote(int64_t snapshot_id, int priority) {
+  absl::MutexLock lock(&promote_mu_);
+  auto it = promotions_.find(snapshot_id);
+  if (it == promotions_.end()) return;
+  std::function<void(int)> promote = std::move(it->second);
+  promotions_.erase(it);
+  promote(priority);  // Under promote_mu_: StopLeading waits for it.
+}
+
 void PgCrawlRegistry::Pin(int64_t snapshot_id) {
   absl::MutexLock lock(&db_mu_);
   if (abandoned_ || ++pins_[snapshot_id] > 1) return;
@@ -187,17 +257,20 @@ void PgCrawlRegistry::Unpin(int64_t snapshot_id) {
   }
 }
 
-absl::Status PgCrawlRegistry::RenewOnce() {
+absl::StatusOr<std::map<int64_t, int>> PgCrawlRegistry::RenewOnce() {
+  std::map<int64_t, int> callers;
   absl::MutexLock lock(&db_mu_);
-  if (abandoned_) return absl::OkStatus();
+  if (abandoned_) return callers;
   const int64_t lease = absl::ToInt64Microseconds(options_.lease);
   for (auto it = leading_.begin(); it != leading_.end();) {
     FG_ASSIGN_OR_RETURN(PgResult renewed,
                         db_->Query("UPDATE crawl_leases SET lease_until = " FG_LEASE_FROM_NOW(
                                        "3") " WHERE snapshot_id = $1 AND owner = $2 AND "
-                                            "lease_until > clock_timestamp()",
+                                            "lease_until > clock_timestamp() "
+                                            "RETURNING caller_priority",
                                    {*it, options_.replica_id, lease}));
-    if (renewed.affected_rows == 1) {
+    if (renewed.rows.size() == 1) {
+      if (!renewed.rows[0].IsNull(0)) callers[*it] = static_cast<int>(renewed.rows[0].Int(0));
       ++it;
       continue;
     }
@@ -213,15 +286,18 @@ absl::Status PgCrawlRegistry::RenewOnce() {
                    {id, options_.replica_id, lease})
             .status());
   }
-  return absl::OkStatus();
+  return callers;
 }
 
 void PgCrawlRegistry::RenewLoop() {
   while (!WaitStopped(options_.lease / 3)) {
-    absl::Status renewed = RenewOnce();
+    absl::StatusOr<std::map<int64_t, int>> renewed = RenewOnce();
     if (!renewed.ok()) {
-      LogError(absl::StrCat("crawl leases and pins not renewed: ", StatusForLog(renewed)));
+      LogError(absl::StrCat("crawl leases and pins not renewed: ",
+                            StatusForLog(renewed.status())));
+      continue;
     }
+    for (const auto& [id, priority] : *renewed) Promote(id, priority);
   }
 }
 
@@ -239,9 +315,12 @@ void PgCrawlRegistry::ListenLoop() {
     if (!woken->has_value()) continue;
     int64_t id = 0;
     if (!absl::SimpleAtoi((*woken)->payload, &id)) continue;
-    absl::MutexLock lock(&change_mu_);
-    auto it = changes_.find(id);
-    if (it != changes_.end()) ++it->second.changes;
+    {
+      absl::MutexLock lock(&change_mu_);
+      auto it = changes_.find(id);
+      if (it != changes_.end()) ++it->second.changes;
+    }
+    CheckCallerWaits(id);  // Maybe a caller waits for a crawl led here.
   }
 }
 

@@ -3,6 +3,7 @@
 #define FOLLOWGATE_SERVER_FOLLOWS_PG_CRAWL_REGISTRY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -51,6 +52,14 @@ struct PgCrawlRegistryOptions {
 // for a recorded outcome, keeps it expired with outcome_code and
 // outcome_message (the status's details are not kept).
 //
+// Callers waiting: CallerWaits raises the lease row's caller_priority
+// (schema version 4) and notifies kPgSnapshotPagesChannel with the
+// snapshot's id. The leader checks the row when WhenCallerWaits registers,
+// when its listener hears of the snapshot, and at each renewal (so a lost
+// notification costs at most lease / 3). A lease taken over from a dead
+// leader keeps caller_priority; one taken after a recorded outcome (a new
+// crawl) starts without.
+//
 // Pins: one row per (snapshot, replica) while this replica has readers of
 // it, alive_until renewed with the leases; PgSnapshotStore::Prune keeps
 // every snapshot with a live pin or lease.
@@ -75,6 +84,8 @@ class PgCrawlRegistry final : public CrawlRegistry {
   void StopLeading(int64_t snapshot_id, const absl::Status& outcome) override;
   absl::StatusOr<absl::Status> Outcome(int64_t snapshot_id) override;
   absl::StatusOr<bool> CrawlLive(int64_t snapshot_id) override;
+  void CallerWaits(int64_t snapshot_id, int priority) override;
+  void WhenCallerWaits(int64_t snapshot_id, std::function<void(int priority)> promote) override;
   void Pin(int64_t snapshot_id) override;
   void Unpin(int64_t snapshot_id) override;
   void WaitForChange(int64_t snapshot_id, absl::Time until,
@@ -91,7 +102,14 @@ class PgCrawlRegistry final : public CrawlRegistry {
   bool WaitStopped(absl::Duration timeout);
   void RenewLoop();
   void ListenLoop();
-  absl::Status RenewOnce();
+  // Renews the leases and pins; returns the callers' priorities found on
+  // the leases renewed (by snapshot).
+  absl::StatusOr<std::map<int64_t, int>> RenewOnce();
+  // Runs the promotion registered for `snapshot_id` if a caller waits for it.
+  void CheckCallerWaits(int64_t snapshot_id);
+  // Runs (and drops) the promotion registered for `snapshot_id`, if any.
+  void Promote(int64_t snapshot_id, int priority);
+  bool PromotionPending(int64_t snapshot_id);
 
   const PgCrawlRegistryOptions options_;
   CancellationToken stop_;
@@ -101,6 +119,11 @@ class PgCrawlRegistry final : public CrawlRegistry {
   bool abandoned_ ABSL_GUARDED_BY(db_mu_) = false;
   std::set<int64_t> leading_ ABSL_GUARDED_BY(db_mu_);
   std::map<int64_t, int> pins_ ABSL_GUARDED_BY(db_mu_);  // Local readers per snapshot.
+
+  // Held while a promotion runs, so that StopLeading, dropping one, waits
+  // for it. Taken before db_mu_, never while holding it.
+  absl::Mutex promote_mu_;
+  std::map<int64_t, std::function<void(int)>> promotions_ ABSL_GUARDED_BY(promote_mu_);
 
   absl::Mutex change_mu_;
   // Of the snapshots someone waits for: notifications seen, and waiters.

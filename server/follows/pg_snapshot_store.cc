@@ -56,6 +56,12 @@ constexpr char kSchemaV3[] = R"sql(
 ALTER TABLE snapshot_pages ALTER COLUMN page SET STORAGE EXTERNAL;
 )sql";
 
+// Version 4: the highest priority of the callers waiting for a crawl, on
+// any replica (PgCrawlRegistry::CallerWaits); NULL while none does.
+constexpr char kSchemaV4[] = R"sql(
+ALTER TABLE crawl_leases ADD COLUMN caller_priority integer;
+)sql";
+
 // Times travel as microseconds since the epoch: numeric extract() (exact
 // since PostgreSQL 14) reads them, and a UTC timestamp literal writes them.
 constexpr char kColumns[] =
@@ -83,7 +89,8 @@ SnapshotInfo InfoFrom(const PgRow& row) {
 }  // namespace
 
 absl::Status MigrateSnapshotSchema(PgDb& db) {
-  return ApplyMigrations(db, kPgSnapshotSchemaComponent, {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}});
+  return ApplyMigrations(db, kPgSnapshotSchemaComponent,
+                         {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}});
 }
 
 absl::StatusOr<std::unique_ptr<PgSnapshotStore>> PgSnapshotStore::Open(std::unique_ptr<PgDb> db,

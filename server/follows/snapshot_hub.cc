@@ -158,7 +158,7 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
     FG_ASSIGN_OR_RETURN(route, routes_->RouteFor(query));
   }
   if (registry_ != nullptr) registry_->Pin(info.id);  // Undone by Release.
-  std::shared_ptr<Crawl> promote;
+  std::shared_ptr<Crawl> joined_watch;
   std::unique_ptr<SnapshotLease> lease;
   {
     absl::MutexLock lock(&mu_);
@@ -185,21 +185,35 @@ absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::LeaseLocked(
           std::thread([this, raw, cursor = info.next_cursor] { RunCrawl(raw, cursor); });
       it = crawls_.emplace(info.id, std::move(crawl)).first;
     } else if (it->second->who.idle_only && !who.idle_only && !it->second->promoted) {
-      it->second->promoted = true;
-      promote = it->second;
+      joined_watch = it->second;
     }
     ++it->second->leases;
     lease.reset(new SnapshotLease(this, info.id, it->second, 0));
   }
-  if (promote != nullptr) {
-    // A caller joined a watched page's crawl: it fetches for callers now
-    // (its request waiting for an idle slot included), to its end. Outside
-    // mu_: a fleet's budget announces it through the database.
-    LogInfo(absl::StrCat("a caller joined the watch crawl of snapshot ", info.id,
-                         ": it no longer waits for idle slots"));
-    promote->route.budget->Promote(&promote->ticket, who.priority);
+  if (joined_watch != nullptr) {
+    // Outside mu_: a fleet's budget and registry announce it through the
+    // database. The registry tells the crawl's leader, should that be
+    // another replica (this one's crawl then only follows).
+    PromoteWatchCrawl(joined_watch.get(), who.priority, "here");
+    if (registry_ != nullptr) registry_->CallerWaits(info.id, who.priority);
   }
   return lease;
+}
+
+void SnapshotHub::PromoteWatchCrawl(Crawl* crawl, int priority, absl::string_view where) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!crawl->who.idle_only || crawl->promoted) return;
+    crawl->promoted = true;
+  }
+  LogInfo(absl::StrCat("a caller joined the watch crawl of snapshot ", crawl->snapshot_id, " (",
+                       where, "): it no longer waits for idle slots"));
+  crawl->route.budget->Promote(&crawl->ticket, priority);
+}
+
+bool SnapshotHub::ForCallers(const Crawl& crawl) {
+  absl::MutexLock lock(&mu_);
+  return !crawl.who.idle_only || crawl.promoted;
 }
 
 absl::StatusOr<std::unique_ptr<SnapshotLease>> SnapshotHub::Open(
@@ -322,6 +336,7 @@ absl::StatusOr<bool> SnapshotHub::Refresh(Crawl* crawl) {
 
 absl::Status SnapshotHub::CoordinateCrawl(Crawl* crawl) {
   const int64_t id = crawl->snapshot_id;
+  bool announced = false;  // That a caller here waits for the leader.
   for (bool first = true;; first = false) {
     if (crawl->cancel.IsCancelled()) return absl::CancelledError("the readers left");
     FG_ASSIGN_OR_RETURN(bool complete, Refresh(crawl));
@@ -334,6 +349,13 @@ absl::Status SnapshotHub::CoordinateCrawl(Crawl* crawl) {
     }
     absl::StatusOr<bool> lead = registry_->TryLead(id);
     if (lead.ok() && *lead) {
+      if (crawl->who.idle_only) {
+        // A watch crawl: it fetches for callers once one waits for it on
+        // another replica. Never called after StopLeading below.
+        registry_->WhenCallerWaits(id, [this, crawl](int priority) {
+          PromoteWatchCrawl(crawl, priority, "on another replica");
+        });
+      }
       // What the last leader stored: fetching goes on from its cursor.
       absl::StatusOr<std::optional<SnapshotInfo>> info = store_->Get(id);
       absl::Status status = info.status();
@@ -362,6 +384,15 @@ absl::Status SnapshotHub::CoordinateCrawl(Crawl* crawl) {
       return status;
     }
     if (!lead.ok() && !absl::IsUnavailable(lead.status())) return lead.status();
+    if (lead.ok() && !announced && ForCallers(*crawl)) {
+      // Another replica leads: should its crawl be a watch crawl, it must
+      // not wait for idle slots while a caller here waits for it. (A watch
+      // crawl promoted here announced it in LeaseLocked.)
+      const int priority =
+          crawl->who.idle_only ? crawl->ticket.promoted_priority.load() : crawl->who.priority;
+      registry_->CallerWaits(id, priority);
+      announced = true;
+    }
     registry_->WaitForChange(id, absl::InfiniteFuture(), crawl->cancel);
   }
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/base/cancellation.h"
@@ -122,6 +123,13 @@ class SnapshotHub {
   // whether it is complete.
   absl::StatusOr<bool> Refresh(Crawl* crawl);
   void Release(int64_t snapshot_id, const std::shared_ptr<Crawl>& crawl);
+  // A caller at `priority` waits for the watch crawl (`who` idle-only): it
+  // fetches for callers from now on, its request waiting included, to its
+  // end. Once per crawl; does nothing for a caller's crawl. `where` says
+  // where the caller waits, for the log.
+  void PromoteWatchCrawl(Crawl* crawl, int priority, absl::string_view where);
+  // Whether the crawl fetches for callers (not, or no longer, idle-only).
+  bool ForCallers(const Crawl& crawl);
   void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   SnapshotStore* const store_;

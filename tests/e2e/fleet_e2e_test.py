@@ -14,8 +14,8 @@ import unittest
 import grpc
 
 import junit
-from harness import (CLI, Fleet, Sandbox, health_status, rich_details, run_cli, temp_dir,
-                     wait_until)
+from harness import (CLI, Fleet, Sandbox, health_status, linkedin_requests, rich_details,
+                     run_cli, temp_dir, wait_until)
 from followgate_client import FollowgateClient
 from postgres import BIN_DIR, PostgresServer
 
@@ -151,6 +151,43 @@ class SharedCrawlTest(FleetTestCase):
         # At most the request in flight at the kill is made again: a reader
         # that crawled the query itself would make all of them again.
         self.assertLessEqual(self.sandbox.stats()["requests"], math.ceil(followers / 1000) + 1)
+
+
+class WatchedPageTest(FleetTestCase):
+    WATCHED = "urn:li:organizationalPage:7"
+    OTHER = "urn:li:organizationalPage:8"
+
+    def test_caller_on_another_replica_than_the_watch_crawls_is_not_left_to_idle_slots(self):
+        # Every replica watches page 7; one leads its crawl. A busy caller
+        # keeps the fleet's budget wanted; a caller on another replica than
+        # the leader reads page 7 and gets turns like any caller, rather than
+        # waiting for the busy one to finish.
+        fleet = self.start_fleet("7:6000:0,8:30000:0",
+                                 extra=["--watch=" + self.WATCHED, "--watch_interval=1h"])
+        self.assertTrue(wait_until(
+            lambda: any(linkedin_requests(r.log(), self.WATCHED) for r in fleet), 60))
+        leader = next(i for i, r in enumerate(fleet) if linkedin_requests(r.log(), self.WATCHED))
+        joiner = (leader + 1) % len(fleet)
+        finished = {}
+
+        def read(name, replica, urn):
+            result = run_cli(replica, "followers", urn, "--edge_type=members",
+                             "--caller=" + name)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            finished[name] = (time.time(), len(set(followers_of(result.stdout))))
+
+        busy = threading.Thread(target=read, args=("busy", fleet[leader], self.OTHER))
+        busy.start()
+        self.assertTrue(wait_until(
+            lambda: any(linkedin_requests(r.log(), self.OTHER) for r in fleet), 60))
+        read("joiner", fleet[joiner], self.WATCHED)
+        busy.join()
+        self.assertEqual(finished["joiner"][1], 6000)
+        self.assertEqual(finished["busy"][1], 30000)
+        self.assertLess(finished["joiner"][0], finished["busy"][0])
+        self.assertIn("a caller joined the watch crawl", fleet[leader].log())
+        self.assertIn("(on another replica)", fleet[leader].log())
+        self.assert_no_429()
 
 
 class CheckpointedPipelineTest(FleetTestCase):

@@ -3,6 +3,7 @@
 #include "server/follows/pg_crawl_registry.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -70,7 +71,12 @@ class WatchedRegistry final : public CrawlRegistry {
   absl::StatusOr<bool> TryLead(int64_t id) override {
     absl::StatusOr<bool> lead = inner_->TryLead(id);
     if (lead.ok() && !*lead && !followed.HasBeenNotified()) followed.Notify();
+    if (lead.ok() && *lead && !led.HasBeenNotified()) led.Notify();
     return lead;
+  }
+  void CallerWaits(int64_t id, int priority) override { inner_->CallerWaits(id, priority); }
+  void WhenCallerWaits(int64_t id, std::function<void(int)> promote) override {
+    inner_->WhenCallerWaits(id, std::move(promote));
   }
   bool StillLeading(int64_t id) override {
     const bool leading = inner_->StillLeading(id);
@@ -89,6 +95,7 @@ class WatchedRegistry final : public CrawlRegistry {
   }
 
   absl::Notification followed;
+  absl::Notification led;
   // The hub asked StillLeading and heard no.
   absl::Notification lost;
 
@@ -101,6 +108,16 @@ template <typename T>
 T ValueOr(const absl::StatusOr<T>& result, T fallback) {
   EXPECT_THAT(result, IsOk());
   return result.ok() ? *result : fallback;
+}
+
+// Whether `done` turns true within 20 s (a bound, should it never).
+bool Eventually(const std::function<bool()>& done) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (!done()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
 }
 
 // One replica: its LinkedIn, pacer, fetcher, store, registry and hub.
@@ -357,6 +374,102 @@ TEST_F(PgCrawlRegistryTest, RecordedNotFoundReachesTheFollowerWithoutASecondRequ
   EXPECT_THAT(ReadAll(**lease_b), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(ReadAll(**lease_a), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(a->Requests(), 1u);
+  EXPECT_EQ(b->Requests(), 0u);
+}
+
+TEST_F(PgCrawlRegistryTest, CallerWaitingOnAnotherReplicaPromotesTheLeaderWithTheHighestPriority) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  auto c = MakeReplica("c");
+  auto info = a->store->Create("q");
+  ASSERT_THAT(info, IsOk());
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
+  absl::Notification promoted;
+  std::atomic<int> calls{0}, priority{-1};
+  a->registry->WhenCallerWaits(info->id, [&](int p) {
+    priority = p;
+    if (++calls == 1) promoted.Notify();
+  });
+  // Nobody waits yet: no promotion, also not at renewals.
+  EXPECT_FALSE(promoted.WaitForNotificationWithTimeout(absl::Milliseconds(500)));
+  b->registry->CallerWaits(info->id, 2);
+  c->registry->CallerWaits(info->id, 7);
+  c->registry->CallerWaits(info->id, 1);
+  ASSERT_TRUE(promoted.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  // The notification, or a renewal, found 2 or 7: the promotion runs once.
+  EXPECT_THAT(priority.load(), ::testing::AnyOf(2, 7));
+  absl::SleepFor(absl::Milliseconds(500));  // Two renewals: no second call.
+  EXPECT_EQ(calls.load(), 1);
+  // A registration after the callers announced themselves hears of them at
+  // once: the row holds the highest.
+  std::atomic<int> now{-1};
+  a->registry->WhenCallerWaits(info->id, [&](int p) { now = p; });
+  EXPECT_TRUE(Eventually([&] { return now == 7; }));
+}
+
+TEST_F(PgCrawlRegistryTest, NoPromotionRunsAfterStopLeadingAndANewCrawlStartsWithoutCallers) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  auto info = a->store->Create("q");
+  ASSERT_THAT(info, IsOk());
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
+  std::atomic<int> calls{0};
+  a->registry->WhenCallerWaits(info->id, [&](int) { ++calls; });
+  a->registry->StopLeading(info->id, absl::NotFoundError("gone"));  // A recorded outcome.
+  b->registry->CallerWaits(info->id, 5);  // Announced on the ended crawl's row.
+  // B's new crawl, led by B, hears nothing of that caller.
+  ASSERT_TRUE(ValueOr(b->registry->TryLead(info->id), false));
+  std::atomic<int> heard{-1};
+  b->registry->WhenCallerWaits(info->id, [&](int p) { heard = p; });
+  absl::SleepFor(absl::Milliseconds(700));  // Renewals of both.
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(heard.load(), -1);
+  // A caller of the new crawl is heard.
+  a->registry->CallerWaits(info->id, 4);
+  EXPECT_TRUE(Eventually([&] { return heard == 4; }));
+}
+
+TEST_F(PgCrawlRegistryTest, CallerOnAnotherReplicaJoiningAWatchCrawlIsServedWhileTheLeadersBudgetIsBusy) {
+  auto a = MakeReplica("a");
+  auto b = MakeReplica("b");
+  // A's budget always has a caller of its own ready: a request waiting for
+  // an idle slot is never granted there.
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.emplace_back([&] {
+      CancellationToken never;
+      while (!stop) {
+        EXPECT_THAT(a->pacer->Acquire(PacerRequest{"busy"}, never), IsOk());
+      }
+    });
+  }
+  struct Stopper {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Stopper() {
+      stop = true;
+      for (std::thread& t : threads) t.join();
+    }
+  } stopper{stop, busy};
+
+  Requester watch;
+  watch.caller = "watch";
+  watch.idle_only = true;
+  auto watching = a->hub->Open(Query(), std::nullopt, watch);
+  ASSERT_THAT(watching, IsOk());
+  ASSERT_TRUE(a->watched->led.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  Requester caller;
+  caller.caller = "pipeline";
+  caller.priority = 5;
+  auto reading = b->hub->Open(Query(), std::nullopt, caller);
+  ASSERT_THAT(reading, IsOk());
+  ASSERT_EQ((*reading)->snapshot_id(), (*watching)->snapshot_id());
+  // A's crawl fetches for B's caller now, ahead of A's busy caller.
+  absl::StatusOr<std::vector<std::string>> pages = ReadAll(**reading);
+  ASSERT_THAT(pages, IsOk());
+  EXPECT_EQ(pages->size(), 5u);
+  EXPECT_EQ(a->Requests(), 5u);
   EXPECT_EQ(b->Requests(), 0u);
 }
 
