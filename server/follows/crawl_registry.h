@@ -28,8 +28,11 @@ namespace followgate {
 //  - StopLeading releases the lease. A failure that another replica would
 //    only repeat (see IsRecordedOutcome) is recorded with it: Outcome
 //    returns it to the followers, which report it instead of leading.
-//    TryLead takes the lease even when an outcome is recorded (a new crawl
-//    tries again), and clears the outcome when it does.
+//    TryLead with kLeadAgain takes the lease even when an outcome is
+//    recorded (a new crawl tries again), and clears the outcome when it
+//    does; with kLeaveIt (a crawl that has followed another replica's) it
+//    leaves such a row alone, so an outcome recorded between a follower's
+//    Outcome and TryLead is not fetched again.
 //  - CallerWaits/WhenCallerWaits carry a caller's wait from a follower to
 //    the leader, so that a background crawl (a watched page's, fetching
 //    with idle slots only) fetches for callers once one waits for it on
@@ -49,9 +52,15 @@ class CrawlRegistry {
   CrawlRegistry(const CrawlRegistry&) = delete;
   CrawlRegistry& operator=(const CrawlRegistry&) = delete;
 
+  // What TryLead does with a snapshot whose last crawl recorded an outcome.
+  enum class IfOutcomeRecorded {
+    kLeadAgain,  // Takes the lease and clears the outcome: a new crawl.
+    kLeaveIt,    // Returns false: the outcome is the answer (see Outcome).
+  };
   // Becomes (or stays) the replica fetching `snapshot_id`: true when this
-  // replica holds the lease now, false when another live replica does.
-  virtual absl::StatusOr<bool> TryLead(int64_t snapshot_id) = 0;
+  // replica holds the lease now, false when another live replica does (or
+  // an outcome is recorded and `recorded` is kLeaveIt).
+  virtual absl::StatusOr<bool> TryLead(int64_t snapshot_id, IfOutcomeRecorded recorded) = 0;
   // Whether this replica still holds the lease (false once a renewal found
   // it taken or expired, or after StopLeading).
   virtual bool StillLeading(int64_t snapshot_id) = 0;

@@ -84,7 +84,7 @@ bool PgCrawlRegistry::WaitStopped(absl::Duration timeout) {
   return stopped_;
 }
 
-absl::StatusOr<bool> PgCrawlRegistry::TryLead(int64_t snapshot_id) {
+absl::StatusOr<bool> PgCrawlRegistry::TryLead(int64_t snapshot_id, IfOutcomeRecorded recorded) {
   absl::MutexLock lock(&db_mu_);
   if (abandoned_) return Abandoned();
   // One statement: of two replicas, the second sees the first's row (its
@@ -94,9 +94,11 @@ absl::StatusOr<bool> PgCrawlRegistry::TryLead(int64_t snapshot_id) {
       "VALUES ($1, $2, " FG_LEASE_FROM_NOW("3") ") ON CONFLICT (snapshot_id) DO UPDATE SET "
       "owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, outcome_code = NULL, "
       "outcome_message = NULL, caller_priority = CASE WHEN crawl_leases.outcome_code IS NULL "
-      "THEN crawl_leases.caller_priority END WHERE crawl_leases.owner = EXCLUDED.owner OR "
-      "crawl_leases.lease_until <= clock_timestamp() RETURNING owner",
-      {snapshot_id, options_.replica_id, absl::ToInt64Microseconds(options_.lease)});
+      "THEN crawl_leases.caller_priority END WHERE (crawl_leases.owner = EXCLUDED.owner OR "
+      "crawl_leases.lease_until <= clock_timestamp()) AND ($4 OR crawl_leases.outcome_code "
+      "IS NULL) RETURNING owner",
+      {snapshot_id, options_.replica_id, absl::ToInt64Microseconds(options_.lease),
+       recorded == IfOutcomeRecorded::kLeadAgain});
   if (!taken.ok()) {
     // A snapshot deleted meanwhile has nothing to lead.
     if (absl::IsInternal(taken.status())) leading_.erase(snapshot_id);

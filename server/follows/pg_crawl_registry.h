@@ -50,7 +50,10 @@ struct PgCrawlRegistryOptions {
 // (one UPDATE each); a lease it finds gone or owned by another replica is
 // dropped, and StillLeading turns false. StopLeading deletes the row, or,
 // for a recorded outcome, keeps it expired with outcome_code and
-// outcome_message (the status's details are not kept).
+// outcome_message (the status's details are not kept); the same statement
+// that takes an expired lease checks outcome_code, so a follower asking
+// with kLeaveIt cannot take over a crawl whose outcome was recorded an
+// instant before.
 //
 // Callers waiting: CallerWaits raises the lease row's caller_priority
 // (schema version 4) and notifies kPgSnapshotPagesChannel with the
@@ -79,7 +82,7 @@ class PgCrawlRegistry final : public CrawlRegistry {
   // replica that dies would.
   ~PgCrawlRegistry() override;
 
-  absl::StatusOr<bool> TryLead(int64_t snapshot_id) override;
+  absl::StatusOr<bool> TryLead(int64_t snapshot_id, IfOutcomeRecorded recorded) override;
   bool StillLeading(int64_t snapshot_id) override;
   void StopLeading(int64_t snapshot_id, const absl::Status& outcome) override;
   absl::StatusOr<absl::Status> Outcome(int64_t snapshot_id) override;

@@ -341,13 +341,15 @@ absl::Status SnapshotHub::CoordinateCrawl(Crawl* crawl) {
     if (crawl->cancel.IsCancelled()) return absl::CancelledError("the readers left");
     FG_ASSIGN_OR_RETURN(bool complete, Refresh(crawl));
     if (complete) return absl::OkStatus();
-    // A failure recorded while this crawl followed is the fleet's answer;
-    // one recorded before it began is tried again (TryLead clears it).
-    if (!first) {
+    // A failure recorded before this crawl began is tried again (TryLead
+    // clears it); one recorded while it followed is the fleet's answer.
+    absl::StatusOr<bool> lead = registry_->TryLead(
+        id, first ? CrawlRegistry::IfOutcomeRecorded::kLeadAgain
+                  : CrawlRegistry::IfOutcomeRecorded::kLeaveIt);
+    if (!first && lead.ok() && !*lead) {
       FG_ASSIGN_OR_RETURN(absl::Status outcome, registry_->Outcome(id));
       if (!outcome.ok()) return outcome;
     }
-    absl::StatusOr<bool> lead = registry_->TryLead(id);
     if (lead.ok() && *lead) {
       if (crawl->who.idle_only) {
         // A watch crawl: it fetches for callers once one waits for it on

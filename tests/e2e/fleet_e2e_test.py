@@ -21,9 +21,10 @@ from postgres import BIN_DIR, PostgresServer
 
 PAGE = "urn:li:organizationalPage:42"
 COMPANY = "105672170"
-SANDBOX_INTERVAL = "0.3s"
-# A bit above the sandbox's, so that a fleet sharing one budget is never
-# answered 429.
+SANDBOX_INTERVAL = "0.25s"
+# Above the sandbox's by a margin for the time between a grant and the
+# request's arrival, so that a fleet sharing one budget is never answered
+# 429 (replicas pacing on their own would be, at three times the rate).
 REPLICA_INTERVAL = "0.35s"
 FLEET_FLAGS = ["--invitation_lease=3s", "--database_check_interval=0.2s",
                "--drain_grace=0.2s"]
@@ -162,7 +163,9 @@ class WatchedPageTest(FleetTestCase):
         # keeps the fleet's budget wanted; a caller on another replica than
         # the leader reads page 7 and gets turns like any caller, rather than
         # waiting for the busy one to finish.
-        fleet = self.start_fleet("7:6000:0,8:30000:0",
+        # 20 watched pages: the watch is still crawling when the joiner
+        # comes, however slowly the replicas and the busy caller start.
+        fleet = self.start_fleet("7:20000:0,8:30000:0",
                                  extra=["--watch=" + self.WATCHED, "--watch_interval=1h"])
         self.assertTrue(wait_until(
             lambda: any(linkedin_requests(r.log(), self.WATCHED) for r in fleet), 60))
@@ -180,9 +183,11 @@ class WatchedPageTest(FleetTestCase):
         busy.start()
         self.assertTrue(wait_until(
             lambda: any(linkedin_requests(r.log(), self.OTHER) for r in fleet), 60))
+        watched = sum(len(linkedin_requests(r.log(), self.WATCHED)) for r in fleet)
+        self.assertLess(watched, 20, "the watch finished before the joiner came")
         read("joiner", fleet[joiner], self.WATCHED)
         busy.join()
-        self.assertEqual(finished["joiner"][1], 6000)
+        self.assertEqual(finished["joiner"][1], 20000)
         self.assertEqual(finished["busy"][1], 30000)
         self.assertLess(finished["joiner"][0], finished["busy"][0])
         self.assertIn("a caller joined the watch crawl", fleet[leader].log())

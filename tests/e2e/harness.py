@@ -294,9 +294,26 @@ def linkedin_requests(server_log, urn=None):
         event = json.loads(line)
         if urn is not None and event.get("urn") != urn:
             continue
-        stamp = calendar.timegm(time.strptime(event["time"][:19], "%Y-%m-%dT%H:%M:%S"))
-        requests.append((stamp + int(event["time"][20:23]) / 1000.0, event["urn"]))
+        requests.append((_log_time(event["time"]), event["urn"]))
     return requests
+
+
+def _log_time(stamp):
+    return (calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+            + int(stamp[20:23]) / 1000.0)
+
+
+def rpc_start_times(server_log, caller):
+    """When the server began each call it logged for `caller`, in unix time:
+    the "rpc" line's time less its duration."""
+    starts = []
+    for line in server_log.splitlines():
+        if '"event":"rpc"' not in line:
+            continue
+        event = json.loads(line)
+        if event.get("caller") == caller:
+            starts.append(_log_time(event["time"]) - event["duration_ms"] / 1000.0)
+    return starts
 
 
 def wait_until(predicate, timeout=60.0, interval=0.01):

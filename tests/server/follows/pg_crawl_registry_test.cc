@@ -27,6 +27,8 @@ namespace {
 
 using ::followgate::testing::IsOk;
 using ::followgate::testing::StatusIs;
+constexpr auto kLeadAgain = CrawlRegistry::IfOutcomeRecorded::kLeadAgain;
+constexpr auto kLeaveIt = CrawlRegistry::IfOutcomeRecorded::kLeaveIt;
 
 constexpr char kPage[] = "urn:li:organizationalPage:42";
 constexpr int kMembers = 4500;  // 5 upstream pages of 1000.
@@ -68,8 +70,8 @@ FollowsQuery Query() {
 class WatchedRegistry final : public CrawlRegistry {
  public:
   explicit WatchedRegistry(CrawlRegistry* inner) : inner_(inner) {}
-  absl::StatusOr<bool> TryLead(int64_t id) override {
-    absl::StatusOr<bool> lead = inner_->TryLead(id);
+  absl::StatusOr<bool> TryLead(int64_t id, IfOutcomeRecorded recorded) override {
+    absl::StatusOr<bool> lead = inner_->TryLead(id, recorded);
     if (lead.ok() && !*lead && !followed.HasBeenNotified()) followed.Notify();
     if (lead.ok() && *lead && !led.HasBeenNotified()) led.Notify();
     return lead;
@@ -151,7 +153,14 @@ class PgCrawlRegistryTest : public ::followgate::testing::PostgresSuiteTest {
     url_ = absl::StrCat("postgresql://postgres@127.0.0.1:", server_->port(), "/", name);
   }
 
-  std::unique_ptr<Replica> MakeReplica(const std::string& id, bool with_registry = true) {
+  // A lease long enough that a slow (sanitized) renewal never loses it;
+  // tests of expiry and of what renewals do pass kShortLease (renewals
+  // every lease / 3).
+  static constexpr absl::Duration kLease = absl::Seconds(3);
+  static constexpr absl::Duration kShortLease = absl::Seconds(1);
+
+  std::unique_ptr<Replica> MakeReplica(const std::string& id, bool with_registry = true,
+                                       absl::Duration lease = kLease) {
     auto r = std::make_unique<Replica>();
     r->http.SetHandler([](const HttpRequest& request) { return FakeLinkedIn(request); });
     LinkedInClientOptions client_options;
@@ -169,7 +178,7 @@ class PgCrawlRegistryTest : public ::followgate::testing::PostgresSuiteTest {
     PgCrawlRegistryOptions options;
     options.url = url_;
     options.replica_id = id;
-    options.lease = absl::Seconds(1);
+    options.lease = lease;
     options.poll_interval = absl::Milliseconds(100);
     absl::StatusOr<std::unique_ptr<PgCrawlRegistry>> registry = PgCrawlRegistry::Create(options);
     EXPECT_THAT(registry, IsOk());
@@ -231,8 +240,8 @@ TEST_F(PgCrawlRegistryTest, ReadersOnTwoReplicasCostTheRequestsOfOneCrawl) {
 }
 
 TEST_F(PgCrawlRegistryTest, DeadLeadersCrawlIsTakenOverAndFinishedFromTheStoredCursor) {
-  auto a = MakeReplica("a");
-  auto b = MakeReplica("b");
+  auto a = MakeReplica("a", true, kShortLease);
+  auto b = MakeReplica("b", true, kShortLease);
   // A answers two pages, then its third request hangs (in flight as it
   // "dies").
   absl::Notification third_sent, release;
@@ -265,7 +274,7 @@ TEST_F(PgCrawlRegistryTest, DeadLeadersCrawlIsTakenOverAndFinishedFromTheStoredC
   ASSERT_THAT(pages, IsOk());
   EXPECT_EQ(pages->size(), 5u);
   // Within the lease and a poll (plus the requests).
-  EXPECT_LT(took, absl::Seconds(5));
+  EXPECT_LT(took, absl::Seconds(10));
   // B went on from A's last stored cursor: pages 2, 3 and 4 only.
   std::vector<std::string> cursors;
   for (const auto& sent : b->http.sent()) cursors.push_back(CursorOf(sent.request));
@@ -282,8 +291,8 @@ TEST_F(PgCrawlRegistryTest, DeadLeadersCrawlIsTakenOverAndFinishedFromTheStoredC
 }
 
 TEST_F(PgCrawlRegistryTest, StalledLeaderWhoseLeaseWasTakenDropsItsPageInFlightAndStopsCrawling) {
-  auto a = MakeReplica("a");
-  auto b = MakeReplica("b");
+  auto a = MakeReplica("a", true, kShortLease);
+  auto b = MakeReplica("b", true, kShortLease);
   // A answers two pages, then its third request stalls; B's first request
   // stalls too, so that A's answer arrives before B has stored anything.
   absl::Notification a_third_sent, a_release, b_first_sent, b_release;
@@ -378,12 +387,12 @@ TEST_F(PgCrawlRegistryTest, RecordedNotFoundReachesTheFollowerWithoutASecondRequ
 }
 
 TEST_F(PgCrawlRegistryTest, CallerWaitingOnAnotherReplicaPromotesTheLeaderWithTheHighestPriority) {
-  auto a = MakeReplica("a");
-  auto b = MakeReplica("b");
+  auto a = MakeReplica("a", true, kShortLease);
+  auto b = MakeReplica("b", true, kShortLease);
   auto c = MakeReplica("c");
   auto info = a->store->Create("q");
   ASSERT_THAT(info, IsOk());
-  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id, kLeadAgain), false));
   absl::Notification promoted;
   std::atomic<int> calls{0}, priority{-1};
   a->registry->WhenCallerWaits(info->id, [&](int p) {
@@ -408,17 +417,17 @@ TEST_F(PgCrawlRegistryTest, CallerWaitingOnAnotherReplicaPromotesTheLeaderWithTh
 }
 
 TEST_F(PgCrawlRegistryTest, NoPromotionRunsAfterStopLeadingAndANewCrawlStartsWithoutCallers) {
-  auto a = MakeReplica("a");
-  auto b = MakeReplica("b");
+  auto a = MakeReplica("a", true, kShortLease);
+  auto b = MakeReplica("b", true, kShortLease);
   auto info = a->store->Create("q");
   ASSERT_THAT(info, IsOk());
-  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id, kLeadAgain), false));
   std::atomic<int> calls{0};
   a->registry->WhenCallerWaits(info->id, [&](int) { ++calls; });
   a->registry->StopLeading(info->id, absl::NotFoundError("gone"));  // A recorded outcome.
   b->registry->CallerWaits(info->id, 5);  // Announced on the ended crawl's row.
   // B's new crawl, led by B, hears nothing of that caller.
-  ASSERT_TRUE(ValueOr(b->registry->TryLead(info->id), false));
+  ASSERT_TRUE(ValueOr(b->registry->TryLead(info->id, kLeadAgain), false));
   std::atomic<int> heard{-1};
   b->registry->WhenCallerWaits(info->id, [&](int p) { heard = p; });
   absl::SleepFor(absl::Milliseconds(700));  // Renewals of both.
@@ -498,27 +507,46 @@ TEST_F(PgCrawlRegistryTest, LiveCrawlLeaseKeepsTheSnapshotFromRetention) {
   auto info = a->store->Create("q");
   ASSERT_THAT(info, IsOk());
   ASSERT_THAT(a->store->AppendPage(info->id, 0, "page", ""), IsOk());
-  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
-  EXPECT_FALSE(ValueOr(b->registry->TryLead(info->id), true));
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id, kLeadAgain), false));
+  EXPECT_FALSE(ValueOr(b->registry->TryLead(info->id, kLeadAgain), true));
   EXPECT_TRUE(ValueOr(b->registry->CrawlLive(info->id), false));
   EXPECT_EQ(ValueOr(b->store->Prune({absl::ZeroDuration(), 0}, {}), -1), 0);
   a->registry->StopLeading(info->id, absl::OkStatus());
   EXPECT_EQ(ValueOr(b->store->Prune({absl::ZeroDuration(), 0}, {}), -1), 1);
 }
 
-TEST_F(PgCrawlRegistryTest, LiveLeaderKeepsItsLeasePastTheLeaseDurationAndADeadOneLosesIt) {
+TEST_F(PgCrawlRegistryTest, FollowerLeavesAnOutcomeRecordedMeanwhileAndANewCrawlLeadsAgain) {
   auto a = MakeReplica("a");
   auto b = MakeReplica("b");
   auto info = a->store->Create("q");
   ASSERT_THAT(info, IsOk());
-  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id), false));
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id, kLeadAgain), false));
+  // B followed, found no outcome yet; then A records one (its lease ends).
+  EXPECT_THAT(ValueOr(b->registry->Outcome(info->id), absl::UnknownError("")), IsOk());
+  a->registry->StopLeading(info->id, absl::NotFoundError("no such page"));
+  // B's next look leaves the outcome alone: it is B's answer, not a crawl
+  // to run again.
+  EXPECT_FALSE(ValueOr(b->registry->TryLead(info->id, kLeaveIt), true));
+  EXPECT_THAT(ValueOr(b->registry->Outcome(info->id), absl::OkStatus()),
+              StatusIs(absl::StatusCode::kNotFound));
+  // A crawl that begins now tries again, and clears the outcome.
+  EXPECT_TRUE(ValueOr(b->registry->TryLead(info->id, kLeadAgain), false));
+  EXPECT_THAT(ValueOr(a->registry->Outcome(info->id), absl::UnknownError("")), IsOk());
+}
+
+TEST_F(PgCrawlRegistryTest, LiveLeaderKeepsItsLeasePastTheLeaseDurationAndADeadOneLosesIt) {
+  auto a = MakeReplica("a", true, kShortLease);
+  auto b = MakeReplica("b", true, kShortLease);
+  auto info = a->store->Create("q");
+  ASSERT_THAT(info, IsOk());
+  ASSERT_TRUE(ValueOr(a->registry->TryLead(info->id, kLeadAgain), false));
   // What is tested is the lease's time itself: 2.5 leases pass.
   absl::SleepFor(absl::Milliseconds(2500));
-  EXPECT_FALSE(ValueOr(b->registry->TryLead(info->id), true));  // Renewed meanwhile.
+  EXPECT_FALSE(ValueOr(b->registry->TryLead(info->id, kLeadAgain), true));  // Renewed meanwhile.
   EXPECT_TRUE(a->registry->StillLeading(info->id));
   a->registry->Abandon();
   absl::SleepFor(absl::Milliseconds(1200));
-  EXPECT_TRUE(ValueOr(b->registry->TryLead(info->id), false));
+  EXPECT_TRUE(ValueOr(b->registry->TryLead(info->id, kLeadAgain), false));
 }
 
 TEST_F(PgCrawlRegistryTest, ConcurrentCreatesOfANewQueryOnTwoReplicasMakeOneSnapshot) {
