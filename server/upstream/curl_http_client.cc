@@ -81,7 +81,7 @@ absl::Status TransportError(CURLcode code, const char* detail, bool nothing_sent
       return absl::CancelledError("HTTP request cancelled");
     case CURLE_WRITE_ERROR:
       if (exchange.body_too_large) {
-        return absl::InternalError(
+        return absl::OutOfRangeError(
             absl::StrCat("response body larger than the limit of ", exchange.max_body_bytes,
                          " bytes (--max_upstream_body_bytes); the rest was not read"));
       }

@@ -49,6 +49,8 @@ struct HttpResponse {
 //                      IsRequestNeverSent() tells whether it broke before the
 //                      request could have reached the server;
 //   DATA_LOSS          the body ended before its announced length;
+//   OUT_OF_RANGE       the body was longer than the client's limit (the rest
+//                      was not read; the request did reach the server);
 //   CANCELLED          `cancel` fired;
 //   INTERNAL           anything else (a bad URL, an out-of-memory...).
 // Implementations are thread-safe.

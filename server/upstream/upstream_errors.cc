@@ -159,6 +159,7 @@ ConnectSafelyError ConnectSafelyTransportError(const absl::Status& transport) {
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kOutOfRange:  // An answer too large to read.
       return {SendDisposition::kAmbiguous,
               WithErrorInfo(absl::UnavailableError(what), "CONNECTSAFELY_OUTCOME_UNKNOWN")};
     case absl::StatusCode::kCancelled:
@@ -203,6 +204,14 @@ absl::Status LinkedInTransportError(const absl::Status& transport) {
                                                             transport.message())),
                         "LINKEDIN_UNAVAILABLE"),
           RetryAdvice::kRetryAfterBackoff);
+    case absl::StatusCode::kOutOfRange:
+      // An answer that big breaks the contract (a page of 1000 edges is
+      // well under a megabyte); asking again would likely get it again.
+      return WithErrorInfo(
+          absl::FailedPreconditionError(absl::StrCat(
+              "LinkedIn sent an answer too large to read: ", transport.message(),
+              "; nothing of it was stored")),
+          "LINKEDIN_ANSWER_TOO_LARGE");
     case absl::StatusCode::kCancelled:
       return transport;
     default:

@@ -67,6 +67,8 @@ class HostileLinkedInTest(unittest.TestCase):
                       too_many.stderr)
         too_big = self.followers()
         self.assertEqual(too_big.returncode, 1, too_big.stderr)
+        self.assertIn("FAILED_PRECONDITION", too_big.stderr)
+        self.assertIn("LINKEDIN_ANSWER_TOO_LARGE", too_big.stderr)
         self.assertIn("response body larger than the limit of 16777216 bytes",
                       too_big.stderr)
         self.assertEqual(too_many.stdout + too_big.stdout, "")

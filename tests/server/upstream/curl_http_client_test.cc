@@ -109,7 +109,7 @@ TEST(CurlHttpClient, BodyBeyondTheLimitIsCutOffWithAnErrorNamingIt) {
   options.max_body_bytes = 1 << 20;
   CurlHttpClient client(options);
   EXPECT_THAT(client.Send(Get(server.url())),
-              StatusIs(absl::StatusCode::kInternal,
+              StatusIs(absl::StatusCode::kOutOfRange,
                        HasSubstr("response body larger than the limit of 1048576 bytes "
                                  "(--max_upstream_body_bytes)")));
 }

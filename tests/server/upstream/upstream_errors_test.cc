@@ -65,6 +65,23 @@ TEST(LinkedInTransportError, MapsTransportCodes) {
               StatusIs(absl::StatusCode::kInternal));
 }
 
+TEST(LinkedInTransportError, AnswerTooLargeIsFailedPreconditionWithItsReasonAndNotRetried) {
+  const absl::Status status =
+      LinkedInTransportError(absl::OutOfRangeError("response body larger than the limit"));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("response body larger than the limit")));
+  EXPECT_EQ(ErrorReason(status), "LINKEDIN_ANSWER_TOO_LARGE");
+  EXPECT_EQ(RetryAdviceOf(status), RetryAdvice::kDoNotRetry);
+}
+
+TEST(ConnectSafelyTransportError, AnswerTooLargeLeavesTheOutcomeUnknown) {
+  const ConnectSafelyError error =
+      ConnectSafelyTransportError(absl::OutOfRangeError("response body larger than the limit"));
+  EXPECT_EQ(error.disposition, SendDisposition::kAmbiguous);
+  EXPECT_THAT(error.status, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(ErrorReason(error.status), "CONNECTSAFELY_OUTCOME_UNKNOWN");
+}
+
 TEST(LinkedInContractError, EachBreachIsFailedPreconditionWithItsReasonAndNotRetried) {
   const std::pair<LinkedInContractBreach, const char*> cases[] = {
       {LinkedInContractBreach::kInvalidPage, "LINKEDIN_INVALID_PAGE"},
