@@ -86,9 +86,10 @@ class InvitationBatcher::BatchRun {
   int64_t requests_sent() const { return requests_sent_; }
 
   absl::Status Run() {
+    // Counted first, as below.
+    FG_ASSIGN_OR_RETURN(int pending, batcher_->ledger_->PendingProfiles(spec_.request_id));
     FG_ASSIGN_OR_RETURN(std::vector<DecidedProfile> replay,
                         batcher_->ledger_->DecidedProfiles(spec_.request_id));
-    FG_ASSIGN_OR_RETURN(int pending, batcher_->ledger_->PendingProfiles(spec_.request_id));
     replaying_ = !fresh_;
     FG_RETURN_IF_ERROR(EmitStep(std::move(replay), /*done=*/pending == 0));
     replaying_ = false;
@@ -109,8 +110,11 @@ class InvitationBatcher::BatchRun {
       if (cancel_.IsCancelled()) return absl::CancelledError("the batch was cancelled");
       // Nothing is left to claim: what remains is in flight under other
       // claims (another replica's), or pending again after another let go.
-      FG_RETURN_IF_ERROR(EmitDecidedElsewhere());
+      // Counted before the outcomes are read: a chunk decided meanwhile (by
+      // its claimer, or by the recovery of an expired claim) is then in
+      // what is read, never left out of a batch reported done.
       FG_ASSIGN_OR_RETURN(pending, batcher_->ledger_->PendingProfiles(spec_.request_id));
+      FG_RETURN_IF_ERROR(EmitDecidedElsewhere());
       if (pending == 0) break;
       FG_RETURN_IF_ERROR(WaitForOthers(pending));
     }

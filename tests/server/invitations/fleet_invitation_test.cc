@@ -269,6 +269,94 @@ TEST_F(FleetInvitationTest, ReplicaDyingMidBatchLeavesItsInFlightProfilesUnknown
   ExpectEachReceivedOnce(std::vector<std::string>(urns.begin() + 50, urns.end()));
 }
 
+// Passes every call on; runs `hook` once, just before the `nth`
+// PendingProfiles call is passed on.
+class HookedLedger final : public InvitationLedger {
+ public:
+  HookedLedger(InvitationLedger* inner, int nth, std::function<void()> hook)
+      : inner_(inner), nth_(nth), hook_(std::move(hook)) {}
+  bool BatchExists(const std::string& id) override { return inner_->BatchExists(id); }
+  absl::Status StartBatch(const BatchSpec& spec) override { return inner_->StartBatch(spec); }
+  absl::StatusOr<std::vector<DecidedProfile>> DecidedProfiles(const std::string& id) override {
+    return inner_->DecidedProfiles(id);
+  }
+  absl::StatusOr<Claim> ClaimChunk(const std::string& id, int max_profiles, bool retry_unknown,
+                                   const std::optional<CreditBudget>& budget) override {
+    return inner_->ClaimChunk(id, max_profiles, retry_unknown, budget);
+  }
+  absl::Status CompleteChunk(int64_t chunk, const std::vector<DecidedProfile>& o) override {
+    return inner_->CompleteChunk(chunk, o);
+  }
+  absl::Status MarkChunkUnknown(int64_t chunk, const std::string& reason) override {
+    return inner_->MarkChunkUnknown(chunk, reason);
+  }
+  absl::Status ReleaseChunk(int64_t chunk) override { return inner_->ReleaseChunk(chunk); }
+  absl::StatusOr<int64_t> RecoverExpiredChunks() override {
+    return inner_->RecoverExpiredChunks();
+  }
+  absl::StatusOr<int> UpstreamRequests(const std::string& id) override {
+    return inner_->UpstreamRequests(id);
+  }
+  absl::StatusOr<int> PendingProfiles(const std::string& id) override {
+    if (++calls_ == nth_) hook_();
+    return inner_->PendingProfiles(id);
+  }
+  absl::StatusOr<int64_t> CreditsUsed(const std::string& company, absl::Time start,
+                                      absl::Time end) override {
+    return inner_->CreditsUsed(company, start, end);
+  }
+  absl::StatusOr<InvitationRecord> GetInvitation(const std::string& company,
+                                                 const std::string& urn) override {
+    return inner_->GetInvitation(company, urn);
+  }
+  absl::StatusOr<std::string> LedgerId() override { return inner_->LedgerId(); }
+  absl::Status SetLedgerId(const std::string& id) override { return inner_->SetLedgerId(id); }
+  absl::StatusOr<int64_t> BatchCount() override { return inner_->BatchCount(); }
+
+ private:
+  InvitationLedger* inner_;
+  const int nth_;
+  std::function<void()> hook_;
+  std::atomic<int> calls_{0};
+};
+
+TEST_F(FleetInvitationTest, ChunkDecidedElsewhereJustBeforeTheLastCountIsStillEmitted) {
+  const std::vector<std::string> urns = Profiles(300, 100);
+  // r1 started the batch and holds its first chunk in flight.
+  absl::StatusOr<std::unique_ptr<PgInvitationLedger>> r1 =
+      PgInvitationLedger::Open(LedgerOptions("r1", absl::Minutes(5)), Clock::Real());
+  ASSERT_THAT(r1, IsOk());
+  ASSERT_THAT((*r1)->StartBatch(Spec("decided-late", urns)), IsOk());
+  absl::StatusOr<Claim> claim = (*r1)->ClaimChunk("decided-late", 50, false, std::nullopt);
+  ASSERT_THAT(claim, IsOk());
+  ASSERT_TRUE(claim->chunk.has_value());
+  // r2 sends the other 50; r1's answer is recorded just as r2 counts what
+  // is left (its second count: the first is at the start).
+  Replica r2 = MakeReplica(LedgerOptions("r2", absl::Minutes(5)), Clock::Real());
+  ASSERT_NE(r2.ledger, nullptr);
+  HookedLedger hooked(r2.ledger.get(), 2, [&] {
+    std::vector<DecidedProfile> sent;
+    for (const auto& [index, urn] : claim->chunk->profiles) {
+      sent.push_back({index, urn, v1::INVITATION_OUTCOME_SENT, "", claim->chunk->claimed_at,
+                      "decided-late"});
+    }
+    EXPECT_THAT((*r1)->CompleteChunk(claim->chunk->id, sent), IsOk());
+  });
+  InvitationBatcherOptions options;
+  options.backoff = absl::Milliseconds(10);
+  r2.batcher = std::make_unique<InvitationBatcher>(&hooked, client_.get(), Clock::Real(), options);
+
+  CallResult result = Call(r2, Request("decided-late", urns));
+
+  EXPECT_THAT(result.status, IsOk());
+  EXPECT_TRUE(result.done);
+  // Every profile has its outcome, r1's chunk included.
+  ASSERT_EQ(result.results.size(), urns.size());
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(result.results[i].outcome(), v1::INVITATION_OUTCOME_SENT) << i;
+  }
+}
+
 TEST_F(FleetInvitationTest, WaitingForAnotherReplicasProfilesEndsAtTheCallsDeadline) {
   const std::vector<std::string> urns = Profiles(300, 60);
   // r1 is alive and holds the first chunk in flight for the whole test.
